@@ -1,0 +1,111 @@
+# ChaosControl - deterministic hypervisor for simulation testing.
+#
+#   make          set-up (Debian packages), VMM, guest kernel, guests
+#   make run      boot the default guest
+#   make test     unit, micro-guest and Linux tests
+#   make bench    boot and exit-cost figures
+#   make asan     ASan/UBSan build, unit + micro-guest tests
+#   make clean    remove build trees (the kernel cache stays)
+
+B ?= build
+CC := gcc
+OPT ?= -O2
+SAN ?=
+CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -Iinclude \
+	-D_DEFAULT_SOURCE -MMD -MP $(SAN)
+LDFLAGS := $(SAN)
+GUEST_DIR := $(abspath $(B))/guest
+
+VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c)
+CLI_SRCS := $(wildcard src/cli/*.c)
+VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+LIBCC := $(B)/libcc.a
+CHAOSCONTROL := $(B)/chaoscontrol
+
+UNIT_TESTS :=
+MICRO_GUESTS :=
+GUEST_ALL :=
+
+.PHONY: all setup vmm guest kernel run test test-unit test-micro \
+	test-linux bench asan clean format FORCE
+.DEFAULT_GOAL := all
+
+all: vmm guest
+
+# Debian packages first: everything else needs them.
+SETUP_STAMP := $(B)/.setup-ok
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): mk/setup.sh mk/packages.txt
+	@mkdir -p $(B)
+	@bash mk/setup.sh
+	@touch $@
+
+vmm: $(CHAOSCONTROL)
+
+$(B)/obj/%.o: %.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/src/cli/main.o: CFLAGS += -DCC_GUEST_DIR='"$(GUEST_DIR)"'
+
+$(LIBCC): $(VMM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CHAOSCONTROL): $(CLI_OBJS) $(LIBCC)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# The guest kernel is built once per machine and cached outside the tree
+# (guest/kernel/build.sh); here we only link to the cached files.
+kernel: $(B)/guest/vmlinux
+$(B)/guest/vmlinux: FORCE | $(SETUP_STAMP)
+	@mkdir -p $(B)/guest
+	@d=$$(bash guest/kernel/build.sh) && \
+		ln -sfn "$$d/vmlinux" $@ && ln -sfn "$$d/bzImage" $(B)/guest/bzImage
+
+include guest/guest.mk
+include guest/micro/micro.mk
+
+guest: $(B)/guest/vmlinux $(GUEST_ALL) $(MICRO_GUESTS)
+
+# ---- tests ---------------------------------------------------------------
+TEST_LIBS := $(LIBCC) -lcriterion -lpthread -lz
+$(B)/tests/%: tests/%.c $(LIBCC) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' \
+		-o $@ $< $(TEST_LIBS) $(LDFLAGS)
+
+UNIT_TESTS += $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
+MICRO_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/micro/*.c))
+LINUX_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/linux/*.c))
+
+test-unit: $(UNIT_TESTS)
+	@bash tests/run.sh unit $(UNIT_TESTS)
+test-micro: $(CHAOSCONTROL) $(MICRO_GUESTS) $(MICRO_TESTS)
+	@bash tests/run.sh micro $(MICRO_TESTS)
+test-linux: all $(LINUX_TESTS)
+	@bash tests/run.sh linux $(LINUX_TESTS)
+
+test: all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+	@bash tests/run.sh all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+
+# ---- running ------------------------------------------------------------
+run: all
+	$(CHAOSCONTROL) boot --stats
+
+bench: all
+	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
+
+asan:
+	$(MAKE) B=build-asan OPT=-O1 \
+		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+		test-unit test-micro
+
+format:
+	clang-format -i $(VMM_SRCS) $(CLI_SRCS) $(wildcard src/*/*.h tests/*/*.c)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B)/obj $(B)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+# Guest user space: PID-1 init, guest programs (static, musl) and the
+# initramfs that packs them (docs/ARCHITECTURE.md).
+MUSL_CC := musl-gcc
+GUEST_CFLAGS := -std=gnu11 -Os -static -Wall -Wextra -Werror
+GUEST_PROGS := $(patsubst guest/programs/%.c,$(B)/guest/bin/%,\
+	$(wildcard guest/programs/*.c))
+MKINITRAMFS := $(B)/cc-mkinitramfs
+
+$(B)/guest/init: guest/init/init.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+
+$(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+
+$(MKINITRAMFS): guest/initramfs/mkinitramfs.c guest/initramfs/cpio.c \
+		guest/initramfs/cpio.h | $(SETUP_STAMP)
+	$(CC) $(CFLAGS) -o $@ guest/initramfs/mkinitramfs.c \
+		guest/initramfs/cpio.c -lz $(LDFLAGS)
+
+$(B)/guest/initramfs.cpio: $(MKINITRAMFS) $(B)/guest/init $(GUEST_PROGS)
+	$(MKINITRAMFS) -o $@ --init $(B)/guest/init \
+		$(foreach p,$(GUEST_PROGS),--bin $(notdir $(p))=$(p))
+
+GUEST_ALL += $(B)/guest/initramfs.cpio

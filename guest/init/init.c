@@ -1,0 +1,112 @@
+/*
+ * cc-init: PID 1 of every ChaosControl Linux guest.
+ *
+ * Mounts /proc, /sys and /dev, reads its orders from the kernel command
+ * line, runs the node's program, and powers the VM off when it exits:
+ *
+ *   cc.exec=PATH   program to run (default /bin/hello)
+ *   -- ARGS...     everything after "--" on the command line is passed by
+ *                  the kernel to init, and by init to the program
+ *
+ * The last console line is always "cc-init: exit status N" or
+ * "cc-init: killed by signal N"; the VMM reads it to set its own exit
+ * code.  Output is kept short: every console byte costs VM exits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_EXEC "/bin/hello"
+
+static void say(const char *fmt, const char *a, long n)
+{
+	dprintf(2, "cc-init: ");
+	dprintf(2, fmt, a, n);
+	dprintf(2, "\n");
+}
+
+static void mount_fs(const char *src, const char *dir, const char *type)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, 0, NULL) < 0 && errno != EBUSY)
+		say("mount %s failed (errno %ld)", dir, errno);
+}
+
+#define MAX_ARGS 64
+
+/*
+ * Parses /proc/cmdline: "cc.exec=PATH" names the program, the words after
+ * "--" are its arguments.  (The kernel also hands init every parameter it
+ * does not know, so init's own argv is not a reliable source.)
+ */
+static void read_orders(char *line, size_t len, char **argv)
+{
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, line, len - 1);
+	if (fd >= 0)
+		close(fd);
+	argv[0] = DEFAULT_EXEC;
+	argv[1] = NULL;
+	if (n <= 0)
+		return;
+	line[n] = 0;
+	int argc = 1, after_dashes = 0;
+	for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (after_dashes && argc < MAX_ARGS)
+			argv[argc++] = tok;
+		else if (!strcmp(tok, "--"))
+			after_dashes = 1;
+		else if (!strncmp(tok, "cc.exec=", 8) && tok[8])
+			argv[0] = tok + 8;
+	}
+	argv[argc] = NULL;
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+int main(void)
+{
+	static char line[4096];
+	char *argv[MAX_ARGS + 1];
+	mount_fs("proc", "/proc", "proc");
+	mount_fs("sysfs", "/sys", "sysfs");
+	mount_fs("devtmpfs", "/dev", "devtmpfs");
+	read_orders(line, sizeof(line), argv);
+	const char *path = argv[0];
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(path, argv);
+		say("cannot exec %s (errno %ld)", path, errno);
+		_exit(127);
+	}
+	if (pid < 0) {
+		say("fork failed (%s%ld)", "errno ", errno);
+		power_off();
+	}
+	int status = 0;
+	for (;;) { /* reap orphans too; stop when our program is gone */
+		pid_t w = wait(&status);
+		if (w == pid || (w < 0 && errno == ECHILD))
+			break;
+	}
+	if (WIFSIGNALED(status))
+		say("killed by signal %s%ld", "", WTERMSIG(status));
+	else
+		say("exit status %s%ld", "", WEXITSTATUS(status));
+	power_off();
+	return 0;
+}

@@ -1,0 +1,257 @@
+/* `chaoscontrol boot`: boot one guest, stream its console, report. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../vmm/cmdline.h"
+#include "../vmm/platform.h"
+#include "../vmm/vm.h"
+#include "cli.h"
+#include "report.h"
+
+static const char help[] =
+	"usage: chaoscontrol boot [options]\n"
+	"\n"
+	"Boots a guest kernel on a virtual clock and streams its serial\n"
+	"console (COM1) to stdout.  Diagnostics go to stderr.\n"
+	"\n"
+	"  --kernel PATH       ELF vmlinux or bzImage (default: the built-in\n"
+	"                      guest).  On PVM hosts prefer vmlinux: a\n"
+	"                      bzImage's decompressor runs emulated there\n"
+	"                      (slower, see README); on hardware KVM both\n"
+	"                      are fast\n"
+	"  --initrd PATH       initramfs (default: the built-in one)\n"
+	"  --no-initrd         boot without an initramfs\n"
+	"  --mem SIZE          guest RAM, e.g. 256M or 1G (default 256M)\n"
+	"  --cmdline ARGS      appended to the generated kernel command line\n"
+	"  --verbose-kernel    full kernel log (default: quiet)\n"
+	"  --serial-out FILE   also write the console output to FILE\n"
+	"  --quiet             don't stream the console to stdout\n"
+	"  --stats             print exit counts by reason, fix-ups, IRQs\n"
+	"  --profile MS        sample the guest RIP every MS wall ms and\n"
+	"                      print where guest time went\n"
+	"  --watchdog-ms MS    preempt a guest that makes no exit for MS wall\n"
+	"                      ms (counted as non-deterministic; default 10000,\n"
+	"                      0 = off)\n"
+	"  --max-exits N       stop after N exits\n"
+	"  --max-vtime MS      stop after MS ms of virtual time\n"
+	"  --platform P        auto (probe, default), hardware or pvm\n"
+	"\n"
+	"exit status: 0 guest finished with status 0; 1 guest program\n"
+	"failed; 2 usage; 3 set-up error (KVM, kernel, initrd, memory);\n"
+	"4 guest crashed (triple fault, panic, emulation failure, idle\n"
+	"forever); 5 a limit stopped it.\n";
+
+struct boot_opts {
+	const char *kernel, *initrd, *append, *serial_out, *platform;
+	bool no_initrd, verbose, quiet, stats;
+	uint64_t mem, max_exits, max_vtime_ms;
+	unsigned profile_ms, watchdog_ms;
+};
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_NO_INITRD,
+	OPT_MEM,
+	OPT_CMDLINE,
+	OPT_VERBOSE,
+	OPT_SERIAL_OUT,
+	OPT_QUIET,
+	OPT_STATS,
+	OPT_PROFILE,
+	OPT_WATCHDOG,
+	OPT_MAX_EXITS,
+	OPT_MAX_VTIME,
+	OPT_PLATFORM,
+	OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{"kernel", required_argument, 0, OPT_KERNEL},
+	{"initrd", required_argument, 0, OPT_INITRD},
+	{"no-initrd", no_argument, 0, OPT_NO_INITRD},
+	{"mem", required_argument, 0, OPT_MEM},
+	{"cmdline", required_argument, 0, OPT_CMDLINE},
+	{"verbose-kernel", no_argument, 0, OPT_VERBOSE},
+	{"serial-out", required_argument, 0, OPT_SERIAL_OUT},
+	{"quiet", no_argument, 0, OPT_QUIET},
+	{"stats", no_argument, 0, OPT_STATS},
+	{"profile", required_argument, 0, OPT_PROFILE},
+	{"watchdog-ms", required_argument, 0, OPT_WATCHDOG},
+	{"max-exits", required_argument, 0, OPT_MAX_EXITS},
+	{"max-vtime", required_argument, 0, OPT_MAX_VTIME},
+	{"platform", required_argument, 0, OPT_PLATFORM},
+	{"help", no_argument, 0, OPT_HELP},
+	{0, 0, 0, 0},
+};
+
+static int bad(const char *msg, const char *arg)
+{
+	fprintf(stderr, "chaoscontrol boot: %s '%s' (see --help)\n", msg, arg);
+	return CC_EXIT_USAGE;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct boot_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->watchdog_ms = 10000;
+	o->platform = "auto";
+	uint64_t v;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_NO_INITRD: o->no_initrd = true; break;
+		case OPT_MEM:
+			o->mem = cc_cli_parse_size(optarg);
+			if (!o->mem)
+				return bad("invalid --mem", optarg);
+			break;
+		case OPT_CMDLINE: o->append = optarg; break;
+		case OPT_VERBOSE: o->verbose = true; break;
+		case OPT_SERIAL_OUT: o->serial_out = optarg; break;
+		case OPT_QUIET: o->quiet = true; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_PROFILE:
+			if (parse_u64(optarg, &v) || !v || v > 10000)
+				return bad("invalid --profile", optarg);
+			o->profile_ms = (unsigned)v;
+			break;
+		case OPT_WATCHDOG:
+			if (parse_u64(optarg, &v) || v > 3600000)
+				return bad("invalid --watchdog-ms", optarg);
+			o->watchdog_ms = (unsigned)v;
+			break;
+		case OPT_MAX_EXITS:
+			if (parse_u64(optarg, &o->max_exits))
+				return bad("invalid --max-exits", optarg);
+			break;
+		case OPT_MAX_VTIME:
+			if (parse_u64(optarg, &o->max_vtime_ms))
+				return bad("invalid --max-vtime", optarg);
+			break;
+		case OPT_PLATFORM:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "pvm") &&
+			    strcmp(optarg, "hardware"))
+				return bad("invalid --platform", optarg);
+			o->platform = optarg;
+			break;
+		case OPT_HELP:
+			fputs(help, stdout);
+			exit(CC_EXIT_OK);
+		default:
+			return CC_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument", argv[optind]);
+	return 0;
+}
+
+static int resolve_platform(const struct boot_opts *o,
+			    enum cc_platform_kind *kind)
+{
+	if (!strcmp(o->platform, "pvm")) {
+		*kind = CC_PLATFORM_PVM;
+		return 0;
+	}
+	if (!strcmp(o->platform, "hardware")) {
+		*kind = CC_PLATFORM_HARDWARE;
+		return 0;
+	}
+	struct cc_platform p;
+	struct cc_err e;
+	if (cc_platform_probe(&p, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return -1;
+	}
+	*kind = p.kind;
+	return 0;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int run(const struct boot_opts *o)
+{
+	static char kpath[4096], ipath[4096];
+	double t0 = wall_s();
+	snprintf(kpath, sizeof(kpath), "%s/vmlinux", cc_cli_guest_dir());
+	snprintf(ipath, sizeof(ipath), "%s/initramfs.cpio", cc_cli_guest_dir());
+	const char *kernel = o->kernel ? o->kernel : kpath;
+	const char *initrd = o->no_initrd ? NULL : o->initrd ? o->initrd : ipath;
+	if ((!o->kernel && access(kpath, R_OK)) ||
+	    (!o->initrd && initrd && access(ipath, R_OK))) {
+		fprintf(stderr, "chaoscontrol: the default guest is not built "
+				"(%s): run `make` first, or pass --kernel and "
+				"--initrd\n",
+			cc_cli_guest_dir());
+		return CC_EXIT_SETUP;
+	}
+	enum cc_platform_kind kind;
+	if (resolve_platform(o, &kind))
+		return CC_EXIT_SETUP;
+	fprintf(stderr, "chaoscontrol: platform: %s\n", cc_platform_name(kind));
+
+	char cmdline[4096];
+	struct cc_err e;
+	struct cc_cmdline_opts co = {kind, o->verbose, o->append};
+	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_USAGE;
+	}
+	struct cc_vm_config cfg = {
+		.kernel_path = kernel,
+		.initrd_path = initrd,
+		.cmdline = cmdline,
+		.mem_size = o->mem,
+		.serial_fd = o->quiet ? -1 : STDOUT_FILENO,
+		.max_exits = o->max_exits,
+		.max_ns = o->max_vtime_ms * 1000000ull,
+		.watchdog_ms = o->watchdog_ms,
+		.sample_ms = o->profile_ms,
+	};
+	struct cc_vm *vm;
+	if (cc_vm_create(&vm, &cfg, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_SETUP;
+	}
+	struct cc_vm_result res;
+	cc_vm_run(vm, &res);
+	int code = cc_report_boot(vm, &res, wall_s() - t0, o->stats,
+				  o->serial_out);
+	if (o->profile_ms)
+		cc_report_profile(vm, stderr, 25);
+	cc_vm_destroy(vm);
+	return code;
+}
+
+int cc_cmd_boot(int argc, char **argv)
+{
+	struct boot_opts o;
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	return run(&o);
+}

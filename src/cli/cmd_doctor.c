@@ -1,0 +1,109 @@
+/* `chaoscontrol doctor`: what this host is and what it can guarantee. */
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../vmm/platform.h"
+#include "../vmm/vm.h"
+#include "cli.h"
+
+static const char help[] =
+	"usage: chaoscontrol doctor\n"
+	"\n"
+	"Probes /dev/kvm with two tiny guests and prints the platform\n"
+	"(hardware KVM or PVM), the KVM capabilities ChaosControl uses, the\n"
+	"cost of one exit, and which determinism guarantees hold here.\n"
+	"Exit status 0 when KVM works, 3 when it does not.\n";
+
+struct cap {
+	int id;
+	const char *name;
+};
+
+static const struct cap caps[] = {
+	{KVM_CAP_IRQCHIP, "IRQCHIP"},
+	{KVM_CAP_PIT2, "PIT2"},
+	{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+	{KVM_CAP_TSC_CONTROL, "TSC_CONTROL"},
+	{KVM_CAP_EXIT_HYPERCALL, "EXIT_HYPERCALL"},
+	{KVM_CAP_DIRTY_LOG_RING, "DIRTY_LOG_RING"},
+	{KVM_CAP_X86_MSR_FILTER, "X86_MSR_FILTER"},
+	{KVM_CAP_X86_USER_SPACE_MSR, "X86_USER_SPACE_MSR"},
+	{KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, "MANUAL_DIRTY_LOG_PROTECT2"},
+	{KVM_CAP_XSAVE, "XSAVE"},
+	{KVM_CAP_XCRS, "XCRS"},
+	{KVM_CAP_VCPU_EVENTS, "VCPU_EVENTS"},
+};
+
+static void print_caps(int kvm)
+{
+	printf("kvm api version:   %d\n", ioctl(kvm, KVM_GET_API_VERSION, 0));
+	printf("kvm capabilities:");
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		int v = ioctl(kvm, KVM_CHECK_EXTENSION, caps[i].id);
+		printf(" %s=%d", caps[i].name, v < 0 ? 0 : v);
+	}
+	printf("\n");
+}
+
+static void print_guarantees(const struct cc_platform *p)
+{
+	bool hw = p->kind == CC_PLATFORM_HARDWARE;
+	printf("determinism on this host:\n");
+	printf("  guaranteed: virtual clock, timer IRQs (user-space PIT/PIC), "
+	       "serial, exit sequence, seeded entropy\n");
+	printf("  CPUID filtering: %s\n",
+	       p->cpuid_filtering ? "effective"
+				  : "IGNORED by KVM here; the guest command "
+				    "line hides RDRAND/RDSEED/TSC instead");
+	printf("  guest kernel code: %s\n",
+	       p->cpl0_native ? "native" : "EMULATED (~1000x slower): boot "
+					   "once, reuse snapshots");
+	if (!hw) {
+		printf("  not controllable here (platform limits, reported in "
+		       "every run):\n");
+		printf("    - user-space rdtsc/rdtscp read the host TSC\n");
+		printf("    - user-space rdrand/rdseed/cpuid reach the host "
+		       "CPU\n");
+		printf("    - user-space port I/O faults (#GP); the SDK uses an "
+		       "MMIO doorbell\n");
+		printf("    - syscall needs the guest kernel's PVM route "
+		       "(cc_pvm_syscall)\n");
+	}
+}
+
+int cc_cmd_doctor(int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(help, stdout);
+		return CC_EXIT_OK;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "chaoscontrol doctor: unexpected argument "
+				"'%s'\n",
+			argv[1]);
+		return CC_EXIT_USAGE;
+	}
+	struct cc_err e;
+	int kvm = cc_kvm_open(&e);
+	if (kvm < 0) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_SETUP;
+	}
+	print_caps(kvm);
+	close(kvm);
+	struct cc_platform p;
+	if (cc_platform_probe(&p, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_SETUP;
+	}
+	printf("platform:          %s\n", cc_platform_name(p.kind));
+	printf("kvm_pvm module:    %s\n", p.pvm_module ? "loaded" : "absent");
+	printf("cpl0 loop:         %.1f ns/iteration (%s)\n",
+	       p.cpl0_ns_per_iter, p.cpl0_native ? "native" : "emulated");
+	printf("exit round trip:   %.1f us (port I/O, measured)\n", p.exit_us);
+	print_guarantees(&p);
+	return CC_EXIT_OK;
+}

@@ -1,0 +1,64 @@
+/*
+ * chaoscontrol: deterministic hypervisor for simulation testing.
+ * One binary, one subcommand per job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef CC_GUEST_DIR
+#define CC_GUEST_DIR "build/guest"
+#endif
+
+static const char usage[] =
+	"usage: chaoscontrol <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  boot     boot a guest and stream its serial console\n"
+	"  doctor   probe this host: platform, KVM features, exit cost,\n"
+	"           and what determinism it can guarantee\n"
+	"\n"
+	"`chaoscontrol <command> --help` describes each command.\n"
+	"Without --kernel/--initrd, commands use the default guest that\n"
+	"`make` built (" CC_GUEST_DIR ").\n";
+
+const char *cc_cli_guest_dir(void)
+{
+	const char *d = getenv("CHAOSCONTROL_GUEST_DIR");
+	return d && *d ? d : CC_GUEST_DIR;
+}
+
+uint64_t cc_cli_parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s)
+		return 0;
+	uint64_t mul = 1ull << 20;
+	if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30, end++;
+	else if (*end == 'M' || *end == 'm')
+		end++;
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	if (*end || v > (1ull << 40) / mul)
+		return 0;
+	return v * mul;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CC_EXIT_USAGE : CC_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "boot"))
+		return cc_cmd_boot(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return cc_cmd_doctor(argc - 1, argv + 1);
+	fprintf(stderr, "chaoscontrol: unknown command '%s'\n%s", argv[1],
+		usage);
+	return CC_EXIT_USAGE;
+}

@@ -1,0 +1,150 @@
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cc_report_init_status(const char *serial, size_t len)
+{
+	static const char tag[] = "cc-init: exit status ";
+	static const char sig[] = "cc-init: killed by signal ";
+	int status = -1;
+	for (size_t i = 0; i < len; i++) {
+		if (i && serial[i - 1] != '\n')
+			continue;
+		size_t left = len - i;
+		if (left > sizeof(tag) - 1 &&
+		    !memcmp(serial + i, tag, sizeof(tag) - 1))
+			status = atoi(serial + i + sizeof(tag) - 1);
+		else if (left > sizeof(sig) - 1 &&
+			 !memcmp(serial + i, sig, sizeof(sig) - 1))
+			status = -2;
+	}
+	return status;
+}
+
+static bool panicked(const struct cc_vm *vm)
+{
+	return vm->serial_len &&
+	       memmem(vm->serial, vm->serial_len, "Kernel panic", 12) != NULL;
+}
+
+static int exit_code(const struct cc_vm *vm, const struct cc_vm_result *res)
+{
+	int init = cc_report_init_status(vm->serial, vm->serial_len);
+	switch (res->stop) {
+	case CC_STOP_EXIT_PORT:
+		return res->exit_status ? CC_EXIT_GUEST_FAIL : CC_EXIT_OK;
+	case CC_STOP_POWEROFF:
+		if (panicked(vm))
+			return CC_EXIT_GUEST_CRASH;
+		return init == -1 || init == 0 ? CC_EXIT_OK : CC_EXIT_GUEST_FAIL;
+	case CC_STOP_LIMIT:
+		return CC_EXIT_LIMIT;
+	default:
+		return CC_EXIT_GUEST_CRASH;
+	}
+}
+
+static void print_stats(const struct cc_vm *vm)
+{
+	const struct cc_vm_stats *s = &vm->stats;
+	uint64_t total = 0;
+	for (int i = 0; i < CC_EXIT_HOST; i++)
+		total += s->exits[i];
+	fprintf(stderr, "exits: %llu guest-caused\n",
+		(unsigned long long)total);
+	for (int i = 0; i < CC_EXIT__COUNT; i++)
+		if (s->exits[i])
+			fprintf(stderr, "  %-16s %llu\n", cc_exit_class_name(i),
+				(unsigned long long)s->exits[i]);
+	fprintf(stderr, "irqs injected: %llu\n",
+		(unsigned long long)s->irqs_injected);
+	fprintf(stderr, "unclaimed port/mmio accesses: %llu/%llu\n",
+		(unsigned long long)s->unknown_pio,
+		(unsigned long long)s->unknown_mmio);
+	fprintf(stderr, "serial bytes: %llu\n",
+		(unsigned long long)s->serial_bytes);
+	for (int i = 0; i < CC_FIXUP__COUNT; i++)
+		fprintf(stderr, "pvm fix-up %-10s %llu\n", cc_fixup_name(i),
+			(unsigned long long)s->fixups[i]);
+	fprintf(stderr, "watchdog fires (non-deterministic): %llu\n",
+		(unsigned long long)s->watchdog_fires);
+}
+
+static void save_serial(const struct cc_vm *vm, const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(vm->serial, 1, vm->serial_len, f) != vm->serial_len ||
+	    fclose(f) != 0 || rename(tmp, path) != 0) {
+		perror("chaoscontrol: --serial-out");
+		return;
+	}
+}
+
+int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
+		   double wall_s, bool stats, const char *serial_out)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < CC_EXIT_HOST; i++)
+		total += vm->stats.exits[i];
+	fprintf(stderr,
+		"chaoscontrol: guest stopped (%s): %s\n"
+		"chaoscontrol: virtual time %.3f s, %llu exits, wall %.2f s%s\n",
+		cc_stop_name(res->stop), res->msg, res->vclock_ns / 1e9,
+		(unsigned long long)total, wall_s,
+		vm->stats.watchdog_fires ? ", WATCHDOG FIRED" : "");
+	if (stats)
+		print_stats(vm);
+	if (serial_out)
+		save_serial(vm, serial_out);
+	return exit_code(vm, res);
+}
+
+struct bucket {
+	const char *name;
+	uint64_t addr;
+	unsigned count;
+};
+
+static int by_count(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n)
+{
+	size_t ns = vm->nsamples;
+	struct bucket *b = calloc(ns ? ns : 1, sizeof(*b));
+	size_t nb = 0, user = 0;
+	if (!b)
+		return;
+	for (size_t i = 0; i < ns; i++) {
+		const struct cc_rip_sample *s = &vm->samples[i];
+		if (s->cpl == 3) {
+			user++;
+			continue;
+		}
+		const struct cc_sym *sym = cc_symtab_find(&vm->syms, s->rip);
+		const char *name = sym ? sym->name : NULL;
+		uint64_t key = sym ? sym->addr : s->rip;
+		size_t j = 0;
+		while (j < nb && b[j].addr != key)
+			j++;
+		if (j == nb)
+			b[nb++] = (struct bucket){name, key, 0};
+		b[j].count++;
+	}
+	qsort(b, nb, sizeof(*b), by_count);
+	fprintf(f, "profile: %zu samples, %zu in user space (CPL3)\n", ns, user);
+	for (size_t i = 0; i < nb && i < n; i++)
+		fprintf(f, "  %5.1f%%  %s%s%llx\n", 100.0 * b[i].count / ns,
+			b[i].name ? b[i].name : "", b[i].name ? " @ 0x" : "0x",
+			(unsigned long long)b[i].addr);
+	free(b);
+}

@@ -1,0 +1,22 @@
+/* Human-readable reports of a finished run, and its exit code. */
+#ifndef CC_REPORT_H
+#define CC_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../vmm/vm.h"
+
+/* Prints the summary (and stats) to stderr, saves the console to
+ * serial_out if given, and returns the CLI exit code. */
+int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
+		   double wall_s, bool stats, const char *serial_out);
+
+/* Top-n guest functions by RIP samples. */
+void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n);
+
+/* The status in the console's last "cc-init: exit status N" line, or -1
+ * (also -2 for "cc-init: killed by signal"). */
+int cc_report_init_status(const char *serial, size_t len);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * MC146818 CMOS real-time clock (ports 0x70/0x71), emulated in user space.
+ *
+ * The date it reports is a pure function of virtual time: a fixed epoch
+ * (seconds since 1970, UTC) plus the VM's virtual clock.  So the guest's
+ * wall clock (CLOCK_REALTIME is set from the RTC at boot) starts at the
+ * same instant in every run, never at host time.  The update-in-progress
+ * bit is never set, so readers never spin on it, and the guest cannot set
+ * the clock (writes to the time registers are ignored).
+ */
+#ifndef CC_RTC_H
+#define CC_RTC_H
+
+#include <stdint.h>
+
+/* 2025-01-01 00:00:00 UTC: the default start of guest wall time. */
+#define CC_RTC_DEFAULT_EPOCH 1735689600ull
+
+struct cc_rtc {
+	uint64_t epoch_s; /* guest wall time at vclock 0 */
+	uint8_t index;    /* selected register (port 0x70, NMI bit masked) */
+	uint8_t ram[128]; /* CMOS bytes; time registers are computed */
+};
+
+void cc_rtc_init(struct cc_rtc *r, uint64_t epoch_s);
+/* offset 0 = index port (0x70), 1 = data port (0x71). */
+uint8_t cc_rtc_read(struct cc_rtc *r, unsigned offset, uint64_t now_ns);
+void cc_rtc_write(struct cc_rtc *r, unsigned offset, uint8_t val);
+
+#endif

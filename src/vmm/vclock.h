@@ -1,0 +1,45 @@
+/*
+ * The virtual clock: nanoseconds of guest time, advanced only at
+ * deterministic points - a fixed cost per guest-caused exit class, and a
+ * jump to the next timer deadline when the guest halts.  Host-caused
+ * returns from KVM_RUN (signals, preemption) never touch it.
+ */
+#ifndef CC_VCLOCK_H
+#define CC_VCLOCK_H
+
+#include <stdint.h>
+
+/* Exit classes, also the keys of the per-VM exit counters. */
+enum cc_exit_class {
+	CC_EXIT_PIO_IN,
+	CC_EXIT_PIO_OUT,
+	CC_EXIT_MMIO_READ,
+	CC_EXIT_MMIO_WRITE,
+	CC_EXIT_HLT,
+	CC_EXIT_IRQ_WINDOW,
+	CC_EXIT_SHUTDOWN,
+	CC_EXIT_INTERNAL_ERROR,
+	CC_EXIT_FAIL_ENTRY,
+	CC_EXIT_SYSTEM_EVENT,
+	CC_EXIT_OTHER,
+	CC_EXIT_HOST, /* EINTR / KVM_EXIT_INTR: invisible to the guest */
+	CC_EXIT__COUNT
+};
+
+struct cc_vclock {
+	uint64_t ns;
+};
+
+const char *cc_exit_class_name(enum cc_exit_class c);
+
+/* Charges the fixed cost of one guest-caused exit of class c. */
+void cc_vclock_exit(struct cc_vclock *vc, enum cc_exit_class c);
+
+/* Moves time forward to `ns` (never backwards). */
+static inline void cc_vclock_advance_to(struct cc_vclock *vc, uint64_t ns)
+{
+	if (ns > vc->ns)
+		vc->ns = ns;
+}
+
+#endif

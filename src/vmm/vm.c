@@ -1,0 +1,547 @@
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "chaoscontrol/protocol.h"
+#include "cpu.h"
+
+#define KVM_API_VERSION_EXPECTED 12
+#define TSS_ADDR 0xfffbd000ull
+#define PORT_POST 0x80 /* io_delay writes; harmless */
+#define PORT_ELCR1 0x4d0
+#define PORT_ELCR2 0x4d1
+#define RFLAGS_IF (1ull << 9)
+
+static const char *const stop_names[] = {
+	[CC_STOP_NONE] = "running",     [CC_STOP_EXIT_PORT] = "exit",
+	[CC_STOP_POWEROFF] = "poweroff", [CC_STOP_SHUTDOWN] = "shutdown",
+	[CC_STOP_IDLE] = "idle",         [CC_STOP_LIMIT] = "limit",
+	[CC_STOP_ERROR] = "error",
+};
+
+const char *cc_stop_name(enum cc_stop s)
+{
+	return s <= CC_STOP_ERROR ? stop_names[s] : "?";
+}
+
+int cc_kvm_open(struct cc_err *err)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return cc_err_set(err, "/dev/kvm does not exist: this "
+					       "host has no KVM (enable "
+					       "virtualization, load kvm)");
+		if (errno == EACCES || errno == EPERM)
+			return cc_err_set(err, "/dev/kvm: permission denied "
+					       "(add your user to the 'kvm' "
+					       "group)");
+		return cc_err_errno(err, "cannot open /dev/kvm");
+	}
+	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION_EXPECTED) {
+		close(fd);
+		return cc_err_set(err, "/dev/kvm speaks API version %d, we "
+				       "need %d",
+				  v, KVM_API_VERSION_EXPECTED);
+	}
+	return fd;
+}
+
+/* ---- serial capture ---------------------------------------------------- */
+
+static void serial_flush(struct cc_vm *vm)
+{
+	if (vm->cfg.serial_fd < 0)
+		return;
+	while (vm->serial_flushed < vm->serial_len) {
+		ssize_t n = write(vm->cfg.serial_fd,
+				  vm->serial + vm->serial_flushed,
+				  vm->serial_len - vm->serial_flushed);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			vm->serial_flushed = vm->serial_len; /* give up */
+			break;
+		}
+		vm->serial_flushed += (size_t)n;
+	}
+}
+
+static void serial_out(void *ctx, uint8_t byte)
+{
+	struct cc_vm *vm = ctx;
+	if (vm->serial_len == vm->serial_cap) {
+		size_t cap = vm->serial_cap ? 2 * vm->serial_cap : 4096;
+		char *p = realloc(vm->serial, cap);
+		if (!p)
+			return; /* output lost, the run goes on */
+		vm->serial = p;
+		vm->serial_cap = cap;
+	}
+	vm->serial[vm->serial_len++] = (char)byte;
+	vm->stats.serial_bytes++;
+	if (byte == '\n')
+		serial_flush(vm);
+}
+
+static void pic_irq(void *ctx, unsigned irq, int level)
+{
+	cc_pic_set_irq(&((struct cc_vm *)ctx)->pic, irq, level);
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static int load_kernel(struct cc_vm *vm, const struct cc_vm_config *cfg,
+		       struct cc_err *err)
+{
+	if (cfg->kernel_image) {
+		if (cc_kernel_parse(&vm->kernel, cfg->kernel_image,
+				    cfg->kernel_image_len, err))
+			return -1;
+	} else if (cc_kernel_load(&vm->kernel, cfg->kernel_path, err)) {
+		return -1;
+	}
+	if (vm->kernel.kind == CC_KERNEL_ELF)
+		cc_symtab_load(&vm->syms, vm->kernel.data, vm->kernel.len);
+	return 0;
+}
+
+static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
+		       struct cc_err *err)
+{
+	uint8_t *initrd = NULL;
+	size_t initrd_len = 0;
+	if (cfg->initrd_path &&
+	    cc_read_file(cfg->initrd_path, "initrd", &initrd, &initrd_len, err))
+		return -1;
+	struct cc_boot_info info;
+	int rc = cc_boot_setup(&vm->mem, &vm->kernel, initrd, initrd_len,
+			       cfg->cmdline ? cfg->cmdline : "", &info, err);
+	free(initrd);
+	if (rc)
+		return -1;
+	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, cfg->cpuid_signature,
+			     err))
+		return -1;
+	return cc_cpu_set_boot_state(vm->vcpu_fd, info.entry,
+				     CC_BOOT_ZERO_PAGE, err);
+}
+
+static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
+{
+	vm->kvm_fd = cc_kvm_open(err);
+	if (vm->kvm_fd < 0)
+		return -1;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return cc_err_errno(err, "KVM_CREATE_VM");
+	/* Intel needs a TSS region for real-mode emulation; elsewhere the
+	 * call is harmless, and failing it changes nothing we rely on. */
+	(void)ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR);
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return cc_err_errno(err, "KVM_SET_USER_MEMORY_REGION");
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return cc_err_errno(err, "KVM_CREATE_VCPU");
+	int sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run))
+		return cc_err_errno(err, "KVM_GET_VCPU_MMAP_SIZE");
+	vm->run_size = (size_t)sz;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return cc_err_errno(err, "mmap of the vCPU run area");
+	}
+	return 0;
+}
+
+static void setup_devices(struct cc_vm *vm, const struct cc_vm_config *cfg)
+{
+	cc_pic_init(&vm->pic);
+	cc_rtc_init(&vm->rtc, cfg->rtc_epoch_s ? cfg->rtc_epoch_s
+					       : CC_RTC_DEFAULT_EPOCH);
+	cc_pit_init(&vm->pit, (struct cc_irq_line){pic_irq, vm, CC_IRQ_PIT});
+	cc_uart_init(&vm->uart, (struct cc_irq_line){pic_irq, vm, CC_IRQ_COM1},
+		     serial_out, vm);
+}
+
+int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
+		 struct cc_err *err)
+{
+	*out = NULL;
+	struct cc_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return cc_err_set(err, "out of memory");
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->cfg = *cfg;
+	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
+	setup_devices(vm, cfg);
+	if (load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
+	    setup_kvm(vm, err) || setup_guest(vm, cfg, err)) {
+		cc_vm_destroy(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+void cc_vm_destroy(struct cc_vm *vm)
+{
+	if (!vm)
+		return;
+	cc_watchdog_stop(&vm->wd);
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	cc_mem_free(&vm->mem);
+	cc_kernel_free(&vm->kernel);
+	cc_symtab_free(&vm->syms);
+	free(vm->serial);
+	free(vm->samples);
+	free(vm);
+}
+
+/* ---- the run loop ---------------------------------------------------- */
+
+static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
+{
+	if (vm->stopped)
+		return;
+	vm->stopped = true;
+	vm->result.stop = why;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vm->result.msg, sizeof(vm->result.msg), fmt, ap);
+	va_end(ap);
+}
+
+static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
+{
+	uint64_t now = vm->vclock.ns;
+	if (port >= CC_PORT_COM1 && port < CC_PORT_COM1 + 8)
+		return cc_uart_read(&vm->uart, port - CC_PORT_COM1);
+	switch (port) {
+	case CC_PORT_PIC1:
+	case CC_PORT_PIC1 + 1:
+	case CC_PORT_PIC2:
+	case CC_PORT_PIC2 + 1:
+		return cc_pic_read(&vm->pic, port);
+	case CC_PORT_PIT_BASE ... CC_PORT_PIT_MODE:
+		return cc_pit_read(&vm->pit, port, now);
+	case CC_PORT_SPEAKER:
+		return cc_pit_read_speaker(&vm->pit, now);
+	case CC_PORT_RTC:
+	case CC_PORT_RTC + 1:
+		return cc_rtc_read(&vm->rtc, port - CC_PORT_RTC, now);
+	case PORT_ELCR1:
+	case PORT_ELCR2:
+		return 0; /* every ISA IRQ is edge-triggered */
+	default:
+		vm->stats.unknown_pio++;
+		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	}
+}
+
+static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
+		      uint32_t val)
+{
+	uint64_t now = vm->vclock.ns;
+	if (port >= CC_PORT_COM1 && port < CC_PORT_COM1 + 8) {
+		cc_uart_write(&vm->uart, port - CC_PORT_COM1, (uint8_t)val);
+		return;
+	}
+	switch (port) {
+	case CC_PORT_PIC1:
+	case CC_PORT_PIC1 + 1:
+	case CC_PORT_PIC2:
+	case CC_PORT_PIC2 + 1:
+		cc_pic_write(&vm->pic, port, (uint8_t)val);
+		return;
+	case CC_PORT_PIT_BASE ... CC_PORT_PIT_MODE:
+		cc_pit_write(&vm->pit, port, (uint8_t)val, now);
+		return;
+	case CC_PORT_SPEAKER:
+		cc_pit_write_speaker(&vm->pit, (uint8_t)val, now);
+		return;
+	case CC_PORT_RTC:
+	case CC_PORT_RTC + 1:
+		cc_rtc_write(&vm->rtc, port - CC_PORT_RTC, (uint8_t)val);
+		return;
+	case CC_PORT_EXIT:
+		vm->result.exit_status = val;
+		stop(vm, CC_STOP_EXIT_PORT, "guest exited with status %u",
+		     val);
+		return;
+	case PORT_POST:
+	case PORT_ELCR1:
+	case PORT_ELCR2:
+		return;
+	default:
+		vm->stats.unknown_pio++;
+		if (vm->cfg.pio_hook)
+			vm->cfg.pio_hook(vm->cfg.hook_ctx, port, val);
+		(void)size;
+	}
+}
+
+static void handle_pio(struct cc_vm *vm)
+{
+	struct kvm_run *r = vm->run;
+	unsigned size = r->io.size;
+	uint64_t bytes = (uint64_t)size * r->io.count;
+	/* KVM fills these, but a bad value must not walk us off the page. */
+	if ((size != 1 && size != 2 && size != 4) ||
+	    r->io.data_offset > vm->run_size ||
+	    bytes > vm->run_size - r->io.data_offset) {
+		stop(vm, CC_STOP_ERROR, "malformed port I/O exit (size %u, "
+					"count %u)",
+		     size, r->io.count);
+		return;
+	}
+	uint8_t *data = (uint8_t *)r + r->io.data_offset;
+	bool in = r->io.direction == KVM_EXIT_IO_IN;
+	vm->stats.exits[in ? CC_EXIT_PIO_IN : CC_EXIT_PIO_OUT]++;
+	cc_vclock_exit(&vm->vclock, in ? CC_EXIT_PIO_IN : CC_EXIT_PIO_OUT);
+	for (uint32_t i = 0; i < r->io.count; i++, data += size) {
+		uint32_t v = 0;
+		if (in) {
+			v = pio_read(vm, r->io.port, size);
+			memcpy(data, &v, size);
+		} else {
+			memcpy(&v, data, size);
+			pio_write(vm, r->io.port, size, v);
+		}
+	}
+}
+
+static void handle_mmio(struct cc_vm *vm)
+{
+	struct kvm_run *r = vm->run;
+	bool write = r->mmio.is_write;
+	enum cc_exit_class c = write ? CC_EXIT_MMIO_WRITE : CC_EXIT_MMIO_READ;
+	vm->stats.exits[c]++;
+	cc_vclock_exit(&vm->vclock, c);
+	/* No MMIO device yet: reads float high, writes are dropped. */
+	vm->stats.unknown_mmio++;
+	if (!write) {
+		uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
+		memset(r->mmio.data, 0xff, len);
+	}
+}
+
+static void handle_hlt(struct cc_vm *vm)
+{
+	vm->stats.exits[CC_EXIT_HLT]++;
+	if (!vm->run->if_flag) {
+		stop(vm, CC_STOP_POWEROFF, "guest halted with interrupts "
+					   "disabled (powered off)");
+		return;
+	}
+	if (cc_pic_pending(&vm->pic))
+		return;
+	uint64_t next = cc_pit_deadline(&vm->pit);
+	if (next == CC_PIT_NEVER) {
+		stop(vm, CC_STOP_IDLE, "guest halted with no timer armed: it "
+				       "would sleep forever");
+		return;
+	}
+	/* Idle fast-forward: nothing can happen before the next deadline. */
+	cc_vclock_advance_to(&vm->vclock, next);
+}
+
+static void handle_internal_error(struct cc_vm *vm)
+{
+	vm->stats.exits[CC_EXIT_INTERNAL_ERROR]++;
+	struct cc_err e;
+	int k = cc_fixup_apply(vm->vcpu_fd, &vm->mem, &vm->syms,
+			       vm->run->internal.suberror, &e);
+	if (k >= 0)
+		vm->stats.fixups[k]++;
+	else
+		stop(vm, CC_STOP_ERROR, "%s", e.msg);
+}
+
+static void record_sample(struct cc_vm *vm)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	if (vm->nsamples == vm->samples_cap) {
+		size_t cap = vm->samples_cap ? 2 * vm->samples_cap : 4096;
+		void *p = realloc(vm->samples, cap * sizeof(*vm->samples));
+		if (!p)
+			return;
+		vm->samples = p;
+		vm->samples_cap = cap;
+	}
+	vm->samples[vm->nsamples++] =
+		(struct cc_rip_sample){r.rip, s.cs.selector & 3u};
+}
+
+/* A return from KVM_RUN the guest did not cause: a signal.  Only a
+ * watchdog kick changes guest-visible state, and it is counted. */
+static void handle_host_exit(struct cc_vm *vm)
+{
+	vm->stats.exits[CC_EXIT_HOST]++;
+	vm->run->immediate_exit = 0;
+	int kick = cc_watchdog_take(&vm->wd);
+	if (kick & CC_KICK_SAMPLE)
+		record_sample(vm);
+	if (kick & CC_KICK_WATCHDOG) {
+		vm->stats.watchdog_fires++;
+		uint64_t next = cc_pit_deadline(&vm->pit);
+		cc_vclock_advance_to(&vm->vclock,
+				     next == CC_PIT_NEVER
+					     ? vm->vclock.ns + CC_NS_PER_TICK
+					     : next);
+	}
+}
+
+static void dispatch(struct cc_vm *vm)
+{
+	struct kvm_run *r = vm->run;
+	switch (r->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_pio(vm);
+		break;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vm);
+		break;
+	case KVM_EXIT_HLT:
+		handle_hlt(vm);
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		vm->stats.exits[CC_EXIT_IRQ_WINDOW]++;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vm->stats.exits[CC_EXIT_SHUTDOWN]++;
+		stop(vm, CC_STOP_SHUTDOWN, "guest triple-faulted (shutdown)");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		handle_internal_error(vm);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm->stats.exits[CC_EXIT_FAIL_ENTRY]++;
+		stop(vm, CC_STOP_ERROR, "KVM could not enter the guest "
+					"(hardware entry failure reason 0x%llx)",
+		     (unsigned long long)
+			     r->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vm->stats.exits[CC_EXIT_SYSTEM_EVENT]++;
+		stop(vm, CC_STOP_SHUTDOWN, "guest system event %u (reset or "
+					   "shutdown)",
+		     r->system_event.type);
+		break;
+	default:
+		vm->stats.exits[CC_EXIT_OTHER]++;
+		stop(vm, CC_STOP_ERROR, "unexpected KVM exit reason %u",
+		     r->exit_reason);
+	}
+}
+
+/* Before each entry: raise due timer IRQs, then inject one interrupt if
+ * the guest can take it, else ask KVM to exit when it can. */
+static int prepare_entry(struct cc_vm *vm)
+{
+	struct kvm_run *r = vm->run;
+	cc_pit_update(&vm->pit, vm->vclock.ns);
+	if (!cc_pic_pending(&vm->pic)) {
+		r->request_interrupt_window = 0;
+		return 0;
+	}
+	if (r->ready_for_interrupt_injection && r->if_flag) {
+		struct kvm_interrupt irq = {.irq = cc_pic_ack(&vm->pic)};
+		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+			return -1;
+		vm->stats.irqs_injected++;
+	}
+	r->request_interrupt_window = cc_pic_pending(&vm->pic);
+	return 0;
+}
+
+static bool limits_reached(struct cc_vm *vm)
+{
+	uint64_t exits = 0;
+	for (int i = 0; i < CC_EXIT_HOST; i++)
+		exits += vm->stats.exits[i];
+	if (vm->cfg.max_exits && exits >= vm->cfg.max_exits) {
+		stop(vm, CC_STOP_LIMIT, "exit limit (%llu) reached",
+		     (unsigned long long)vm->cfg.max_exits);
+		return true;
+	}
+	if (vm->cfg.max_ns && vm->vclock.ns >= vm->cfg.max_ns) {
+		stop(vm, CC_STOP_LIMIT, "virtual time limit reached");
+		return true;
+	}
+	return false;
+}
+
+int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
+{
+	struct cc_err e;
+	int rc = 0;
+	if (cc_watchdog_start(&vm->wd, vm->run, vm->cfg.watchdog_ms,
+			      vm->cfg.sample_ms, &e)) {
+		stop(vm, CC_STOP_ERROR, "%s", e.msg);
+		rc = -1;
+	}
+	while (!vm->stopped && !limits_reached(vm)) {
+		if (prepare_entry(vm) < 0) {
+			stop(vm, CC_STOP_ERROR, "KVM_INTERRUPT: %s",
+			     strerror(errno));
+			rc = -1;
+			break;
+		}
+		atomic_store(&vm->wd.in_run, true);
+		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		atomic_store(&vm->wd.in_run, false);
+		if ((r < 0 && (errno == EINTR || errno == EAGAIN)) ||
+		    (r == 0 && vm->run->exit_reason == KVM_EXIT_INTR)) {
+			handle_host_exit(vm);
+			continue;
+		}
+		if (r < 0) {
+			stop(vm, CC_STOP_ERROR, "KVM_RUN failed: %s",
+			     strerror(errno));
+			rc = -1;
+			break;
+		}
+		/* Guest-caused exits are what the watchdog calls progress. */
+		atomic_fetch_add(&vm->wd.exits, 1);
+		dispatch(vm);
+	}
+	cc_watchdog_stop(&vm->wd);
+	serial_flush(vm);
+	vm->result.vclock_ns = vm->vclock.ns;
+	*res = vm->result;
+	return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * DeterministicVm: one KVM VM with one vCPU, its RAM, its devices and its
+ * virtual clock.  cc_vm_run() drives KVM_RUN and dispatches every exit;
+ * interrupts are injected only here, only between exits, only from
+ * device state on the virtual clock.
+ */
+#ifndef CC_VM_H
+#define CC_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../devices/pic.h"
+#include "../devices/pit.h"
+#include "../devices/rtc.h"
+#include "../devices/uart.h"
+#include "boot.h"
+#include "err.h"
+#include "fixup.h"
+#include "kernel.h"
+#include "mem.h"
+#include "symtab.h"
+#include "vclock.h"
+#include "watchdog.h"
+
+#define CC_DEFAULT_MEM (256ull << 20)
+
+struct cc_vm_config {
+	const char *kernel_path;     /* or kernel_image below */
+	const uint8_t *kernel_image; /* in-memory image (probe guests) */
+	size_t kernel_image_len;
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;     /* full command line */
+	uint64_t mem_size;       /* bytes; 0 = CC_DEFAULT_MEM */
+	int serial_fd;           /* also stream serial output here; -1 = no */
+	uint64_t max_ns;         /* stop at this virtual time; 0 = never */
+	uint64_t max_exits;      /* stop after this many exits; 0 = never */
+	unsigned watchdog_ms;    /* wall ms without an exit; 0 = off */
+	unsigned sample_ms;      /* RIP sampler period; 0 = off */
+	uint64_t rtc_epoch_s; /* guest wall time at vclock 0; 0 = default */
+	const char *cpuid_signature; /* platform probe only */
+	/* Writes to ports no device claims (probe guests use this). */
+	void (*pio_hook)(void *ctx, uint16_t port, uint32_t val);
+	void *hook_ctx;
+};
+
+enum cc_stop {
+	CC_STOP_NONE,
+	CC_STOP_EXIT_PORT, /* guest wrote its status to CC_PORT_EXIT */
+	CC_STOP_POWEROFF,  /* HLT with interrupts disabled */
+	CC_STOP_SHUTDOWN,  /* triple fault */
+	CC_STOP_IDLE,      /* HLT with no interrupt source armed */
+	CC_STOP_LIMIT,     /* max_ns or max_exits reached */
+	CC_STOP_ERROR,     /* KVM or emulation failure */
+};
+
+const char *cc_stop_name(enum cc_stop s);
+
+struct cc_vm_stats {
+	uint64_t exits[CC_EXIT__COUNT];
+	uint64_t fixups[CC_FIXUP__COUNT];
+	uint64_t irqs_injected;
+	uint64_t watchdog_fires; /* non-deterministic events: must be 0 */
+	uint64_t unknown_pio, unknown_mmio;
+	uint64_t serial_bytes;
+};
+
+struct cc_vm_result {
+	enum cc_stop stop;
+	uint32_t exit_status; /* CC_STOP_EXIT_PORT */
+	uint64_t vclock_ns;
+	char msg[512];
+};
+
+struct cc_rip_sample {
+	uint64_t rip;
+	unsigned cpl;
+};
+
+struct cc_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	struct cc_mem mem;
+	struct cc_kernel kernel;
+	struct cc_symtab syms;
+	struct cc_vclock vclock;
+	struct cc_pic pic;
+	struct cc_pit pit;
+	struct cc_uart uart;
+	struct cc_rtc rtc;
+	struct cc_watchdog wd;
+	struct cc_vm_stats stats;
+	struct cc_vm_config cfg;
+	/* Captured serial output. */
+	char *serial;
+	size_t serial_len, serial_cap;
+	size_t serial_flushed; /* bytes already streamed to cfg.serial_fd */
+	/* RIP sampler. */
+	struct cc_rip_sample *samples;
+	size_t nsamples, samples_cap;
+	bool stopped;
+	struct cc_vm_result result;
+};
+
+/* Opens /dev/kvm, builds the VM and loads the guest; ready to run. */
+int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
+		 struct cc_err *err);
+/* Runs until the guest stops; fills *res.  0 unless KVM itself failed. */
+int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res);
+void cc_vm_destroy(struct cc_vm *vm);
+
+/* Opens /dev/kvm with a clear message when it is missing. */
+int cc_kvm_open(struct cc_err *err);
+
+#endif

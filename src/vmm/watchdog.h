@@ -1,0 +1,49 @@
+/*
+ * The liveness watchdog and the guest-RIP sampler: one host thread that
+ * wakes every few milliseconds of wall time and, when asked, kicks the
+ * vCPU thread out of KVM_RUN with a signal.
+ *
+ * This is the only place in the VMM that reads host time.  A sampler
+ * kick is invisible to the guest (the VMM only reads RIP).  A watchdog
+ * kick is not: it exists because a guest that spins without exits would
+ * stall virtual time forever, so the VMM forces time forward at a
+ * host-chosen instruction.  Each firing is counted and reported as a
+ * non-deterministic event, never hidden.
+ */
+#ifndef CC_WATCHDOG_H
+#define CC_WATCHDOG_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define CC_KICK_SAMPLE 1
+#define CC_KICK_WATCHDOG 2
+
+struct cc_watchdog {
+	pthread_t thread, target;
+	bool started;
+	unsigned timeout_ms, sample_ms, period_ms;
+	atomic_uint_fast64_t exits;  /* bumped by the vCPU thread per exit */
+	atomic_bool in_run;          /* vCPU thread is inside KVM_RUN */
+	atomic_int kick;             /* CC_KICK_* bits for the vCPU thread */
+	atomic_bool stop;
+};
+
+/* Call from the vCPU thread; `run` gets immediate_exit set on a kick. */
+int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
+		      unsigned timeout_ms, unsigned sample_ms,
+		      struct cc_err *err);
+void cc_watchdog_stop(struct cc_watchdog *w);
+
+/* vCPU thread: fetch and clear the pending kick bits. */
+static inline int cc_watchdog_take(struct cc_watchdog *w)
+{
+	return atomic_exchange(&w->kick, 0);
+}
+
+#endif
