@@ -74,7 +74,10 @@ TEST_LIBS := $(LIBCC) -lcriterion -lpthread -lz
 $(B)/tests/%: tests/%.c $(LIBCC) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' \
-		-o $@ $< $(TEST_LIBS) $(LDFLAGS)
+		-o $@ $< $(TEST_EXTRA) $(TEST_LIBS) $(LDFLAGS)
+# Tests of host-side guest tools link the tool's module too.
+$(B)/tests/unit/test_cpio: TEST_EXTRA := guest/initramfs/cpio.c
+$(B)/tests/unit/test_cpio: guest/initramfs/cpio.c
 
 UNIT_TESTS += $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
 MICRO_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/micro/*.c))

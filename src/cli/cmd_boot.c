@@ -35,8 +35,10 @@ static const char help[] =
 	"  --profile MS        sample the guest RIP every MS wall ms and\n"
 	"                      print where guest time went\n"
 	"  --watchdog-ms MS    preempt a guest that makes no exit for MS wall\n"
-	"                      ms (counted as non-deterministic; default 10000,\n"
-	"                      0 = off)\n"
+	"                      ms (counted as non-deterministic; 0 = off;\n"
+	"                      default 5000 on hardware KVM, 120000 on PVM,\n"
+	"                      where the emulated kernel computes for tens\n"
+	"                      of seconds between exits while it boots)\n"
 	"  --max-exits N       stop after N exits\n"
 	"  --max-vtime MS      stop after MS ms of virtual time\n"
 	"  --platform P        auto (probe, default), hardware or pvm\n"
@@ -45,6 +47,10 @@ static const char help[] =
 	"failed; 2 usage; 3 set-up error (KVM, kernel, initrd, memory);\n"
 	"4 guest crashed (triple fault, panic, emulation failure, idle\n"
 	"forever); 5 a limit stopped it.\n";
+
+#define WATCHDOG_AUTO UINT32_MAX
+#define WATCHDOG_HW_MS 5000u
+#define WATCHDOG_PVM_MS 120000u
 
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
@@ -109,7 +115,7 @@ static int parse_u64(const char *s, uint64_t *out)
 static int parse(int argc, char **argv, struct boot_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->watchdog_ms = 10000;
+	o->watchdog_ms = WATCHDOG_AUTO;
 	o->platform = "auto";
 	uint64_t v;
 	int c;
@@ -229,7 +235,9 @@ static int run(const struct boot_opts *o)
 		.serial_fd = o->quiet ? -1 : STDOUT_FILENO,
 		.max_exits = o->max_exits,
 		.max_ns = o->max_vtime_ms * 1000000ull,
-		.watchdog_ms = o->watchdog_ms,
+		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
+			       : kind == CC_PLATFORM_PVM ? WATCHDOG_PVM_MS
+							  : WATCHDOG_HW_MS,
 		.sample_ms = o->profile_ms,
 	};
 	struct cc_vm *vm;

@@ -1,0 +1,184 @@
+/*
+ * Micro-guest tests: every path of the run loop against real KVM, in
+ * milliseconds.  Each test boots one guest from guest/micro/tests/.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/platform.h"
+#include "vmm/vm.h"
+
+struct run {
+	struct cc_vm *vm;
+	struct cc_vm_result res;
+};
+
+static struct run boot(const char *name, unsigned watchdog_ms)
+{
+	char path[512];
+	snprintf(path, sizeof(path), CC_BUILD_DIR "/guest/micro/%s.elf", name);
+	struct cc_vm_config cfg = {
+		.kernel_path = path,
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.max_exits = 100000,
+		.watchdog_ms = watchdog_ms,
+	};
+	struct run r = {0};
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&r.vm, &cfg, &e), 0, "%s: %s", name, e.msg);
+	cr_assert_eq(cc_vm_run(r.vm, &r.res), 0, "%s: %s", name, r.res.msg);
+	return r;
+}
+
+static bool serial_has(const struct run *r, const char *s)
+{
+	return memmem(r->vm->serial, r->vm->serial_len, s, strlen(s)) != NULL;
+}
+
+Test(micro, hello_prints_from_cpl3)
+{
+	struct run r = boot("hello", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0);
+	cr_assert(serial_has(&r, "hello from a micro-guest at CPL3\n"));
+	cr_assert_eq(r.vm->stats.serial_bytes, r.vm->serial_len);
+	cr_assert_eq(r.vm->stats.watchdog_fires, 0);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, exit_status_reaches_the_vmm)
+{
+	struct run r = boot("exit_status", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT);
+	cr_assert_eq(r.res.exit_status, 42);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, pit_ticks_on_virtual_time)
+{
+	struct run r = boot("pit_ticks", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0, "%.*s", (int)r.vm->serial_len,
+		     r.vm->serial);
+	cr_assert(serial_has(&r, "ticks: 100\n"));
+	/* 100 ticks at 1 kHz: 100 ms of virtual time, +- one tick. */
+	cr_assert(r.res.vclock_ns >= 99000000 && r.res.vclock_ns <= 101000000,
+		  "vclock %llu ns", (unsigned long long)r.res.vclock_ns);
+	cr_assert(r.vm->stats.exits[CC_EXIT_HLT] >= 100);
+	cr_assert(r.vm->stats.irqs_injected >= 100);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, triple_fault_is_a_shutdown)
+{
+	struct run r = boot("triple_fault", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_SHUTDOWN, "%s", r.res.msg);
+	cr_assert(strstr(r.res.msg, "triple-faulted"), "%s", r.res.msg);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, halt_with_interrupts_off_is_poweroff)
+{
+	struct run r = boot("poweroff", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_POWEROFF, "%s", r.res.msg);
+	cr_assert(serial_has(&r, "powering off\n"));
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, halt_with_no_timer_is_reported_idle)
+{
+	struct run r = boot("idle_forever", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_IDLE, "%s", r.res.msg);
+	cr_assert(strstr(r.res.msg, "no timer armed"), "%s", r.res.msg);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, breakpoints_at_both_privilege_levels)
+{
+	struct cc_platform p;
+	struct cc_err e;
+	cr_assert_eq(cc_platform_probe(&p, &e), 0, "%s", e.msg);
+	struct run r = boot("breakpoint", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0, "%.*s", (int)r.vm->serial_len,
+		     r.vm->serial);
+	/* PVM cannot emulate int3 at CPL0: the fix-up must have done it. */
+	if (p.kind == CC_PLATFORM_PVM)
+		cr_assert_eq(r.vm->stats.fixups[CC_FIXUP_INT3], 1);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, emulation_failure_names_rip_symbol_and_bytes)
+{
+	struct cc_platform p;
+	struct cc_err e;
+	cr_assert_eq(cc_platform_probe(&p, &e), 0, "%s", e.msg);
+	struct run r = boot("popcnt_kernel", 0);
+	if (p.kind == CC_PLATFORM_HARDWARE) {
+		cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+		cr_assert_eq(r.res.exit_status, 0);
+	} else {
+		cr_assert_eq(r.res.stop, CC_STOP_ERROR, "%s", r.res.msg);
+		cr_assert(strstr(r.res.msg, "emulation failure"), "%s",
+			  r.res.msg);
+		cr_assert(strstr(r.res.msg, "count_bits+0x0"), "%s",
+			  r.res.msg);
+		cr_assert(strstr(r.res.msg, "instruction bytes: f3 48 0f b8"),
+			  "%s", r.res.msg);
+	}
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, watchdog_preempts_a_silent_spin_and_counts_it)
+{
+	struct run r = boot("spin_no_exit", 200);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0);
+	cr_assert(r.vm->stats.watchdog_fires >= 1,
+		  "a spin with no exits can only end by the watchdog");
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, port_io_paths)
+{
+	struct run r = boot("port_io", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0, "%.*s", (int)r.vm->serial_len,
+		     r.vm->serial);
+	cr_assert(serial_has(&r, "string I/O line\n"));
+	cr_assert_eq(r.vm->stats.unknown_pio, 2);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, mmio_from_user_space)
+{
+	struct run r = boot("mmio_user", 0);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0, "%.*s", (int)r.vm->serial_len,
+		     r.vm->serial);
+	cr_assert_eq(r.vm->stats.exits[CC_EXIT_MMIO_WRITE], 1);
+	cr_assert_eq(r.vm->stats.exits[CC_EXIT_MMIO_READ], 1);
+	cc_vm_destroy(r.vm);
+}
+
+Test(micro, exit_limit_stops_the_guest)
+{
+	char path[512];
+	snprintf(path, sizeof(path), CC_BUILD_DIR "/guest/micro/pit_ticks.elf");
+	struct cc_vm_config cfg = {
+		.kernel_path = path,
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.max_exits = 50,
+	};
+	struct cc_vm *vm;
+	struct cc_vm_result res;
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&vm, &cfg, &e), 0, "%s", e.msg);
+	cc_vm_run(vm, &res);
+	cr_assert_eq(res.stop, CC_STOP_LIMIT, "%s", res.msg);
+	cc_vm_destroy(vm);
+}

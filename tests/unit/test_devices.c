@@ -1,0 +1,125 @@
+/* Legacy devices as pure state machines on virtual time. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "chaoscontrol/protocol.h"
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/rtc.h"
+#include "devices/uart.h"
+
+static int irq_level[16];
+static void set_irq(void *ctx, unsigned irq, int level)
+{
+	(void)ctx;
+	irq_level[irq] = level;
+}
+
+static void pit_program(struct cc_pit *p, uint8_t mode, uint16_t count,
+			uint64_t now)
+{
+	cc_pit_write(p, CC_PORT_PIT_MODE, mode, now);
+	cc_pit_write(p, CC_PORT_PIT_BASE, (uint8_t)count, now);
+	cc_pit_write(p, CC_PORT_PIT_BASE, (uint8_t)(count >> 8), now);
+}
+
+Test(pit, periodic_deadlines_follow_virtual_time)
+{
+	struct cc_pit p;
+	cc_pit_init(&p, (struct cc_irq_line){set_irq, NULL, 0});
+	cr_assert_eq(cc_pit_deadline(&p), CC_PIT_NEVER);
+	pit_program(&p, 0x34, 1193, 0); /* ~1 kHz, mode 2 */
+	cc_pit_update(&p, 0);
+	uint64_t d = cc_pit_deadline(&p);
+	cr_assert(d > 999000 && d < 1001000, "first tick at ~1 ms: %lu",
+		  (unsigned long)d);
+	cc_pit_update(&p, d);
+	uint64_t d2 = cc_pit_deadline(&p);
+	cr_assert(d2 > d + 999000 && d2 < d + 1001000, "next at +1 ms");
+}
+
+Test(pit, latched_count_is_a_function_of_time)
+{
+	struct cc_pit a, b;
+	cc_pit_init(&a, (struct cc_irq_line){0});
+	cc_pit_init(&b, (struct cc_irq_line){0});
+	pit_program(&a, 0x34, 0x1000, 0);
+	pit_program(&b, 0x34, 0x1000, 0);
+	cc_pit_write(&a, CC_PORT_PIT_MODE, 0x00, 500000);
+	cc_pit_write(&b, CC_PORT_PIT_MODE, 0x00, 500000);
+	uint16_t ca = cc_pit_read(&a, CC_PORT_PIT_BASE, 1);
+	ca |= (uint16_t)(cc_pit_read(&a, CC_PORT_PIT_BASE, 2) << 8);
+	uint16_t cb = cc_pit_read(&b, CC_PORT_PIT_BASE, 900);
+	cb |= (uint16_t)(cc_pit_read(&b, CC_PORT_PIT_BASE, 999) << 8);
+	cr_assert_eq(ca, cb, "a latch freezes the count");
+	/* 0.5 ms = 596 PIT clocks into a 4096 period. */
+	cr_assert_eq(ca, 0x1000 - 596);
+}
+
+Test(pic, remaps_and_acknowledges)
+{
+	struct cc_pic p;
+	cc_pic_init(&p);
+	uint8_t icw[] = {0x11, 0x20, 0x04, 0x01};
+	cc_pic_write(&p, CC_PORT_PIC1, icw[0]);
+	for (int i = 1; i < 4; i++)
+		cc_pic_write(&p, CC_PORT_PIC1 + 1, icw[i]);
+	cc_pic_write(&p, CC_PORT_PIC1 + 1, 0xfe); /* only IRQ 0 */
+	cc_pic_set_irq(&p, 4, 1);
+	cr_assert(!cc_pic_pending(&p), "masked IRQ 4 stays quiet");
+	cc_pic_set_irq(&p, 0, 1);
+	cr_assert(cc_pic_pending(&p));
+	cr_assert_eq(cc_pic_ack(&p), 0x20);
+	cr_assert(!cc_pic_pending(&p), "in service until EOI");
+	cc_pic_set_irq(&p, 0, 0);
+	cc_pic_set_irq(&p, 0, 1);
+	cr_assert(!cc_pic_pending(&p), "same level blocked by ISR");
+	cc_pic_write(&p, CC_PORT_PIC1, 0x20); /* EOI */
+	cr_assert(cc_pic_pending(&p));
+}
+
+Test(rtc, fixed_epoch_plus_virtual_time)
+{
+	struct cc_rtc r;
+	cc_rtc_init(&r, CC_RTC_DEFAULT_EPOCH);
+	/* 2025-01-01 00:00:00 + 3725.5 s = 01:02:05, BCD. */
+	uint64_t now = 3725500000000ull / 1000;
+	uint8_t regs[] = {0x00, 0x02, 0x04, 0x07, 0x08, 0x09, 0x32};
+	uint8_t want[] = {0x05, 0x02, 0x01, 0x01, 0x01, 0x25, 0x20};
+	for (size_t i = 0; i < sizeof(regs); i++) {
+		cc_rtc_write(&r, 0, regs[i]);
+		cr_assert_eq(cc_rtc_read(&r, 1, now * 1000), want[i],
+			     "register %#x", regs[i]);
+	}
+	cc_rtc_write(&r, 0, 0x0a);
+	cr_assert_eq(cc_rtc_read(&r, 1, 0) & 0x80, 0, "never updating");
+	cc_rtc_write(&r, 0, 0x0b);
+	cc_rtc_write(&r, 1, 0x06); /* binary, 24 h */
+	cc_rtc_write(&r, 0, 0x00);
+	cr_assert_eq(cc_rtc_read(&r, 1, now * 1000), 5);
+}
+
+static char out[64];
+static size_t nout;
+static void put(void *ctx, uint8_t b)
+{
+	(void)ctx;
+	out[nout++] = (char)b;
+}
+
+Test(uart, transmits_and_raises_thre)
+{
+	struct cc_uart u;
+	memset(irq_level, 0, sizeof(irq_level));
+	cc_uart_init(&u, (struct cc_irq_line){set_irq, NULL, CC_IRQ_COM1},
+		     put, NULL);
+	cc_uart_write(&u, 0, 'h');
+	cc_uart_write(&u, 0, 'i');
+	cr_assert_eq(nout, 2);
+	cr_assert_eq(memcmp(out, "hi", 2), 0);
+	cr_assert(cc_uart_read(&u, 5) & 0x20, "THR always empty");
+	cc_uart_write(&u, 1, 0x02); /* IER: THRE interrupt */
+	cr_assert_eq(irq_level[CC_IRQ_COM1], 1);
+	cr_assert_eq(cc_uart_read(&u, 2) & 0x0f, 0x02, "IIR says THRE");
+	cr_assert_eq(irq_level[CC_IRQ_COM1], 0, "IIR read clears it");
+}
