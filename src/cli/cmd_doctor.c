@@ -53,11 +53,17 @@ static void print_guarantees(const struct cc_platform *p)
 	bool hw = p->kind == CC_PLATFORM_HARDWARE;
 	printf("determinism on this host:\n");
 	printf("  guaranteed: virtual clock, timer IRQs (user-space PIT/PIC), "
-	       "serial, exit sequence, seeded entropy\n");
-	printf("  CPUID filtering: %s\n",
-	       p->cpuid_filtering ? "effective"
-				  : "IGNORED by KVM here; the guest command "
-				    "line hides RDRAND/RDSEED/TSC instead");
+	       "RTC from a fixed epoch, serial\n");
+	if (!p->cpuid_filtering)
+		printf("  CPUID filtering: IGNORED by KVM here; the guest "
+		       "command line hides RDRAND/RDSEED/TSC instead\n");
+	else if (!p->cpl0_native)
+		printf("  CPUID filtering: partial: emulated CPL0 code sees "
+		       "the filtered table, CPL3 code runs natively and sees "
+		       "the host's; the guest command line hides "
+		       "RDRAND/RDSEED/TSC from the kernel\n");
+	else
+		printf("  CPUID filtering: effective\n");
 	printf("  guest kernel code: %s\n",
 	       p->cpl0_native ? "native" : "EMULATED (~1000x slower): boot "
 					   "once, reuse snapshots");
