@@ -14,9 +14,10 @@ SAN ?=
 CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -Iinclude \
 	-D_DEFAULT_SOURCE -MMD -MP $(SAN)
 LDFLAGS := $(SAN)
+LIBS := -lxxhash -lsodium -ljansson -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c)
+VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/replay/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
@@ -27,7 +28,7 @@ UNIT_TESTS :=
 MICRO_GUESTS :=
 GUEST_ALL :=
 
-.PHONY: all setup vmm guest kernel run test test-unit test-micro \
+.PHONY: all setup vmm guest kernel kernel-kcov micro run test test-unit test-micro \
 	test-linux bench asan clean format FORCE
 .DEFAULT_GOAL := all
 
@@ -54,7 +55,7 @@ $(LIBCC): $(VMM_OBJS)
 	ar rcs $@ $^
 
 $(CHAOSCONTROL): $(CLI_OBJS) $(LIBCC)
-	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The guest kernel is built once per machine and cached outside the tree
 # (guest/kernel/build.sh); here we only link to the cached files.
@@ -64,13 +65,21 @@ $(B)/guest/vmlinux: FORCE | $(SETUP_STAMP)
 	@d=$$(bash guest/kernel/build.sh) && \
 		ln -sfn "$$d/vmlinux" $@ && ln -sfn "$$d/bzImage" $(B)/guest/bzImage
 
+# The KCOV flavour (kernel coverage; its hooks multiply the instructions
+# PVM emulates, so it is not the default).  Built on demand.
+kernel-kcov: $(B)/guest/kcov/vmlinux
+$(B)/guest/kcov/vmlinux: FORCE | $(SETUP_STAMP)
+	@mkdir -p $(B)/guest/kcov
+	@d=$$(bash guest/kernel/build.sh --flavour kcov) && \
+		ln -sfn "$$d/vmlinux" $@ && ln -sfn "$$d/bzImage" $(B)/guest/kcov/bzImage
+
 include guest/guest.mk
 include guest/micro/micro.mk
 
 guest: $(B)/guest/vmlinux $(GUEST_ALL) $(MICRO_GUESTS)
 
 # ---- tests ---------------------------------------------------------------
-TEST_LIBS := $(LIBCC) -lcriterion -lpthread -lz
+TEST_LIBS := $(LIBCC) -lcriterion -lz $(LIBS)
 $(B)/tests/%: tests/%.c $(LIBCC) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' \

@@ -46,6 +46,17 @@
  * It lives beside the SDK ports so all ChaosControl ports sit together. */
 #define CC_PORT_EXIT 0x0512
 
+/* --- Progress port -------------------------------------------------------
+ * Hosts without a PMU cannot count guest instructions, so a busy guest
+ * makes no exits and virtual time would stall.  The guest reports
+ * deterministic work instead: a 32-bit write of N to CC_PORT_PROGRESS
+ * says "N units happened" (the patched guest kernel: N system calls or
+ * user page faults; the SDK's edge hook: N batches of edges), and the VMM
+ * advances virtual time by N * its per-unit cost.  N above
+ * CC_PROGRESS_MAX_UNITS is charged as CC_PROGRESS_MAX_UNITS. */
+#define CC_PORT_PROGRESS 0x0513
+#define CC_PROGRESS_MAX_UNITS 1000000u
+
 /* --- Assertion ids: FNV-1a (64-bit) of the source location string ------- */
 #define CC_FNV1A_OFFSET 0xcbf29ce484222325ull
 #define CC_FNV1A_PRIME 0x100000001b3ull

@@ -12,6 +12,7 @@ enum {
 	CC_EXIT_SETUP = 3,       /* KVM, kernel, initrd or memory problem */
 	CC_EXIT_GUEST_CRASH = 4, /* triple fault, panic, emulation failure */
 	CC_EXIT_LIMIT = 5,       /* a time or exit limit stopped the guest */
+	CC_EXIT_DIVERGED = 6,    /* `determinism`: runs were not identical */
 };
 
 /* Default guest built by `make`: $CHAOSCONTROL_GUEST_DIR or the build
@@ -21,6 +22,8 @@ const char *cc_cli_guest_dir(void);
 uint64_t cc_cli_parse_size(const char *s);
 
 int cc_cmd_boot(int argc, char **argv);
+int cc_cmd_run(int argc, char **argv);
+int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);
 
 #endif

@@ -1,4 +1,9 @@
-/* `chaoscontrol boot`: boot one guest, stream its console, report. */
+/*
+ * `chaoscontrol boot` and `chaoscontrol run`: boot one guest on the
+ * virtual clock, stream its console, report.  `run` is the deterministic
+ * form: it takes a seed and a horizon in ticks and ends its output with
+ * the trace hash; `boot` is the same with no horizon.
+ */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -7,17 +12,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaoscontrol/protocol.h"
 #include "../vmm/cmdline.h"
 #include "../vmm/platform.h"
+#include "../vmm/trace.h"
 #include "../vmm/vm.h"
 #include "cli.h"
 #include "report.h"
 
-static const char help[] =
+static const char help_boot[] =
 	"usage: chaoscontrol boot [options]\n"
 	"\n"
 	"Boots a guest kernel on a virtual clock and streams its serial\n"
-	"console (COM1) to stdout.  Diagnostics go to stderr.\n"
+	"console (COM1) to stdout.  Diagnostics go to stderr.  The same as\n"
+	"`chaoscontrol run` with no horizon.\n"
+	"\n";
+
+static const char help_run[] =
+	"usage: chaoscontrol run [--seed S] [--ticks N] [--trace FILE] [--json]\n"
+	"                        [options]\n"
+	"\n"
+	"Runs a guest deterministically: the same inputs and seed give the\n"
+	"same execution, event for event.  The console streams to stdout and\n"
+	"the output ends with `trace-hash: <16 hex digits>`, a hash of every\n"
+	"guest-visible event (exits with their data, interrupts, virtual\n"
+	"time).  Diagnostics go to stderr.\n"
+	"\n";
+
+static const char help_options[] =
+	"  --seed S            simulation seed (default 0): the guest's entropy\n"
+	"  --ticks N           stop after N ticks (1 ms each) of virtual time\n"
+	"  --trace FILE        also write every event (with its guest RIP) to\n"
+	"                      FILE, for `chaoscontrol determinism`\n"
+	"  --json              print one JSON object on stdout at the end\n"
+	"                      (\"trace_hash\", stop, counters); the console\n"
+	"                      goes to stderr\n"
 	"\n"
 	"  --kernel PATH       ELF vmlinux or bzImage (default: the built-in\n"
 	"                      guest).  On PVM hosts prefer vmlinux: a\n"
@@ -46,7 +75,7 @@ static const char help[] =
 	"exit status: 0 guest finished with status 0; 1 guest program\n"
 	"failed; 2 usage; 3 set-up error (KVM, kernel, initrd, memory);\n"
 	"4 guest crashed (triple fault, panic, emulation failure, idle\n"
-	"forever); 5 a limit stopped it.\n";
+	"forever); 5 a limit stopped it (for `run`, reaching --ticks is 0).\n";
 
 #define WATCHDOG_AUTO UINT32_MAX
 #define WATCHDOG_HW_MS 5000u
@@ -54,8 +83,9 @@ static const char help[] =
 
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
-	bool no_initrd, verbose, quiet, stats;
-	uint64_t mem, max_exits, max_vtime_ms;
+	const char *trace;
+	bool no_initrd, verbose, quiet, stats, json, is_run;
+	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
 	unsigned profile_ms, watchdog_ms;
 };
 
@@ -74,6 +104,10 @@ enum {
 	OPT_MAX_EXITS,
 	OPT_MAX_VTIME,
 	OPT_PLATFORM,
+	OPT_SEED,
+	OPT_TICKS,
+	OPT_TRACE,
+	OPT_JSON,
 	OPT_HELP,
 };
 
@@ -92,13 +126,17 @@ static const struct option longopts[] = {
 	{"max-exits", required_argument, 0, OPT_MAX_EXITS},
 	{"max-vtime", required_argument, 0, OPT_MAX_VTIME},
 	{"platform", required_argument, 0, OPT_PLATFORM},
+	{"seed", required_argument, 0, OPT_SEED},
+	{"ticks", required_argument, 0, OPT_TICKS},
+	{"trace", required_argument, 0, OPT_TRACE},
+	{"json", no_argument, 0, OPT_JSON},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
 
 static int bad(const char *msg, const char *arg)
 {
-	fprintf(stderr, "chaoscontrol boot: %s '%s' (see --help)\n", msg, arg);
+	fprintf(stderr, "chaoscontrol: %s '%s' (see --help)\n", msg, arg);
 	return CC_EXIT_USAGE;
 }
 
@@ -112,9 +150,10 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse(int argc, char **argv, struct boot_opts *o)
+static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 {
 	memset(o, 0, sizeof(*o));
+	o->is_run = is_run;
 	o->watchdog_ms = WATCHDOG_AUTO;
 	o->platform = "auto";
 	uint64_t v;
@@ -159,8 +198,20 @@ static int parse(int argc, char **argv, struct boot_opts *o)
 				return bad("invalid --platform", optarg);
 			o->platform = optarg;
 			break;
+		case OPT_SEED:
+			if (parse_u64(optarg, &o->seed))
+				return bad("invalid --seed", optarg);
+			break;
+		case OPT_TICKS:
+			if (parse_u64(optarg, &o->ticks) || !o->ticks ||
+			    o->ticks > UINT64_MAX / CC_NS_PER_TICK)
+				return bad("invalid --ticks", optarg);
+			break;
+		case OPT_TRACE: o->trace = optarg; break;
+		case OPT_JSON: o->json = true; break;
 		case OPT_HELP:
-			fputs(help, stdout);
+			fputs(is_run ? help_run : help_boot, stdout);
+			fputs(help_options, stdout);
 			exit(CC_EXIT_OK);
 		default:
 			return CC_EXIT_USAGE;
@@ -199,6 +250,16 @@ static double wall_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The earliest of --max-vtime and --ticks, in ns (0 = none). */
+static uint64_t horizon_ns(const struct boot_opts *o)
+{
+	uint64_t a = o->max_vtime_ms * 1000000ull;
+	uint64_t b = o->ticks * CC_NS_PER_TICK;
+	if (!a || !b)
+		return a | b;
+	return a < b ? a : b;
+}
+
 static int run(const struct boot_opts *o)
 {
 	static char kpath[4096], ipath[4096];
@@ -219,6 +280,8 @@ static int run(const struct boot_opts *o)
 	if (resolve_platform(o, &kind))
 		return CC_EXIT_SETUP;
 	fprintf(stderr, "chaoscontrol: platform: %s\n", cc_platform_name(kind));
+	for (const char *const *l = cc_platform_limits(kind); *l; l++)
+		fprintf(stderr, "chaoscontrol: platform limit: %s\n", *l);
 
 	char cmdline[4096];
 	struct cc_err e;
@@ -232,9 +295,12 @@ static int run(const struct boot_opts *o)
 		.initrd_path = initrd,
 		.cmdline = cmdline,
 		.mem_size = o->mem,
-		.serial_fd = o->quiet ? -1 : STDOUT_FILENO,
+		.serial_fd = o->quiet ? -1 : o->json ? STDERR_FILENO
+						      : STDOUT_FILENO,
 		.max_exits = o->max_exits,
-		.max_ns = o->max_vtime_ms * 1000000ull,
+		.max_ns = horizon_ns(o),
+		.seed = o->seed,
+		.trace_path = o->trace,
 		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
 			       : kind == CC_PLATFORM_PVM ? WATCHDOG_PVM_MS
 							  : WATCHDOG_HW_MS,
@@ -247,10 +313,23 @@ static int run(const struct boot_opts *o)
 	}
 	struct cc_vm_result res;
 	cc_vm_run(vm, &res);
-	int code = cc_report_boot(vm, &res, wall_s() - t0, o->stats,
-				  o->serial_out);
+	double wall = wall_s() - t0;
+	uint64_t hash = cc_vm_trace_hash(vm);
+	int code = cc_report_boot(vm, &res, wall, o->stats, o->serial_out);
+	if (o->is_run && o->ticks && res.stop == CC_STOP_LIMIT &&
+	    res.vclock_ns >= o->ticks * CC_NS_PER_TICK)
+		code = CC_EXIT_OK; /* the horizon is the normal end of a run */
 	if (o->profile_ms)
 		cc_report_profile(vm, stderr, 25);
+	if (cc_trace_close(&vm->trace, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		code = CC_EXIT_SETUP;
+	}
+	if (o->json)
+		cc_report_json(vm, &res, hash, kind, wall, stdout);
+	else
+		printf("trace-hash: %016llx\n", (unsigned long long)hash);
+	fflush(stdout);
 	cc_vm_destroy(vm);
 	return code;
 }
@@ -258,8 +337,13 @@ static int run(const struct boot_opts *o)
 int cc_cmd_boot(int argc, char **argv)
 {
 	struct boot_opts o;
-	int rc = parse(argc, argv, &o);
-	if (rc)
-		return rc;
-	return run(&o);
+	int rc = parse(argc, argv, &o, false);
+	return rc ? rc : run(&o);
+}
+
+int cc_cmd_run(int argc, char **argv)
+{
+	struct boot_opts o;
+	int rc = parse(argc, argv, &o, true);
+	return rc ? rc : run(&o);
 }

@@ -50,7 +50,6 @@ static void print_caps(int kvm)
 
 static void print_guarantees(const struct cc_platform *p)
 {
-	bool hw = p->kind == CC_PLATFORM_HARDWARE;
 	printf("determinism on this host:\n");
 	printf("  guaranteed: virtual clock, timer IRQs (user-space PIT/PIC), "
 	       "RTC from a fixed epoch, serial\n");
@@ -67,17 +66,12 @@ static void print_guarantees(const struct cc_platform *p)
 	printf("  guest kernel code: %s\n",
 	       p->cpl0_native ? "native" : "EMULATED (~1000x slower): boot "
 					   "once, reuse snapshots");
-	if (!hw) {
+	const char *const *lim = cc_platform_limits(p->kind);
+	if (*lim)
 		printf("  not controllable here (platform limits, reported in "
 		       "every run):\n");
-		printf("    - user-space rdtsc/rdtscp read the host TSC\n");
-		printf("    - user-space rdrand/rdseed/cpuid reach the host "
-		       "CPU\n");
-		printf("    - user-space port I/O faults (#GP); the SDK uses an "
-		       "MMIO doorbell\n");
-		printf("    - syscall needs the guest kernel's PVM route "
-		       "(cc_pvm_syscall)\n");
-	}
+	for (; *lim; lim++)
+		printf("    - %s\n", *lim);
 }
 
 int cc_cmd_doctor(int argc, char **argv)

@@ -17,6 +17,9 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  boot     boot a guest and stream its serial console\n"
+	"  run      run a guest deterministically (seed, ticks, trace hash)\n"
+	"  determinism  run the same configuration N times in fresh\n"
+	"           processes and report the first divergent event\n"
 	"  doctor   probe this host: platform, KVM features, exit cost,\n"
 	"           and what determinism it can guarantee\n"
 	"\n"
@@ -56,6 +59,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "boot"))
 		return cc_cmd_boot(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cc_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "determinism"))
+		return cc_cmd_determinism(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return cc_cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "chaoscontrol: unknown command '%s'\n%s", argv[1],

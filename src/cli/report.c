@@ -1,9 +1,11 @@
 #define _GNU_SOURCE
 #include "report.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/platform.h"
 #include "cli.h"
 
 int cc_report_init_status(const char *serial, size_t len)
@@ -67,6 +69,8 @@ static void print_stats(const struct cc_vm *vm)
 		(unsigned long long)s->unknown_mmio);
 	fprintf(stderr, "serial bytes: %llu\n",
 		(unsigned long long)s->serial_bytes);
+	fprintf(stderr, "progress units: %llu\n",
+		(unsigned long long)s->progress_units);
 	for (int i = 0; i < CC_FIXUP__COUNT; i++)
 		fprintf(stderr, "pvm fix-up %-10s %llu\n", cc_fixup_name(i),
 			(unsigned long long)s->fixups[i]);
@@ -147,4 +151,54 @@ void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n)
 			b[i].name ? b[i].name : "", b[i].name ? " @ 0x" : "0x",
 			(unsigned long long)b[i].addr);
 	free(b);
+}
+
+static json_t *exits_json(const struct cc_vm_stats *s)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < CC_EXIT_HOST; i++)
+		if (s->exits[i])
+			json_object_set_new(o, cc_exit_class_name(i),
+					    json_integer((json_int_t)s->exits[i]));
+	return o;
+}
+
+static json_t *fixups_json(const struct cc_vm_stats *s)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < CC_FIXUP__COUNT; i++)
+		json_object_set_new(o, cc_fixup_name(i),
+				    json_integer((json_int_t)s->fixups[i]));
+	return o;
+}
+
+void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
+		    uint64_t trace_hash, int platform_kind, double wall_s,
+		    FILE *f)
+{
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)trace_hash);
+	const struct cc_vm_stats *s = &vm->stats;
+	json_t *limits = json_array();
+	for (const char *const *l = cc_platform_limits(platform_kind); *l; l++)
+		json_array_append_new(limits, json_string(*l));
+	json_t *host = json_pack(
+		"{s:s, s:o, s:f, s:I}", "platform",
+		cc_platform_name(platform_kind), "platform_limits", limits,
+		"wall_s", wall_s, "host_exits",
+		(json_int_t)s->exits[CC_EXIT_HOST]);
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
+		"trace_hash", hash, "stop", cc_stop_name(res->stop), "message",
+		res->msg, "exit_status", (json_int_t)res->exit_status,
+		"vclock_ns", (json_int_t)res->vclock_ns, "events",
+		(json_int_t)vm->trace.count, "serial_bytes",
+		(json_int_t)s->serial_bytes, "exits", exits_json(s), "fixups",
+		fixups_json(s), "irqs_injected", (json_int_t)s->irqs_injected,
+		"watchdog_fires", (json_int_t)s->watchdog_fires, "host", host);
+	json_object_set_new(o, "progress_units",
+			    json_integer((json_int_t)s->progress_units));
+	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(o);
 }

@@ -12,6 +12,12 @@
 int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 		   double wall_s, bool stats, const char *serial_out);
 
+/* One JSON object describing the run.  Everything outside "host" is a
+ * function of the inputs (compare it); "host" holds wall-clock figures. */
+void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
+		    uint64_t trace_hash, int platform_kind, double wall_s,
+		    FILE *f);
+
 /* Top-n guest functions by RIP samples. */
 void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n);
 

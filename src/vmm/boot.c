@@ -79,9 +79,22 @@ static void fill_zero_page(struct boot_params *bp, const struct cc_kernel *k,
 	bp->e820_entries = (uint8_t)map.n;
 }
 
+/* One setup_data entry carrying the seed; returns its address. */
+static uint64_t write_rng_seed(struct cc_mem *mem, const uint8_t *seed)
+{
+	struct {
+		struct setup_data h;
+		uint8_t data[CC_BOOT_RNG_SEED_LEN];
+	} sd = {{0, SETUP_RNG_SEED, CC_BOOT_RNG_SEED_LEN}, {0}};
+	memcpy(sd.data, seed, CC_BOOT_RNG_SEED_LEN);
+	cc_mem_write(mem, CC_BOOT_SETUP_DATA, &sd, sizeof(sd));
+	return CC_BOOT_SETUP_DATA;
+}
+
 int cc_boot_setup(struct cc_mem *mem, const struct cc_kernel *k,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline,
-		  struct cc_boot_info *info, struct cc_err *err)
+		  const uint8_t *rng_seed, struct cc_boot_info *info,
+		  struct cc_err *err)
 {
 	memset(info, 0, sizeof(*info));
 	size_t clen = strlen(cmdline);
@@ -99,6 +112,8 @@ int cc_boot_setup(struct cc_mem *mem, const struct cc_kernel *k,
 	cc_mem_write(mem, CC_BOOT_CMDLINE, cmdline, clen + 1);
 	struct boot_params *bp = cc_mem_ptr(mem, CC_BOOT_ZERO_PAGE, sizeof(*bp));
 	fill_zero_page(bp, k, info, mem->size);
+	if (rng_seed)
+		bp->hdr.setup_data = write_rng_seed(mem, rng_seed);
 	write_gdt(mem);
 	write_page_tables(mem);
 	info->entry = k->entry;

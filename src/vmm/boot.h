@@ -16,6 +16,7 @@
 
 /* Fixed low-memory layout, all below 640 KiB. */
 #define CC_BOOT_GDT 0x0500ull
+#define CC_BOOT_SETUP_DATA 0x6000ull /* setup_data list (RNG seed) */
 #define CC_BOOT_ZERO_PAGE 0x7000ull
 #define CC_BOOT_PML4 0x9000ull
 #define CC_BOOT_PDPT 0xa000ull
@@ -33,12 +34,18 @@ struct cc_boot_info {
 	uint64_t entry;
 };
 
+#define CC_BOOT_RNG_SEED_LEN 32
+
 /*
  * Writes the kernel, initrd, command line, zero page, GDT and page tables
- * into guest RAM.  initrd may be NULL.
+ * into guest RAM.  initrd may be NULL.  rng_seed (CC_BOOT_RNG_SEED_LEN
+ * bytes, or NULL) becomes a SETUP_RNG_SEED setup_data entry: Linux mixes
+ * it into its entropy pool at boot, so the guest's random numbers are a
+ * function of the simulation seed.
  */
 int cc_boot_setup(struct cc_mem *mem, const struct cc_kernel *k,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline,
-		  struct cc_boot_info *info, struct cc_err *err);
+		  const uint8_t *rng_seed, struct cc_boot_info *info,
+		  struct cc_err *err);
 
 #endif

@@ -27,6 +27,20 @@ const char *cc_platform_name(enum cc_platform_kind k)
 				    : "hardware KVM";
 }
 
+static const char *const pvm_limits[] = {
+	"user-space rdtsc/rdtscp read the host TSC",
+	"user-space rdrand/rdseed/cpuid reach the host CPU",
+	"user-space port I/O faults (#GP); the SDK uses an MMIO doorbell",
+	"syscall needs the guest kernel's PVM route (cc_pvm_syscall)",
+	NULL,
+};
+static const char *const no_limits[] = {NULL};
+
+const char *const *cc_platform_limits(enum cc_platform_kind k)
+{
+	return k == CC_PLATFORM_PVM ? pvm_limits : no_limits;
+}
+
 /* Wraps raw 64-bit code in a one-segment ELF loaded at 1 MiB. */
 static size_t make_elf(uint8_t *buf, size_t cap, const uint8_t *code,
 		       size_t len)

@@ -27,6 +27,9 @@ struct cc_platform {
 };
 
 const char *cc_platform_name(enum cc_platform_kind k);
+/* What the VMM cannot control on this platform (NULL-terminated): listed
+ * in every run's report, never hidden. */
+const char *const *cc_platform_limits(enum cc_platform_kind k);
 
 /* Runs the probe guests (~50 ms on PVM, less on hardware). */
 int cc_platform_probe(struct cc_platform *p, struct cc_err *err);

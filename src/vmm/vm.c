@@ -131,8 +131,11 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	    cc_read_file(cfg->initrd_path, "initrd", &initrd, &initrd_len, err))
 		return -1;
 	struct cc_boot_info info;
+	uint8_t seed[CC_BOOT_RNG_SEED_LEN];
+	cc_entropy_fill(&vm->entropy, seed, sizeof(seed));
 	int rc = cc_boot_setup(&vm->mem, &vm->kernel, initrd, initrd_len,
-			       cfg->cmdline ? cfg->cmdline : "", &info, err);
+			       cfg->cmdline ? cfg->cmdline : "", seed, &info,
+			       err);
 	free(initrd);
 	if (rc)
 		return -1;
@@ -181,6 +184,7 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 static void setup_devices(struct cc_vm *vm, const struct cc_vm_config *cfg)
 {
 	cc_pic_init(&vm->pic);
+	cc_entropy_init(&vm->entropy, cc_seed_for_vm(cfg->seed, cfg->vm_index));
 	cc_rtc_init(&vm->rtc, cfg->rtc_epoch_s ? cfg->rtc_epoch_s
 					       : CC_RTC_DEFAULT_EPOCH);
 	cc_pit_init(&vm->pit, (struct cc_irq_line){pic_irq, vm, CC_IRQ_PIT});
@@ -197,9 +201,12 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 		return cc_err_set(err, "out of memory");
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->cfg = *cfg;
+	vm->progress_ns = cfg->progress_ns ? cfg->progress_ns
+					   : CC_PROGRESS_DEFAULT_NS;
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	setup_devices(vm, cfg);
-	if (load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
+	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
+	    load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
 	    setup_kvm(vm, err) || setup_guest(vm, cfg, err)) {
 		cc_vm_destroy(vm);
 		return -1;
@@ -224,6 +231,7 @@ void cc_vm_destroy(struct cc_vm *vm)
 	cc_mem_free(&vm->mem);
 	cc_kernel_free(&vm->kernel);
 	cc_symtab_free(&vm->syms);
+	cc_trace_close(&vm->trace, NULL);
 	free(vm->serial);
 	free(vm->samples);
 	free(vm);
@@ -244,6 +252,26 @@ static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vm->result.msg, sizeof(vm->result.msg), fmt, ap);
 	va_end(ap);
+}
+
+uint64_t cc_vm_trace_hash(const struct cc_vm *vm)
+{
+	return cc_trace_hash(&vm->trace);
+}
+
+/* Records one guest-visible event at the current virtual time.  The RIP
+ * is fetched only when a trace file wants it (an ioctl per event). */
+static void emit(struct cc_vm *vm, uint32_t kind, uint32_t size, uint64_t a,
+		 uint64_t b)
+{
+	struct cc_event ev = {vm->vclock.ns, kind, size, a, b};
+	uint64_t rip = 0;
+	if (vm->trace.want_rip) {
+		struct kvm_regs r;
+		if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) == 0)
+			rip = r.rip;
+	}
+	cc_trace_add(&vm->trace, &ev, rip);
 }
 
 static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
@@ -273,6 +301,17 @@ static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
 	}
 }
 
+/* The guest reports deterministic work (protocol.h, CC_PORT_PROGRESS):
+ * virtual time moves by a fixed cost per unit, so busy guests see time
+ * pass without any host clock. */
+static void report_progress(struct cc_vm *vm, uint32_t units)
+{
+	if (units > CC_PROGRESS_MAX_UNITS)
+		units = CC_PROGRESS_MAX_UNITS;
+	vm->stats.progress_units += units;
+	vm->vclock.ns += (uint64_t)units * vm->progress_ns;
+}
+
 static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
 		      uint32_t val)
 {
@@ -297,6 +336,9 @@ static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
 	case CC_PORT_RTC:
 	case CC_PORT_RTC + 1:
 		cc_rtc_write(&vm->rtc, port - CC_PORT_RTC, (uint8_t)val);
+		return;
+	case CC_PORT_PROGRESS:
+		report_progress(vm, val);
 		return;
 	case CC_PORT_EXIT:
 		vm->result.exit_status = val;
@@ -338,8 +380,10 @@ static void handle_pio(struct cc_vm *vm)
 		if (in) {
 			v = pio_read(vm, r->io.port, size);
 			memcpy(data, &v, size);
+			emit(vm, CC_EV_PIO_IN, size, r->io.port, v);
 		} else {
 			memcpy(&v, data, size);
+			emit(vm, CC_EV_PIO_OUT, size, r->io.port, v);
 			pio_write(vm, r->io.port, size, v);
 		}
 	}
@@ -354,10 +398,13 @@ static void handle_mmio(struct cc_vm *vm)
 	cc_vclock_exit(&vm->vclock, c);
 	/* No MMIO device yet: reads float high, writes are dropped. */
 	vm->stats.unknown_mmio++;
-	if (!write) {
-		uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
+	uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
+	if (!write)
 		memset(r->mmio.data, 0xff, len);
-	}
+	uint64_t v = 0;
+	memcpy(&v, r->mmio.data, len);
+	emit(vm, write ? CC_EV_MMIO_WRITE : CC_EV_MMIO_READ, len,
+	     r->mmio.phys_addr, v);
 }
 
 static void handle_hlt(struct cc_vm *vm)
@@ -378,6 +425,7 @@ static void handle_hlt(struct cc_vm *vm)
 	}
 	/* Idle fast-forward: nothing can happen before the next deadline. */
 	cc_vclock_advance_to(&vm->vclock, next);
+	emit(vm, CC_EV_HLT, 0, vm->vclock.ns, 0);
 }
 
 static void handle_internal_error(struct cc_vm *vm)
@@ -386,9 +434,10 @@ static void handle_internal_error(struct cc_vm *vm)
 	struct cc_err e;
 	int k = cc_fixup_apply(vm->vcpu_fd, &vm->mem, &vm->syms,
 			       vm->run->internal.suberror, &e);
-	if (k >= 0)
+	if (k >= 0) {
 		vm->stats.fixups[k]++;
-	else
+		emit(vm, CC_EV_FIXUP, 0, (uint64_t)k, 0);
+	} else
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
 }
 
@@ -427,6 +476,7 @@ static void handle_host_exit(struct cc_vm *vm)
 				     next == CC_PIT_NEVER
 					     ? vm->vclock.ns + CC_NS_PER_TICK
 					     : next);
+		emit(vm, CC_EV_WATCHDOG, 0, vm->vclock.ns, 0);
 	}
 }
 
@@ -488,6 +538,7 @@ static int prepare_entry(struct cc_vm *vm)
 		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 			return -1;
 		vm->stats.irqs_injected++;
+		emit(vm, CC_EV_IRQ, 0, irq.irq, 0);
 	}
 	r->request_interrupt_window = cc_pic_pending(&vm->pic);
 	return 0;
@@ -546,6 +597,7 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	}
 	cc_watchdog_stop(&vm->wd);
 	serial_flush(vm);
+	emit(vm, CC_EV_STOP, 0, vm->result.stop, vm->result.exit_status);
 	vm->result.vclock_ns = vm->vclock.ns;
 	*res = vm->result;
 	return rc;

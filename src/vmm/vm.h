@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../devices/entropy.h"
 #include "../devices/pic.h"
 #include "../devices/pit.h"
 #include "../devices/rtc.h"
@@ -21,10 +22,14 @@
 #include "kernel.h"
 #include "mem.h"
 #include "symtab.h"
+#include "trace.h"
 #include "vclock.h"
 #include "watchdog.h"
 
 #define CC_DEFAULT_MEM (256ull << 20)
+/* Virtual time per unit of reported progress (one system call, one user
+ * page fault, one batch of edges): a slow but fixed virtual CPU. */
+#define CC_PROGRESS_DEFAULT_NS 10000ull
 
 struct cc_vm_config {
 	const char *kernel_path;     /* or kernel_image below */
@@ -38,7 +43,11 @@ struct cc_vm_config {
 	uint64_t max_exits;      /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms;    /* wall ms without an exit; 0 = off */
 	unsigned sample_ms;      /* RIP sampler period; 0 = off */
+	uint64_t seed;        /* simulation seed; VM streams derive from it */
+	uint64_t progress_ns; /* per progress unit; 0 = default */
+	unsigned vm_index;    /* this VM's index in its simulation */
 	uint64_t rtc_epoch_s; /* guest wall time at vclock 0; 0 = default */
+	const char *trace_path; /* also write the event trace here; NULL = no */
 	const char *cpuid_signature; /* platform probe only */
 	/* Writes to ports no device claims (probe guests use this). */
 	void (*pio_hook)(void *ctx, uint16_t port, uint32_t val);
@@ -64,6 +73,7 @@ struct cc_vm_stats {
 	uint64_t watchdog_fires; /* non-deterministic events: must be 0 */
 	uint64_t unknown_pio, unknown_mmio;
 	uint64_t serial_bytes;
+	uint64_t progress_units;
 };
 
 struct cc_vm_result {
@@ -90,9 +100,12 @@ struct cc_vm {
 	struct cc_pit pit;
 	struct cc_uart uart;
 	struct cc_rtc rtc;
+	struct cc_entropy entropy; /* this VM's stream: seed + vm_index */
 	struct cc_watchdog wd;
+	struct cc_trace trace;
 	struct cc_vm_stats stats;
 	struct cc_vm_config cfg;
+	uint64_t progress_ns;
 	/* Captured serial output. */
 	char *serial;
 	size_t serial_len, serial_cap;
@@ -103,6 +116,9 @@ struct cc_vm {
 	bool stopped;
 	struct cc_vm_result result;
 };
+
+/* The trace hash so far (final once cc_vm_run has returned). */
+uint64_t cc_vm_trace_hash(const struct cc_vm *vm);
 
 /* Opens /dev/kvm, builds the VM and loads the guest; ready to run. */
 int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,

@@ -58,10 +58,12 @@ Test(boot, zero_page_cmdline_initrd)
 	struct cc_boot_info info;
 	struct cc_kernel k = tiny_kernel();
 	static uint8_t initrd[10000];
+	uint8_t seed[CC_BOOT_RNG_SEED_LEN];
 	memset(initrd, 0x5a, sizeof(initrd));
+	memset(seed, 0xa5, sizeof(seed));
 	cr_assert_eq(cc_mem_init(&m, 64 << 20, &e), 0);
 	cr_assert_eq(cc_boot_setup(&m, &k, initrd, sizeof(initrd),
-				   "console=ttyS0 quiet", &info, &e),
+				   "console=ttyS0 quiet", seed, &info, &e),
 		     0, "%s", e.msg);
 	struct boot_params *bp = (void *)(m.host + CC_BOOT_ZERO_PAGE);
 	cr_assert_eq(bp->hdr.boot_flag, 0xaa55);
@@ -77,6 +79,13 @@ Test(boot, zero_page_cmdline_initrd)
 		     0);
 	cr_assert(bp->e820_entries >= 4);
 	cr_assert_eq(info.entry, 0x1000000);
+	/* The RNG seed travels as one SETUP_RNG_SEED setup_data entry. */
+	cr_assert_eq(bp->hdr.setup_data, CC_BOOT_SETUP_DATA);
+	struct setup_data *sd = (void *)(m.host + CC_BOOT_SETUP_DATA);
+	cr_assert_eq(sd->type, SETUP_RNG_SEED);
+	cr_assert_eq(sd->len, CC_BOOT_RNG_SEED_LEN);
+	cr_assert_eq(sd->next, 0);
+	cr_assert_eq(memcmp(sd->data, seed, sizeof(seed)), 0);
 	cc_mem_free(&m);
 }
 
@@ -89,7 +98,7 @@ Test(boot, initrd_does_not_fit)
 	size_t len = 16 << 20;
 	uint8_t *initrd = calloc(1, len);
 	cr_assert_eq(cc_mem_init(&m, 24 << 20, &e), 0);
-	cr_assert_eq(cc_boot_setup(&m, &k, initrd, len, "", &info, &e), -1);
+	cr_assert_eq(cc_boot_setup(&m, &k, initrd, len, "", NULL, &info, &e), -1);
 	cr_assert(strstr(e.msg, "initrd: 16384 KiB does not fit"), "%s",
 		  e.msg);
 	cr_assert(strstr(e.msg, "raise --mem"), "%s", e.msg);
@@ -107,7 +116,7 @@ Test(boot, cmdline_too_long)
 	memset(line, 'a', sizeof(line) - 1);
 	line[sizeof(line) - 1] = 0;
 	cr_assert_eq(cc_mem_init(&m, 32 << 20, &e), 0);
-	cr_assert_eq(cc_boot_setup(&m, &k, NULL, 0, line, &info, &e), -1);
+	cr_assert_eq(cc_boot_setup(&m, &k, NULL, 0, line, NULL, &info, &e), -1);
 	cr_assert(strstr(e.msg, "command line is 2999 bytes"), "%s", e.msg);
 	cc_mem_free(&m);
 }

@@ -31,6 +31,9 @@ struct rt_frame {
 
 typedef void (*rt_trap_fn)(struct rt_frame *f);
 
+/* The zero page (struct boot_params) the VMM passed in RSI. */
+extern uint64_t rt_boot_params;
+
 /* The test body, run at CPL3. */
 void micro_main(void);
 
@@ -58,6 +61,11 @@ void rt_set_trap(unsigned vec, rt_trap_fn fn);
 void rt_irq_unmask(unsigned irq);
 /* PIT channel 0 in rate-generator mode at `hz`. */
 void rt_pit_periodic(unsigned hz);
+/* Channel 0's current count (a latch and two port reads: 3 exits). */
+uint16_t rt_pit_count(void);
+/* Reports `units` of deterministic work on CC_PORT_PROGRESS: the VMM
+ * advances virtual time by a fixed cost per unit. */
+void rt_progress(uint32_t units);
 
 __attribute__((noreturn)) void rt_fail(const char *file, int line,
 				       const char *what);

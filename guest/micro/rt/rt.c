@@ -358,6 +358,18 @@ void rt_pit_periodic(unsigned hz)
 	rt_outb(CC_PORT_PIT_BASE, (uint8_t)(div >> 8));
 }
 
+uint16_t rt_pit_count(void)
+{
+	rt_outb(CC_PORT_PIT_MODE, 0x00); /* latch channel 0 */
+	uint16_t c = rt_inb(CC_PORT_PIT_BASE);
+	return (uint16_t)(c | rt_inb(CC_PORT_PIT_BASE) << 8);
+}
+
+void rt_progress(uint32_t units)
+{
+	rt_outl(CC_PORT_PROGRESS, units);
+}
+
 void rt_fail(const char *file, int line, const char *what)
 {
 	rt_puts("FAIL ");

@@ -33,7 +33,8 @@ _start:
 	leaq	1f(%rip), %rax
 	pushq	%rax
 	lretq
-1:	call	rt_main
+1:	movq	%rsi, rt_boot_params(%rip)
+	call	rt_main
 2:	hlt
 	jmp	2b
 
@@ -200,6 +201,10 @@ pd:
 	.endr
 
 	.bss
+	.align 8
+	.globl rt_boot_params
+rt_boot_params:
+	.quad 0
 	.align 4096
 	.globl kstack_top
 kstack:
