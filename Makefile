@@ -106,7 +106,15 @@ test: all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 run: all
 	$(CHAOSCONTROL) boot --stats
 
-bench: all
+EXIT_COST := $(B)/bench/exit_cost
+$(EXIT_COST): bench/exit_cost.c $(LIBCC) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' -o $@ $< \
+		$(LIBCC) $(LIBS) $(LDFLAGS)
+
+bench: all $(EXIT_COST)
+	@echo "== exit cost"
+	@$(EXIT_COST)
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
 
 asan:

@@ -14,6 +14,15 @@ $(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
 
+# Systems under test are built with the SDK's edge hook (sdk/progress.c,
+# itself not instrumented), as the hostile guest is.
+SDK_SRCS := sdk/progress.c
+$(B)/guest/bin/hostile: guest/programs/hostile.c $(SDK_SRCS) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(GUEST_CFLAGS) -c -o $(B)/guest/sdk-progress.o $(SDK_SRCS)
+	$(MUSL_CC) $(GUEST_CFLAGS) -fsanitize-coverage=trace-pc -o $@ $< \
+		$(B)/guest/sdk-progress.o -lpthread
+
 $(MKINITRAMFS): guest/initramfs/mkinitramfs.c guest/initramfs/cpio.c \
 		guest/initramfs/cpio.h | $(SETUP_STAMP)
 	$(CC) $(CFLAGS) -o $@ guest/initramfs/mkinitramfs.c \

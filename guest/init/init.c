@@ -8,6 +8,9 @@
  *   -- ARGS...     everything after "--" on the command line is passed by
  *                  the kernel to init, and by init to the program
  *
+ * rdtsc is made to fault (PR_SET_TSC) for init and everything it starts:
+ * the TSC is host time, and the kernel itself runs without it.
+ *
  * The last console line is always "cc-init: exit status N" or
  * "cc-init: killed by signal N"; the VMM reads it to set its own exit
  * code.  Output is kept short: every console byte costs VM exits.
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -85,6 +89,8 @@ int main(void)
 	mount_fs("proc", "/proc", "proc");
 	mount_fs("sysfs", "/sys", "sysfs");
 	mount_fs("devtmpfs", "/dev", "devtmpfs");
+	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0)
+		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
 	const char *path = argv[0];
 	pid_t pid = fork();

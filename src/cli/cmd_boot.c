@@ -71,6 +71,9 @@ static const char help_options[] =
 	"  --max-exits N       stop after N exits\n"
 	"  --max-vtime MS      stop after MS ms of virtual time\n"
 	"  --platform P        auto (probe, default), hardware or pvm\n"
+	"  --cpuid-hide-avx    hide AVX2 and AVX-512 from the guest (for\n"
+	"                      recordings that must replay on other hosts)\n"
+	"  --cpuid-fixed-model report a fixed family/model/brand (host vendor)\n"
 	"\n"
 	"exit status: 0 guest finished with status 0; 1 guest program\n"
 	"failed; 2 usage; 3 set-up error (KVM, kernel, initrd, memory);\n"
@@ -85,6 +88,7 @@ struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
 	const char *trace;
 	bool no_initrd, verbose, quiet, stats, json, is_run;
+	bool hide_avx, fixed_model;
 	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
 	unsigned profile_ms, watchdog_ms;
 };
@@ -108,6 +112,8 @@ enum {
 	OPT_TICKS,
 	OPT_TRACE,
 	OPT_JSON,
+	OPT_HIDE_AVX,
+	OPT_FIXED_MODEL,
 	OPT_HELP,
 };
 
@@ -130,6 +136,8 @@ static const struct option longopts[] = {
 	{"ticks", required_argument, 0, OPT_TICKS},
 	{"trace", required_argument, 0, OPT_TRACE},
 	{"json", no_argument, 0, OPT_JSON},
+	{"cpuid-hide-avx", no_argument, 0, OPT_HIDE_AVX},
+	{"cpuid-fixed-model", no_argument, 0, OPT_FIXED_MODEL},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -209,6 +217,8 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			break;
 		case OPT_TRACE: o->trace = optarg; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_HIDE_AVX: o->hide_avx = true; break;
+		case OPT_FIXED_MODEL: o->fixed_model = true; break;
 		case OPT_HELP:
 			fputs(is_run ? help_run : help_boot, stdout);
 			fputs(help_options, stdout);
@@ -285,7 +295,7 @@ static int run(const struct boot_opts *o)
 
 	char cmdline[4096];
 	struct cc_err e;
-	struct cc_cmdline_opts co = {kind, o->verbose, o->append};
+	struct cc_cmdline_opts co = {kind, o->verbose, o->hide_avx, o->append};
 	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e)) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		return CC_EXIT_USAGE;
@@ -301,6 +311,8 @@ static int run(const struct boot_opts *o)
 		.max_ns = horizon_ns(o),
 		.seed = o->seed,
 		.trace_path = o->trace,
+		.cpuid_hide_avx = o->hide_avx,
+		.cpuid_fixed_model = o->fixed_model,
 		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
 			       : kind == CC_PLATFORM_PVM ? WATCHDOG_PVM_MS
 							  : WATCHDOG_HW_MS,

@@ -17,17 +17,23 @@
  *                       lacks (CPUID filtering is ignored there)
  *  io_delay=none        no port-0x80 write after every legacy port access
  *  reboot=t panic=-1    a panic ends in a triple fault the VMM reports
+ *  cc_progress          the patched kernel reports system calls and page
+ *                       faults on the progress port (virtual time for
+ *                       busy guests; unknown to other kernels, harmless)
  */
 static const char base[] =
 	"console=ttyS0 nolapic noapic notsc tsc=unstable clocksource=jiffies "
 	"lpj=10000 nokaslr norandmaps randomize_kstack_offset=off nopv "
-	"no-kvmclock noxsave clearcpuid=rdrand,rdseed,smap,popcnt,cx16,tsc "
-	"io_delay=none reboot=t panic=-1";
+	"no-kvmclock noxsave io_delay=none reboot=t panic=-1 cc_progress "
+	"clearcpuid=rdrand,rdseed,smap,popcnt,cx16,tsc";
 
 int cc_cmdline_build(char *buf, size_t len, const struct cc_cmdline_opts *o,
 		     struct cc_err *err)
 {
-	int n = snprintf(buf, len, "%s%s%s%s%s", base,
+	/* clearcpuid= is read once (its first occurrence): it stays last
+	 * among our flags so the AVX names extend the same list. */
+	int n = snprintf(buf, len, "%s%s%s%s%s%s", base,
+			 o->hide_avx ? ",avx2,avx512f" : "",
 			 o->verbose ? "" : " quiet",
 			 o->platform == CC_PLATFORM_PVM ? " cc_pvm_syscall" : "",
 			 o->append && *o->append ? " " : "",

@@ -17,6 +17,16 @@
 #define L1_EDX_APIC (1u << 9)
 /* Leaf 7.0 EBX. */
 #define L7_EBX_RDSEED (1u << 18)
+/* Leaf 7.0: AVX2 and the AVX-512 family. */
+#define L7_EBX_AVX (1u << 5 | 1u << 16 | 1u << 17 | 1u << 21 | 1u << 26 | \
+		    1u << 27 | 1u << 28 | 1u << 30 | 1u << 31)
+#define L7_ECX_AVX (1u << 1 | 1u << 6 | 1u << 11 | 1u << 12 | 1u << 14)
+#define L7_EDX_AVX (1u << 2 | 1u << 3 | 1u << 8 | 1u << 23)
+/* Leaf 0xD.0 EAX: XCR0 bits 5-7, the AVX-512 state (opmask, ZMM). */
+#define LD_EAX_AVX512 (7u << 5)
+/* Fixed signatures (leaf 1 EAX): Skylake-SP 6/0x55/4, Zen 2 0x17/0x31/0. */
+#define SIG_INTEL 0x00050654u
+#define SIG_AMD 0x00830f10u
 /* Leaf 0x80000001 EDX, 0x80000007 EDX. */
 #define LE1_EDX_RDTSCP (1u << 27)
 #define LE7_EDX_INVARIANT_TSC (1u << 8)
@@ -44,28 +54,62 @@ static void filter_entry(struct kvm_cpuid_entry2 *e)
 	}
 }
 
+static struct kvm_cpuid_entry2 *find(struct kvm_cpuid2 *c, uint32_t fn,
+				     uint32_t index)
+{
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
 static void set_signature(struct kvm_cpuid2 *c, const char *sig)
 {
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function != 0x40000000)
-			continue;
-		memcpy(&e->ebx, sig, 4);
-		memcpy(&e->ecx, sig + 4, 4);
-		memcpy(&e->edx, sig + 8, 4);
-		return;
-	}
-	if (c->nent < MAX_CPUID) {
-		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+	struct kvm_cpuid_entry2 *e = find(c, 0x40000000, 0);
+	if (!e && c->nent < MAX_CPUID) {
+		e = &c->entries[c->nent++];
 		memset(e, 0, sizeof(*e));
 		e->function = 0x40000000;
-		memcpy(&e->ebx, sig, 4);
-		memcpy(&e->ecx, sig + 4, 4);
-		memcpy(&e->edx, sig + 8, 4);
+	}
+	if (!e)
+		return;
+	memcpy(&e->ebx, sig, 4);
+	memcpy(&e->ecx, sig + 4, 4);
+	memcpy(&e->edx, sig + 8, 4);
+}
+
+static void hide_avx(struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *e = find(c, 7, 0);
+	if (e) {
+		e->ebx &= ~L7_EBX_AVX;
+		e->ecx &= ~L7_ECX_AVX;
+		e->edx &= ~L7_EDX_AVX;
+	}
+	if ((e = find(c, 0xd, 0)))
+		e->eax &= ~LD_EAX_AVX512;
+}
+
+/* Same vendor (changing it would send the kernel down the wrong CPU's
+ * code paths), fixed family/model/stepping and brand string. */
+static void fix_model(struct kvm_cpuid2 *c)
+{
+	static const char brand[48] = "ChaosControl virtual CPU";
+	struct kvm_cpuid_entry2 *v = find(c, 0, 0), *e = find(c, 1, 0);
+	bool amd = v && v->ebx == 0x68747541; /* "Auth"enticAMD */
+	if (e)
+		e->eax = amd ? SIG_AMD : SIG_INTEL;
+	for (uint32_t i = 0; i < 3; i++) {
+		if (!(e = find(c, 0x80000002 + i, 0)))
+			continue;
+		memcpy(&e->eax, brand + 16 * i, 4);
+		memcpy(&e->ebx, brand + 16 * i + 4, 4);
+		memcpy(&e->ecx, brand + 16 * i + 8, 4);
+		memcpy(&e->edx, brand + 16 * i + 12, 4);
 	}
 }
 
-int cc_cpu_set_cpuid(int kvm_fd, int vcpu_fd, const char *signature,
+int cc_cpu_set_cpuid(int kvm_fd, int vcpu_fd, const struct cc_cpuid_opts *o,
 		     struct cc_err *err)
 {
 	size_t sz = sizeof(struct kvm_cpuid2) +
@@ -89,8 +133,12 @@ int cc_cpu_set_cpuid(int kvm_fd, int vcpu_fd, const char *signature,
 		n++;
 	}
 	c->nent = n;
-	if (signature)
-		set_signature(c, signature);
+	if (o->signature)
+		set_signature(c, o->signature);
+	if (o->hide_avx)
+		hide_avx(c);
+	if (o->fixed_model)
+		fix_model(c);
 	int rc = ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
 	if (rc < 0)

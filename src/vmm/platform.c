@@ -30,6 +30,9 @@ const char *cc_platform_name(enum cc_platform_kind k)
 static const char *const pvm_limits[] = {
 	"user-space rdtsc/rdtscp read the host TSC",
 	"user-space rdrand/rdseed/cpuid reach the host CPU",
+	"CPUID leaf 7 (RDSEED, AVX2, AVX-512) and RDRAND pass through from "
+	"the host even for the emulated kernel; the kernel command line "
+	"hides them",
 	"user-space port I/O faults (#GP); the SDK uses an MMIO doorbell",
 	"syscall needs the guest kernel's PVM route (cc_pvm_syscall)",
 	NULL,

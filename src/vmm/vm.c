@@ -139,8 +139,9 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	free(initrd);
 	if (rc)
 		return -1;
-	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, cfg->cpuid_signature,
-			     err))
+	struct cc_cpuid_opts co = {cfg->cpuid_signature, cfg->cpuid_hide_avx,
+				   cfg->cpuid_fixed_model};
+	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, &co, err))
 		return -1;
 	return cc_cpu_set_boot_state(vm->vcpu_fd, info.entry,
 				     CC_BOOT_ZERO_PAGE, err);

@@ -49,6 +49,8 @@ struct cc_vm_config {
 	uint64_t rtc_epoch_s; /* guest wall time at vclock 0; 0 = default */
 	const char *trace_path; /* also write the event trace here; NULL = no */
 	const char *cpuid_signature; /* platform probe only */
+	bool cpuid_hide_avx;         /* see struct cc_cpuid_opts */
+	bool cpuid_fixed_model;
 	/* Writes to ports no device claims (probe guests use this). */
 	void (*pio_hook)(void *ctx, uint16_t port, uint32_t val);
 	void *hook_ctx;
