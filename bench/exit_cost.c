@@ -53,7 +53,8 @@ static double raw_loop(void)
 	for (uint64_t i = 0; i < EXITS; i++) {
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 ||
 		    vm->run->exit_reason != KVM_EXIT_IO) {
-			fprintf(stderr, "exit_cost: raw loop: unexpected exit %u\n",
+			fprintf(stderr,
+				"exit_cost: raw loop: unexpected exit %u\n",
 				vm->run->exit_reason);
 			exit(1);
 		}
@@ -71,7 +72,8 @@ static double vmm_loop(void)
 	cc_vm_run(vm, &res);
 	double t = now() - t0;
 	if (res.stop != CC_STOP_LIMIT) {
-		fprintf(stderr, "exit_cost: guest stopped early: %s\n", res.msg);
+		fprintf(stderr, "exit_cost: guest stopped early: %s\n",
+			res.msg);
 		exit(1);
 	}
 	cc_vm_destroy(vm);

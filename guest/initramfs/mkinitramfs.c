@@ -127,8 +127,8 @@ static int build(struct cc_cpio *c, const char *init, char **bins, int nbins)
 		return 1;
 	for (int i = 0; i < nbins; i++) {
 		char *eq = strchr(bins[i], '=');
-		if (!eq || eq == bins[i] || !eq[1] || memchr(bins[i], '/',
-							     eq - bins[i]))
+		if (!eq || eq == bins[i] || !eq[1] ||
+		    memchr(bins[i], '/', eq - bins[i]))
 			return die("--bin wants NAME=PATH, got '%s'", bins[i]);
 		char dest[512];
 		snprintf(dest, sizeof(dest), "bin/%.*s", (int)(eq - bins[i]),

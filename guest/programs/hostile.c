@@ -152,7 +152,8 @@ static void processes(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		char msg[64];
-		int n = snprintf(msg, sizeof(msg), "child pid %d", (int)getpid());
+		int n = snprintf(msg, sizeof(msg), "child pid %d",
+				 (int)getpid());
 		if (write(p[1], msg, (size_t)n) < 0)
 			_exit(1);
 		_exit(7);

@@ -10,36 +10,36 @@
 #define CHAOSCONTROL_PROTOCOL_H
 
 /* --- Guest physical memory layout (E820 reserved areas) --------------- */
-#define CC_COVERAGE_GPA 0x000E0000ull /* AFL-style edge counters */
-#define CC_COVERAGE_SIZE 0x00010000ull /* 64 KiB */
-#define CC_HYPERCALL_GPA 0x000FE000ull /* SDK <-> VMM shared page */
+#define CC_COVERAGE_GPA	  0x000E0000ull /* AFL-style edge counters */
+#define CC_COVERAGE_SIZE  0x00010000ull /* 64 KiB */
+#define CC_HYPERCALL_GPA  0x000FE000ull /* SDK <-> VMM shared page */
 #define CC_HYPERCALL_SIZE 0x00001000ull
 
 /* --- Port I/O ----------------------------------------------------------- */
 #define CC_PORT_HYPERCALL 0x0510 /* outb runs the hypercall */
-#define CC_PORT_COVERAGE 0x0511  /* outb: coverage bitmap is live */
-#define CC_PORT_COM1 0x03F8
-#define CC_IRQ_COM1 4
-#define CC_PORT_PIT_BASE 0x0040 /* channels 0-2: 0x40-0x42, mode: 0x43 */
-#define CC_PORT_PIT_MODE 0x0043
-#define CC_PORT_SPEAKER 0x0061 /* PIT channel 2 gate / output */
-#define CC_IRQ_PIT 0
-#define CC_PORT_PIC1 0x0020 /* master 8259A: 0x20-0x21 */
-#define CC_PORT_PIC2 0x00A0 /* slave 8259A: 0xA0-0xA1 */
-#define CC_PORT_RTC 0x0070  /* CMOS RTC: index 0x70, data 0x71 */
+#define CC_PORT_COVERAGE  0x0511 /* outb: coverage bitmap is live */
+#define CC_PORT_COM1	  0x03F8
+#define CC_IRQ_COM1	  4
+#define CC_PORT_PIT_BASE  0x0040 /* channels 0-2: 0x40-0x42, mode: 0x43 */
+#define CC_PORT_PIT_MODE  0x0043
+#define CC_PORT_SPEAKER	  0x0061 /* PIT channel 2 gate / output */
+#define CC_IRQ_PIT	  0
+#define CC_PORT_PIC1	  0x0020 /* master 8259A: 0x20-0x21 */
+#define CC_PORT_PIC2	  0x00A0 /* slave 8259A: 0xA0-0xA1 */
+#define CC_PORT_RTC	  0x0070 /* CMOS RTC: index 0x70, data 0x71 */
 
 /* --- virtio-mmio devices ------------------------------------------------ */
-#define CC_VIRTIO_BLK_GPA 0xD0000000ull
-#define CC_VIRTIO_NET_GPA 0xD0001000ull
-#define CC_VIRTIO_RNG_GPA 0xD0002000ull
+#define CC_VIRTIO_BLK_GPA   0xD0000000ull
+#define CC_VIRTIO_NET_GPA   0xD0001000ull
+#define CC_VIRTIO_RNG_GPA   0xD0002000ull
 #define CC_VIRTIO_MMIO_SIZE 0x1000ull
-#define CC_IRQ_VIRTIO_BLK 5
-#define CC_IRQ_VIRTIO_NET 6
-#define CC_IRQ_VIRTIO_RNG 7
+#define CC_IRQ_VIRTIO_BLK   5
+#define CC_IRQ_VIRTIO_NET   6
+#define CC_IRQ_VIRTIO_RNG   7
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */
-#define CC_PPM_ONE 1000000u       /* probabilities in parts per million */
+#define CC_PPM_ONE     1000000u	  /* probabilities in parts per million */
 
 /* --- Test/exit port for micro-guests and init ---------------------------
  * A write of a 32-bit value to CC_PORT_EXIT ends the VM with that status.
@@ -54,12 +54,12 @@
  * user page faults; the SDK's edge hook: N batches of edges), and the VMM
  * advances virtual time by N * its per-unit cost.  N above
  * CC_PROGRESS_MAX_UNITS is charged as CC_PROGRESS_MAX_UNITS. */
-#define CC_PORT_PROGRESS 0x0513
+#define CC_PORT_PROGRESS      0x0513
 #define CC_PROGRESS_MAX_UNITS 1000000u
 
 /* --- Assertion ids: FNV-1a (64-bit) of the source location string ------- */
 #define CC_FNV1A_OFFSET 0xcbf29ce484222325ull
-#define CC_FNV1A_PRIME 0x100000001b3ull
+#define CC_FNV1A_PRIME	0x100000001b3ull
 
 static inline unsigned long long cc_fnv1a(const char *s)
 {

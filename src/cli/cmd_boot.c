@@ -29,7 +29,8 @@ static const char help_boot[] =
 	"\n";
 
 static const char help_run[] =
-	"usage: chaoscontrol run [--seed S] [--ticks N] [--trace FILE] [--json]\n"
+	"usage: chaoscontrol run [--seed S] [--ticks N] [--trace FILE] "
+	"[--json]\n"
 	"                        [options]\n"
 	"\n"
 	"Runs a guest deterministically: the same inputs and seed give the\n"
@@ -40,7 +41,8 @@ static const char help_run[] =
 	"\n";
 
 static const char help_options[] =
-	"  --seed S            simulation seed (default 0): the guest's entropy\n"
+	"  --seed S            simulation seed (default 0): the guest's "
+	"entropy\n"
 	"  --ticks N           stop after N ticks (1 ms each) of virtual time\n"
 	"  --trace FILE        also write every event (with its guest RIP) to\n"
 	"                      FILE, for `chaoscontrol determinism`\n"
@@ -73,15 +75,16 @@ static const char help_options[] =
 	"  --platform P        auto (probe, default), hardware or pvm\n"
 	"  --cpuid-hide-avx    hide AVX2 and AVX-512 from the guest (for\n"
 	"                      recordings that must replay on other hosts)\n"
-	"  --cpuid-fixed-model report a fixed family/model/brand (host vendor)\n"
+	"  --cpuid-fixed-model report a fixed family/model/brand (host "
+	"vendor)\n"
 	"\n"
 	"exit status: 0 guest finished with status 0; 1 guest program\n"
 	"failed; 2 usage; 3 set-up error (KVM, kernel, initrd, memory);\n"
 	"4 guest crashed (triple fault, panic, emulation failure, idle\n"
 	"forever); 5 a limit stopped it (for `run`, reaching --ticks is 0).\n";
 
-#define WATCHDOG_AUTO UINT32_MAX
-#define WATCHDOG_HW_MS 5000u
+#define WATCHDOG_AUTO	UINT32_MAX
+#define WATCHDOG_HW_MS	5000u
 #define WATCHDOG_PVM_MS 120000u
 
 struct boot_opts {
@@ -169,19 +172,35 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_KERNEL: o->kernel = optarg; break;
-		case OPT_INITRD: o->initrd = optarg; break;
-		case OPT_NO_INITRD: o->no_initrd = true; break;
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_NO_INITRD:
+			o->no_initrd = true;
+			break;
 		case OPT_MEM:
 			o->mem = cc_cli_parse_size(optarg);
 			if (!o->mem)
 				return bad("invalid --mem", optarg);
 			break;
-		case OPT_CMDLINE: o->append = optarg; break;
-		case OPT_VERBOSE: o->verbose = true; break;
-		case OPT_SERIAL_OUT: o->serial_out = optarg; break;
-		case OPT_QUIET: o->quiet = true; break;
-		case OPT_STATS: o->stats = true; break;
+		case OPT_CMDLINE:
+			o->append = optarg;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		case OPT_SERIAL_OUT:
+			o->serial_out = optarg;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
+			break;
 		case OPT_PROFILE:
 			if (parse_u64(optarg, &v) || !v || v > 10000)
 				return bad("invalid --profile", optarg);
@@ -215,10 +234,18 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			    o->ticks > UINT64_MAX / CC_NS_PER_TICK)
 				return bad("invalid --ticks", optarg);
 			break;
-		case OPT_TRACE: o->trace = optarg; break;
-		case OPT_JSON: o->json = true; break;
-		case OPT_HIDE_AVX: o->hide_avx = true; break;
-		case OPT_FIXED_MODEL: o->fixed_model = true; break;
+		case OPT_TRACE:
+			o->trace = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_HIDE_AVX:
+			o->hide_avx = true;
+			break;
+		case OPT_FIXED_MODEL:
+			o->fixed_model = true;
+			break;
 		case OPT_HELP:
 			fputs(is_run ? help_run : help_boot, stdout);
 			fputs(help_options, stdout);
@@ -277,12 +304,15 @@ static int run(const struct boot_opts *o)
 	snprintf(kpath, sizeof(kpath), "%s/vmlinux", cc_cli_guest_dir());
 	snprintf(ipath, sizeof(ipath), "%s/initramfs.cpio", cc_cli_guest_dir());
 	const char *kernel = o->kernel ? o->kernel : kpath;
-	const char *initrd = o->no_initrd ? NULL : o->initrd ? o->initrd : ipath;
+	const char *initrd = o->no_initrd ? NULL
+			     : o->initrd  ? o->initrd
+					  : ipath;
 	if ((!o->kernel && access(kpath, R_OK)) ||
 	    (!o->initrd && initrd && access(ipath, R_OK))) {
-		fprintf(stderr, "chaoscontrol: the default guest is not built "
-				"(%s): run `make` first, or pass --kernel and "
-				"--initrd\n",
+		fprintf(stderr,
+			"chaoscontrol: the default guest is not built "
+			"(%s): run `make` first, or pass --kernel and "
+			"--initrd\n",
 			cc_cli_guest_dir());
 		return CC_EXIT_SETUP;
 	}
@@ -305,8 +335,9 @@ static int run(const struct boot_opts *o)
 		.initrd_path = initrd,
 		.cmdline = cmdline,
 		.mem_size = o->mem,
-		.serial_fd = o->quiet ? -1 : o->json ? STDERR_FILENO
-						      : STDOUT_FILENO,
+		.serial_fd = o->quiet  ? -1
+			     : o->json ? STDERR_FILENO
+				       : STDOUT_FILENO,
 		.max_exits = o->max_exits,
 		.max_ns = horizon_ns(o),
 		.seed = o->seed,
@@ -314,8 +345,8 @@ static int run(const struct boot_opts *o)
 		.cpuid_hide_avx = o->hide_avx,
 		.cpuid_fixed_model = o->fixed_model,
 		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
-			       : kind == CC_PLATFORM_PVM ? WATCHDOG_PVM_MS
-							  : WATCHDOG_HW_MS,
+			       : kind == CC_PLATFORM_PVM       ? WATCHDOG_PVM_MS
+							       : WATCHDOG_HW_MS,
 		.sample_ms = o->profile_ms,
 	};
 	struct cc_vm *vm;

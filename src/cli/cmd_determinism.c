@@ -57,8 +57,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			char *end;
 			unsigned long v = strtoul(argv[++i], &end, 10);
 			if (*end || v < 2 || v > MAX_RUNS) {
-				fprintf(stderr, "chaoscontrol: --runs wants 2 to "
-						"%d, got '%s'\n",
+				fprintf(stderr,
+					"chaoscontrol: --runs wants 2 to "
+					"%d, got '%s'\n",
 					MAX_RUNS, argv[i]);
 				return CC_EXIT_USAGE;
 			}
@@ -66,8 +67,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--keep") && i + 1 < argc) {
 			o->keep = argv[++i];
 		} else if (!strcmp(a, "--trace") || !strcmp(a, "--json")) {
-			fprintf(stderr, "chaoscontrol: determinism sets %s "
-					"itself\n",
+			fprintf(stderr,
+				"chaoscontrol: determinism sets %s "
+				"itself\n",
 				a);
 			return CC_EXIT_USAGE;
 		} else if (o->npass < MAX_ARGS - 8) {
@@ -113,8 +115,8 @@ static int one_run(const struct opts *o, const char *trace, char hash[17])
 		fclose(f);
 	int st;
 	waitpid(pid, &st, 0);
-	const char *h = j ? json_string_value(json_object_get(j, "trace_hash"))
-			  : NULL;
+	const char *h =
+		j ? json_string_value(json_object_get(j, "trace_hash")) : NULL;
 	int rc = -1;
 	if (h && strlen(h) == 16) {
 		memcpy(hash, h, 17);
@@ -141,7 +143,8 @@ static int report_divergence(const char *dir, unsigned k)
 	struct cc_trace_record *a = NULL, *b = NULL;
 	uint64_t nra, nrb;
 	struct cc_err e;
-	if (cc_trace_load(pa, &a, &nra, &e) || cc_trace_load(pb, &b, &nrb, &e)) {
+	if (cc_trace_load(pa, &a, &nra, &e) ||
+	    cc_trace_load(pb, &b, &nrb, &e)) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		free(a);
 		return CC_EXIT_SETUP;
@@ -179,9 +182,10 @@ int cc_cmd_determinism(int argc, char **argv)
 		snprintf(trace, sizeof(trace), "%s/run-%u.trace", dir, i);
 		double t0 = now_s();
 		if (one_run(&o, trace, hash)) {
-			fprintf(stderr, "chaoscontrol: run %u produced no trace "
-					"hash (try the same options with "
-					"`chaoscontrol run`)\n",
+			fprintf(stderr,
+				"chaoscontrol: run %u produced no trace "
+				"hash (try the same options with "
+				"`chaoscontrol run`)\n",
 				i);
 			rc = CC_EXIT_SETUP;
 			break;
@@ -200,7 +204,8 @@ int cc_cmd_determinism(int argc, char **argv)
 	if (!o.keep) {
 		for (unsigned i = 0; i < o.runs; i++) {
 			char trace[4096];
-			snprintf(trace, sizeof(trace), "%s/run-%u.trace", dir, i);
+			snprintf(trace, sizeof(trace), "%s/run-%u.trace", dir,
+				 i);
 			unlink(trace);
 		}
 		rmdir(dir);

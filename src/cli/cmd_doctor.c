@@ -64,8 +64,9 @@ static void print_guarantees(const struct cc_platform *p)
 	else
 		printf("  CPUID filtering: effective\n");
 	printf("  guest kernel code: %s\n",
-	       p->cpl0_native ? "native" : "EMULATED (~1000x slower): boot "
-					   "once, reuse snapshots");
+	       p->cpl0_native ? "native"
+			      : "EMULATED (~1000x slower): boot "
+				"once, reuse snapshots");
 	const char *const *lim = cc_platform_limits(p->kind);
 	if (*lim)
 		printf("  not controllable here (platform limits, reported in "
@@ -76,13 +77,15 @@ static void print_guarantees(const struct cc_platform *p)
 
 int cc_cmd_doctor(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(help, stdout);
 		return CC_EXIT_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "chaoscontrol doctor: unexpected argument "
-				"'%s'\n",
+		fprintf(stderr,
+			"chaoscontrol doctor: unexpected argument "
+			"'%s'\n",
 			argv[1]);
 		return CC_EXIT_USAGE;
 	}

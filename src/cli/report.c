@@ -42,7 +42,8 @@ static int exit_code(const struct cc_vm *vm, const struct cc_vm_result *res)
 	case CC_STOP_POWEROFF:
 		if (panicked(vm))
 			return CC_EXIT_GUEST_CRASH;
-		return init == -1 || init == 0 ? CC_EXIT_OK : CC_EXIT_GUEST_FAIL;
+		return init == -1 || init == 0 ? CC_EXIT_OK
+					       : CC_EXIT_GUEST_FAIL;
 	case CC_STOP_LIMIT:
 		return CC_EXIT_LIMIT;
 	default:
@@ -98,7 +99,8 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 		total += vm->stats.exits[i];
 	fprintf(stderr,
 		"chaoscontrol: guest stopped (%s): %s\n"
-		"chaoscontrol: virtual time %.3f s, %llu exits, wall %.2f s%s\n",
+		"chaoscontrol: virtual time %.3f s, %llu exits, wall %.2f "
+		"s%s\n",
 		cc_stop_name(res->stop), res->msg, res->vclock_ns / 1e9,
 		(unsigned long long)total, wall_s,
 		vm->stats.watchdog_fires ? ", WATCHDOG FIRED" : "");
@@ -145,7 +147,8 @@ void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n)
 		b[j].count++;
 	}
 	qsort(b, nb, sizeof(*b), by_count);
-	fprintf(f, "profile: %zu samples, %zu in user space (CPL3)\n", ns, user);
+	fprintf(f, "profile: %zu samples, %zu in user space (CPL3)\n", ns,
+		user);
 	for (size_t i = 0; i < nb && i < n; i++)
 		fprintf(f, "  %5.1f%%  %s%s%llx\n", 100.0 * b[i].count / ns,
 			b[i].name ? b[i].name : "", b[i].name ? " @ 0x" : "0x",
@@ -158,8 +161,9 @@ static json_t *exits_json(const struct cc_vm_stats *s)
 	json_t *o = json_object();
 	for (int i = 0; i < CC_EXIT_HOST; i++)
 		if (s->exits[i])
-			json_object_set_new(o, cc_exit_class_name(i),
-					    json_integer((json_int_t)s->exits[i]));
+			json_object_set_new(
+				o, cc_exit_class_name(i),
+				json_integer((json_int_t)s->exits[i]));
 	return o;
 }
 
@@ -182,11 +186,11 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 	json_t *limits = json_array();
 	for (const char *const *l = cc_platform_limits(platform_kind); *l; l++)
 		json_array_append_new(limits, json_string(*l));
-	json_t *host = json_pack(
-		"{s:s, s:o, s:f, s:I}", "platform",
-		cc_platform_name(platform_kind), "platform_limits", limits,
-		"wall_s", wall_s, "host_exits",
-		(json_int_t)s->exits[CC_EXIT_HOST]);
+	json_t *host =
+		json_pack("{s:s, s:o, s:f, s:I}", "platform",
+			  cc_platform_name(platform_kind), "platform_limits",
+			  limits, "wall_s", wall_s, "host_exits",
+			  (json_int_t)s->exits[CC_EXIT_HOST]);
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
 		"trace_hash", hash, "stop", cc_stop_name(res->stop), "message",

@@ -138,7 +138,7 @@ static void write_ocw2(struct cc_pic_chip *c, uint8_t val)
 	}
 	if (irq < 0)
 		return;
-	c->isr &= (uint8_t)~(1u << irq);
+	c->isr &= (uint8_t) ~(1u << irq);
 	if (cmd == 5 || cmd == 7)
 		c->priority_add = (uint8_t)((irq + 1) & 7);
 }

@@ -16,7 +16,7 @@
 
 struct cc_pic_chip {
 	uint8_t irr, isr, imr;
-	uint8_t lines;      /* current input levels, for edge detection */
+	uint8_t lines; /* current input levels, for edge detection */
 	uint8_t vector_base;
 	uint8_t priority_add; /* lowest-priority rotation */
 	uint8_t init_state;   /* 0 = ready, 1..3 = expecting ICW2..ICW4 */

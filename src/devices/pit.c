@@ -94,8 +94,7 @@ static void load(struct cc_pit *p, unsigned i, uint32_t count, uint64_t now)
 		p->irq_next_ns = next_irq(c, now);
 }
 
-static void write_count(struct cc_pit *p, unsigned i, uint8_t val,
-			uint64_t now)
+static void write_count(struct cc_pit *p, unsigned i, uint8_t val, uint64_t now)
 {
 	struct cc_pit_channel *c = &p->ch[i];
 	switch (c->access) {

@@ -13,17 +13,17 @@
 
 #include "irq.h"
 
-#define CC_PIT_HZ 1193182ull
+#define CC_PIT_HZ    1193182ull
 #define CC_PIT_NEVER UINT64_MAX
 
 struct cc_pit_channel {
-	uint8_t mode;   /* 0-5 */
-	uint8_t access; /* 1 = LSB, 2 = MSB, 3 = LSB then MSB */
-	uint32_t count; /* reload value; 0 means 65536 */
+	uint8_t mode;	  /* 0-5 */
+	uint8_t access;	  /* 1 = LSB, 2 = MSB, 3 = LSB then MSB */
+	uint32_t count;	  /* reload value; 0 means 65536 */
 	uint64_t load_ns; /* virtual time counting (re)started */
-	bool counting;    /* a count has been written since the mode */
-	bool write_msb;   /* next write is the MSB (access 3) */
-	bool read_msb;    /* next read is the MSB (access 3) */
+	bool counting;	  /* a count has been written since the mode */
+	bool write_msb;	  /* next write is the MSB (access 3) */
+	bool read_msb;	  /* next read is the MSB (access 3) */
 	uint8_t write_lsb;
 	bool latched;
 	uint16_t latch;
@@ -35,7 +35,7 @@ struct cc_pit_channel {
 
 struct cc_pit {
 	struct cc_pit_channel ch[3];
-	bool speaker_data; /* port 0x61 bit 1 */
+	bool speaker_data;    /* port 0x61 bit 1 */
 	uint64_t irq_next_ns; /* next IRQ 0 edge, or CC_PIT_NEVER */
 	struct cc_irq_line irq;
 };

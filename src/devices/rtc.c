@@ -19,9 +19,9 @@ enum {
 };
 
 #define B_BINARY 0x04 /* data mode: binary, not BCD */
-#define B_24H 0x02
-#define A_UIP 0x80
-#define D_VRT 0x80 /* valid RAM and time */
+#define B_24H	 0x02
+#define A_UIP	 0x80
+#define D_VRT	 0x80 /* valid RAM and time */
 
 void cc_rtc_init(struct cc_rtc *r, uint64_t epoch_s)
 {

@@ -18,7 +18,7 @@
 
 struct cc_rtc {
 	uint64_t epoch_s; /* guest wall time at vclock 0 */
-	uint8_t index;    /* selected register (port 0x70, NMI bit masked) */
+	uint8_t index;	  /* selected register (port 0x70, NMI bit masked) */
 	uint8_t ram[128]; /* CMOS bytes; time registers are computed */
 };
 

@@ -13,19 +13,19 @@ enum {
 	REG_SCR = 7,
 };
 
-#define IER_RDI 0x01
-#define IER_THRI 0x02
-#define IIR_NO_INT 0x01
-#define IIR_THRI 0x02
+#define IER_RDI	    0x01
+#define IER_THRI    0x02
+#define IIR_NO_INT  0x01
+#define IIR_THRI    0x02
 #define IIR_FIFO_ON 0xc0
-#define LCR_DLAB 0x80
-#define MCR_LOOP 0x10
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
+#define LCR_DLAB    0x80
+#define MCR_LOOP    0x10
+#define LSR_THRE    0x20
+#define LSR_TEMT    0x40
+#define MSR_CTS	    0x10
+#define MSR_DSR	    0x20
+#define MSR_RI	    0x40
+#define MSR_DCD	    0x80
 
 static void update_irq(struct cc_uart *u)
 {

@@ -17,7 +17,7 @@
 struct cc_uart {
 	uint8_t ier, fcr, lcr, mcr, scr, dll, dlm;
 	bool thre_pending; /* THR-empty interrupt waiting for an IIR read */
-	int line;          /* current level of the IRQ line */
+	int line;	   /* current level of the IRQ line */
 	struct cc_irq_line irq;
 	void (*out)(void *ctx, uint8_t byte);
 	void *out_ctx;

@@ -30,8 +30,9 @@ static void line(FILE *f, const char *who, uint64_t i,
 	}
 	char ev[160];
 	cc_event_format(&r[i].ev, ev, sizeof(ev));
-	fprintf(f, "  %-8s #%" PRIu64 " vclock %" PRIu64 " ns  %-44s rip 0x%" PRIx64
-		   "\n",
+	fprintf(f,
+		"  %-8s #%" PRIu64 " vclock %" PRIu64
+		" ns  %-44s rip 0x%" PRIx64 "\n",
 		who, i, r[i].ev.vclock, ev, r[i].rip);
 }
 
@@ -45,8 +46,9 @@ void cc_divergence_print(FILE *f, const struct cc_divergence *d,
 		fprintf(f, "traces identical (%" PRIu64 " events)\n", na);
 		return;
 	}
-	fprintf(f, "first divergent event: #%" PRIu64 " (of %" PRIu64
-		   " and %" PRIu64 " events)\n",
+	fprintf(f,
+		"first divergent event: #%" PRIu64 " (of %" PRIu64
+		" and %" PRIu64 " events)\n",
 		d->index, na, nb);
 	uint64_t from = d->index > context ? d->index - context : 0;
 	if (from < d->index)

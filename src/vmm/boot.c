@@ -7,8 +7,8 @@
 #include "e820.h"
 
 #define LOADER_TYPE_UNDEFINED 0xff
-#define BOOT_FLAG 0xaa55
-#define HDRS_MAGIC 0x53726448u
+#define BOOT_FLAG	      0xaa55
+#define HDRS_MAGIC	      0x53726448u
 
 static void write_gdt(struct cc_mem *mem)
 {
@@ -39,12 +39,15 @@ static int place_initrd(struct cc_mem *mem, const struct cc_kernel *k,
 		top = k->initrd_max + 1;
 	uint64_t kend = (k->end + 0xfff) & ~0xfffull;
 	if (len > top || ((top - len) & ~0xfffull) < kend)
-		return cc_err_set(err, "initrd: %zu KiB does not fit in guest "
-				       "RAM above the kernel (%llu KiB free "
-				       "below 0x%llx); raise --mem",
-				  len >> 10,
-				  (unsigned long long)((top > kend ? top - kend : 0) >> 10),
-				  (unsigned long long)top);
+		return cc_err_set(
+			err,
+			"initrd: %zu KiB does not fit in guest "
+			"RAM above the kernel (%llu KiB free "
+			"below 0x%llx); raise --mem",
+			len >> 10,
+			(unsigned long long)((top > kend ? top - kend : 0) >>
+					     10),
+			(unsigned long long)top);
 	uint64_t gpa = (top - len) & ~0xfffull;
 	cc_mem_write(mem, gpa, initrd, len);
 	info->initrd_gpa = gpa;
@@ -102,15 +105,17 @@ int cc_boot_setup(struct cc_mem *mem, const struct cc_kernel *k,
 				? k->cmdline_max
 				: CC_BOOT_CMDLINE_MAX - 1;
 	if (clen > cmax)
-		return cc_err_set(err, "command line is %zu bytes; this kernel "
-				       "accepts at most %llu",
+		return cc_err_set(err,
+				  "command line is %zu bytes; this kernel "
+				  "accepts at most %llu",
 				  clen, (unsigned long long)cmax);
 	if (cc_kernel_place(k, mem, err))
 		return -1;
 	if (initrd && place_initrd(mem, k, initrd, initrd_len, info, err))
 		return -1;
 	cc_mem_write(mem, CC_BOOT_CMDLINE, cmdline, clen + 1);
-	struct boot_params *bp = cc_mem_ptr(mem, CC_BOOT_ZERO_PAGE, sizeof(*bp));
+	struct boot_params *bp =
+		cc_mem_ptr(mem, CC_BOOT_ZERO_PAGE, sizeof(*bp));
 	fill_zero_page(bp, k, info, mem->size);
 	if (rng_seed)
 		bp->hdr.setup_data = write_rng_seed(mem, rng_seed);

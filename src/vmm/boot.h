@@ -15,13 +15,13 @@
 #include "mem.h"
 
 /* Fixed low-memory layout, all below 640 KiB. */
-#define CC_BOOT_GDT 0x0500ull
-#define CC_BOOT_SETUP_DATA 0x6000ull /* setup_data list (RNG seed) */
-#define CC_BOOT_ZERO_PAGE 0x7000ull
-#define CC_BOOT_PML4 0x9000ull
-#define CC_BOOT_PDPT 0xa000ull
-#define CC_BOOT_PD 0xb000ull
-#define CC_BOOT_CMDLINE 0x20000ull
+#define CC_BOOT_GDT	    0x0500ull
+#define CC_BOOT_SETUP_DATA  0x6000ull /* setup_data list (RNG seed) */
+#define CC_BOOT_ZERO_PAGE   0x7000ull
+#define CC_BOOT_PML4	    0x9000ull
+#define CC_BOOT_PDPT	    0xa000ull
+#define CC_BOOT_PD	    0xb000ull
+#define CC_BOOT_CMDLINE	    0x20000ull
 #define CC_BOOT_CMDLINE_MAX 0x10000ull
 
 /* Selectors of the boot GDT (Linux expects __BOOT_CS / __BOOT_DS). */

@@ -14,8 +14,8 @@
 
 struct cc_cmdline_opts {
 	enum cc_platform_kind platform;
-	bool verbose;       /* full kernel log instead of `quiet` */
-	bool hide_avx;      /* also clear AVX2/AVX-512 for the kernel */
+	bool verbose;	    /* full kernel log instead of `quiet` */
+	bool hide_avx;	    /* also clear AVX2/AVX-512 for the kernel */
 	const char *append; /* user's extra arguments, or NULL */
 };
 

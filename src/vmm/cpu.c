@@ -10,33 +10,34 @@
 #define MAX_CPUID 256
 
 /* Leaf 1 ECX / EDX bits. */
-#define L1_ECX_X2APIC (1u << 21)
+#define L1_ECX_X2APIC	    (1u << 21)
 #define L1_ECX_TSC_DEADLINE (1u << 24)
-#define L1_ECX_RDRAND (1u << 30)
-#define L1_ECX_HYPERVISOR (1u << 31)
-#define L1_EDX_APIC (1u << 9)
+#define L1_ECX_RDRAND	    (1u << 30)
+#define L1_ECX_HYPERVISOR   (1u << 31)
+#define L1_EDX_APIC	    (1u << 9)
 /* Leaf 7.0 EBX. */
 #define L7_EBX_RDSEED (1u << 18)
 /* Leaf 7.0: AVX2 and the AVX-512 family. */
-#define L7_EBX_AVX (1u << 5 | 1u << 16 | 1u << 17 | 1u << 21 | 1u << 26 | \
-		    1u << 27 | 1u << 28 | 1u << 30 | 1u << 31)
+#define L7_EBX_AVX                                                             \
+	(1u << 5 | 1u << 16 | 1u << 17 | 1u << 21 | 1u << 26 | 1u << 27 |      \
+	 1u << 28 | 1u << 30 | 1u << 31)
 #define L7_ECX_AVX (1u << 1 | 1u << 6 | 1u << 11 | 1u << 12 | 1u << 14)
 #define L7_EDX_AVX (1u << 2 | 1u << 3 | 1u << 8 | 1u << 23)
 /* Leaf 0xD.0 EAX: XCR0 bits 5-7, the AVX-512 state (opmask, ZMM). */
 #define LD_EAX_AVX512 (7u << 5)
 /* Fixed signatures (leaf 1 EAX): Skylake-SP 6/0x55/4, Zen 2 0x17/0x31/0. */
 #define SIG_INTEL 0x00050654u
-#define SIG_AMD 0x00830f10u
+#define SIG_AMD	  0x00830f10u
 /* Leaf 0x80000001 EDX, 0x80000007 EDX. */
-#define LE1_EDX_RDTSCP (1u << 27)
+#define LE1_EDX_RDTSCP	      (1u << 27)
 #define LE7_EDX_INVARIANT_TSC (1u << 8)
 
 static void filter_entry(struct kvm_cpuid_entry2 *e)
 {
 	switch (e->function) {
 	case 1:
-		e->ecx &= ~(L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_RDRAND |
-			    L1_ECX_HYPERVISOR);
+		e->ecx &= ~(L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE |
+			    L1_ECX_RDRAND | L1_ECX_HYPERVISOR);
 		e->edx &= ~L1_EDX_APIC; /* no LAPIC: the PIC is ours */
 		break;
 	case 7:
@@ -58,7 +59,8 @@ static struct kvm_cpuid_entry2 *find(struct kvm_cpuid2 *c, uint32_t fn,
 				     uint32_t index)
 {
 	for (unsigned i = 0; i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == index)
+		if (c->entries[i].function == fn &&
+		    c->entries[i].index == index)
 			return &c->entries[i];
 	return NULL;
 }
@@ -160,11 +162,11 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type,
 	s->db = !code;
 }
 
-#define CR0_PE 0x1ull
-#define CR0_ET 0x10ull
-#define CR0_NE 0x20ull
-#define CR0_PG 0x80000000ull
-#define CR4_PAE 0x20ull
+#define CR0_PE	 0x1ull
+#define CR0_ET	 0x10ull
+#define CR0_NE	 0x20ull
+#define CR0_PG	 0x80000000ull
+#define CR4_PAE	 0x20ull
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
 

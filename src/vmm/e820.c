@@ -2,7 +2,7 @@
 
 #include "chaoscontrol/protocol.h"
 
-#define EBDA_START 0x9fc00ull
+#define EBDA_START     0x9fc00ull
 #define HIGH_RAM_START 0x100000ull
 
 static void add(struct cc_e820 *map, uint64_t addr, uint64_t size,

@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-#define CC_E820_RAM 1
+#define CC_E820_RAM	 1
 #define CC_E820_RESERVED 2
-#define CC_E820_MAX 8
+#define CC_E820_MAX	 8
 
 struct cc_e820_entry {
 	uint64_t addr;

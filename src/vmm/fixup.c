@@ -6,13 +6,13 @@
 #include <sys/ioctl.h>
 
 #define RFLAGS_AC (1ull << 18)
-#define CR0_PG (1ull << 31)
-#define CR0_MP (1ull << 1)
-#define CR0_TS (1ull << 3)
+#define CR0_PG	  (1ull << 31)
+#define CR0_MP	  (1ull << 1)
+#define CR0_TS	  (1ull << 3)
 #define BP_VECTOR 3
 #define NM_VECTOR 7
 #define MF_VECTOR 16
-#define FSW_ES (1u << 7) /* x87 error summary: an unmasked exception */
+#define FSW_ES	  (1u << 7) /* x87 error summary: an unmasked exception */
 
 static const char *const names[CC_FIXUP__COUNT] = {
 	[CC_FIXUP_INT3] = "int3->#BP",
@@ -39,7 +39,8 @@ size_t cc_fixup_fetch(int vcpu_fd, const struct cc_mem *mem, uint8_t *bytes,
 	size_t n = 0;
 	for (; n < max; n++) {
 		uint64_t lin = s.cs.base + r.rip + n, gpa = lin;
-		if ((s.cr0 & CR0_PG) && !cc_mem_translate(mem, s.cr3, lin, &gpa))
+		if ((s.cr0 & CR0_PG) &&
+		    !cc_mem_translate(mem, s.cr3, lin, &gpa))
 			break;
 		if (!cc_mem_read(mem, gpa, &bytes[n], 1))
 			break;
@@ -136,12 +137,12 @@ int cc_fixup_apply(int vcpu_fd, const struct cc_mem *mem,
 	if (n)
 		hex[3 * n - 1] = 0;
 	cc_symtab_format(syms, rip, sym, sizeof(sym));
-	return cc_err_set(err, "KVM internal error (suberror %u%s) at CPL%u "
-			       "RIP 0x%llx (%s), instruction bytes: %s",
-			  suberror,
-			  suberror == KVM_INTERNAL_ERROR_EMULATION
-				  ? ": emulation failure"
-				  : "",
-			  cpl, (unsigned long long)rip, sym,
-			  n ? hex : "unreadable");
+	return cc_err_set(
+		err,
+		"KVM internal error (suberror %u%s) at CPL%u "
+		"RIP 0x%llx (%s), instruction bytes: %s",
+		suberror,
+		suberror == KVM_INTERNAL_ERROR_EMULATION ? ": emulation failure"
+							 : "",
+		cpl, (unsigned long long)rip, sym, n ? hex : "unreadable");
 }

@@ -19,9 +19,9 @@
 #include "symtab.h"
 
 enum cc_fixup_kind {
-	CC_FIXUP_INT3,  /* deliver #BP ourselves */
-	CC_FIXUP_CLAC,  /* clear RFLAGS.AC */
-	CC_FIXUP_STAC,  /* set RFLAGS.AC */
+	CC_FIXUP_INT3,	/* deliver #BP ourselves */
+	CC_FIXUP_CLAC,	/* clear RFLAGS.AC */
+	CC_FIXUP_STAC,	/* set RFLAGS.AC */
 	CC_FIXUP_FWAIT, /* x87 wait: #NM, #MF or nothing, as the SDM says */
 	CC_FIXUP__COUNT
 };

@@ -9,25 +9,25 @@
 #include <unistd.h>
 
 /* Offsets into a bzImage, from the Linux x86 boot protocol. */
-#define BZ_SETUP_SECTS 0x1f1
-#define BZ_HDR_START 0x1f1
-#define BZ_JUMP 0x200
-#define BZ_MAGIC 0x202
-#define BZ_VERSION 0x206
-#define BZ_LOADFLAGS 0x211
-#define BZ_INITRD_MAX 0x22c
-#define BZ_KERNEL_ALIGN 0x230
-#define BZ_RELOCATABLE 0x234
-#define BZ_XLOADFLAGS 0x236
-#define BZ_CMDLINE_SIZE 0x238
-#define BZ_PREF_ADDRESS 0x258
-#define BZ_INIT_SIZE 0x260
-#define BZ_HDRS_MAGIC 0x53726448u /* "HdrS" */
+#define BZ_SETUP_SECTS	 0x1f1
+#define BZ_HDR_START	 0x1f1
+#define BZ_JUMP		 0x200
+#define BZ_MAGIC	 0x202
+#define BZ_VERSION	 0x206
+#define BZ_LOADFLAGS	 0x211
+#define BZ_INITRD_MAX	 0x22c
+#define BZ_KERNEL_ALIGN	 0x230
+#define BZ_RELOCATABLE	 0x234
+#define BZ_XLOADFLAGS	 0x236
+#define BZ_CMDLINE_SIZE	 0x238
+#define BZ_PREF_ADDRESS	 0x258
+#define BZ_INIT_SIZE	 0x260
+#define BZ_HDRS_MAGIC	 0x53726448u /* "HdrS" */
 #define BZ_XLF_KERNEL_64 0x1
-#define BZ_MIN_VERSION 0x020c /* 2.12: first with xloadflags */
+#define BZ_MIN_VERSION	 0x020c /* 2.12: first with xloadflags */
 
 /* What an ELF vmlinux gets, matching Linux's defaults for x86-64. */
-#define ELF_INITRD_MAX 0x7fffffffull
+#define ELF_INITRD_MAX	    0x7fffffffull
 #define DEFAULT_CMDLINE_MAX 2047u
 
 const char *cc_kernel_kind_name(enum cc_kernel_kind kind)
@@ -60,7 +60,8 @@ static int add_seg(struct cc_kernel *k, uint64_t paddr, uint64_t offset,
 	if (memsz < filesz || paddr + memsz < paddr)
 		return cc_err_set(err, "kernel: malformed segment at 0x%llx",
 				  (unsigned long long)paddr);
-	k->seg[k->nseg++] = (struct cc_kernel_seg){paddr, offset, filesz, memsz};
+	k->seg[k->nseg++] =
+		(struct cc_kernel_seg){paddr, offset, filesz, memsz};
 	if (paddr + memsz > k->end)
 		k->end = paddr + memsz;
 	return 0;
@@ -75,8 +76,9 @@ static int parse_elf(struct cc_kernel *k, const uint8_t *d, size_t len,
 	memcpy(&eh, d, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
-		return cc_err_set(err, "kernel: ELF is not x86-64 little-endian "
-				       "64-bit");
+		return cc_err_set(err,
+				  "kernel: ELF is not x86-64 little-endian "
+				  "64-bit");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0)
 		return cc_err_set(err, "kernel: ELF has no program headers");
 	if (eh.e_phoff > len ||
@@ -92,12 +94,13 @@ static int parse_elf(struct cc_kernel *k, const uint8_t *d, size_t len,
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-			return cc_err_set(err, "kernel: ELF segment %u extends "
-					       "past the end of the file "
-					       "(truncated?)",
+			return cc_err_set(err,
+					  "kernel: ELF segment %u extends "
+					  "past the end of the file "
+					  "(truncated?)",
 					  i);
-		if (add_seg(k, ph.p_paddr, ph.p_offset, ph.p_filesz,
-			    ph.p_memsz, err))
+		if (add_seg(k, ph.p_paddr, ph.p_offset, ph.p_filesz, ph.p_memsz,
+			    err))
 			return -1;
 	}
 	if (k->nseg == 0)
@@ -107,8 +110,9 @@ static int parse_elf(struct cc_kernel *k, const uint8_t *d, size_t len,
 		if (k->entry >= s->paddr && k->entry < s->paddr + s->memsz)
 			return 0;
 	}
-	return cc_err_set(err, "kernel: ELF entry 0x%llx is not a physical "
-			       "address inside a loadable segment",
+	return cc_err_set(err,
+			  "kernel: ELF entry 0x%llx is not a physical "
+			  "address inside a loadable segment",
 			  (unsigned long long)k->entry);
 }
 
@@ -120,8 +124,9 @@ static int parse_bzimage(struct cc_kernel *k, const uint8_t *d, size_t len,
 	k->kind = CC_KERNEL_BZIMAGE;
 	k->boot_version = le16(d + BZ_VERSION);
 	if (k->boot_version < BZ_MIN_VERSION)
-		return cc_err_set(err, "kernel: bzImage boot protocol %u.%02u "
-				       "is too old (need 2.12+)",
+		return cc_err_set(err,
+				  "kernel: bzImage boot protocol %u.%02u "
+				  "is too old (need 2.12+)",
 				  k->boot_version >> 8, k->boot_version & 0xff);
 	if (!(le16(d + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64))
 		return cc_err_set(err, "kernel: bzImage has no 64-bit entry "
@@ -181,8 +186,9 @@ int cc_read_file(const char *path, const char *what, uint8_t **data,
 	}
 	if ((uint64_t)st.st_size > CC_MEM_MAX) {
 		close(fd);
-		return cc_err_set(err, "%s %s: %lld MiB is larger than any "
-				       "guest RAM",
+		return cc_err_set(err,
+				  "%s %s: %lld MiB is larger than any "
+				  "guest RAM",
 				  what, path, (long long)(st.st_size >> 20));
 	}
 	uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -232,17 +238,20 @@ int cc_kernel_place(const struct cc_kernel *k, struct cc_mem *mem,
 		    struct cc_err *err)
 {
 	if (k->end > mem->size)
-		return cc_err_set(err, "kernel: needs %llu MiB of guest RAM but "
-				       "--mem is %llu MiB",
-				  (unsigned long long)((k->end + (1 << 20) - 1) >> 20),
-				  (unsigned long long)(mem->size >> 20));
+		return cc_err_set(
+			err,
+			"kernel: needs %llu MiB of guest RAM but "
+			"--mem is %llu MiB",
+			(unsigned long long)((k->end + (1 << 20) - 1) >> 20),
+			(unsigned long long)(mem->size >> 20));
 	for (unsigned i = 0; i < k->nseg; i++) {
 		const struct cc_kernel_seg *s = &k->seg[i];
 		uint8_t *dst = cc_mem_ptr(mem, s->paddr, s->memsz);
 		if (!dst || s->paddr < 0x100000)
-			return cc_err_set(err, "kernel: segment at 0x%llx "
-					       "(%llu bytes) is outside usable "
-					       "guest RAM",
+			return cc_err_set(err,
+					  "kernel: segment at 0x%llx "
+					  "(%llu bytes) is outside usable "
+					  "guest RAM",
 					  (unsigned long long)s->paddr,
 					  (unsigned long long)s->memsz);
 		memcpy(dst, k->data + s->offset, s->filesz);

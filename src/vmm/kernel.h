@@ -21,10 +21,10 @@ enum cc_kernel_kind { CC_KERNEL_ELF, CC_KERNEL_BZIMAGE };
 #define CC_KERNEL_MAX_SEGS 16
 
 struct cc_kernel_seg {
-	uint64_t paddr;  /* guest physical load address */
+	uint64_t paddr;	 /* guest physical load address */
 	uint64_t offset; /* offset in the file */
 	uint64_t filesz; /* bytes copied from the file */
-	uint64_t memsz;  /* bytes reserved in RAM (rest zero-filled) */
+	uint64_t memsz;	 /* bytes reserved in RAM (rest zero-filled) */
 };
 
 struct cc_kernel {
@@ -32,8 +32,8 @@ struct cc_kernel {
 	uint64_t entry; /* physical address of the 64-bit entry point */
 	struct cc_kernel_seg seg[CC_KERNEL_MAX_SEGS];
 	unsigned nseg;
-	uint64_t end;        /* first byte above everything the image uses */
-	uint64_t initrd_max; /* highest address the initrd may end at */
+	uint64_t end;	      /* first byte above everything the image uses */
+	uint64_t initrd_max;  /* highest address the initrd may end at */
 	uint32_t cmdline_max; /* longest command line, without the NUL */
 	/* bzImage only: the setup header bytes, copied into the zero page. */
 	uint8_t setup_hdr[0x80];

@@ -7,13 +7,15 @@ int cc_mem_init(struct cc_mem *mem, uint64_t size, struct cc_err *err)
 {
 	memset(mem, 0, sizeof(*mem));
 	if (size < CC_MEM_MIN)
-		return cc_err_set(err, "--mem %llu MiB is too small (minimum %llu MiB)",
-				  (unsigned long long)(size >> 20),
-				  (unsigned long long)(CC_MEM_MIN >> 20));
+		return cc_err_set(
+			err, "--mem %llu MiB is too small (minimum %llu MiB)",
+			(unsigned long long)(size >> 20),
+			(unsigned long long)(CC_MEM_MIN >> 20));
 	if (size > CC_MEM_MAX)
-		return cc_err_set(err, "--mem %llu MiB is too large (maximum %llu MiB)",
-				  (unsigned long long)(size >> 20),
-				  (unsigned long long)(CC_MEM_MAX >> 20));
+		return cc_err_set(
+			err, "--mem %llu MiB is too large (maximum %llu MiB)",
+			(unsigned long long)(size >> 20),
+			(unsigned long long)(CC_MEM_MAX >> 20));
 	if (size & 0xfff)
 		return cc_err_set(err, "--mem must be a multiple of 4 KiB");
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -60,8 +62,8 @@ bool cc_mem_write(struct cc_mem *mem, uint64_t gpa, const void *src,
 	return true;
 }
 
-#define PTE_P (1ull << 0)
-#define PTE_PS (1ull << 7)
+#define PTE_P	 (1ull << 0)
+#define PTE_PS	 (1ull << 7)
 #define PTE_ADDR 0x000ffffffffff000ull
 
 static bool read_pte(const struct cc_mem *mem, uint64_t table, unsigned idx,

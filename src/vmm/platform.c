@@ -9,11 +9,11 @@
 #include "chaoscontrol/protocol.h"
 #include "vm.h"
 
-#define PROBE_LOAD 0x100000ull
-#define PROBE_PORT 0x514
+#define PROBE_LOAD  0x100000ull
+#define PROBE_PORT  0x514
 #define PROBE_LOOPS 20000u
 #define PROBE_EXITS 200u
-#define MAX_MARKS (PROBE_EXITS + 4)
+#define MAX_MARKS   (PROBE_EXITS + 4)
 /* Native CPL0 runs a dec/jnz iteration in ~0.3-1 ns; PVM's emulator
  * takes ~2 us.  Anything above 20 ns is emulation. */
 #define EMULATED_NS_PER_ITER 20.0
@@ -127,12 +127,12 @@ static int probe_cpuid(struct cc_platform *p, struct cc_err *err)
 {
 	static const uint8_t code[] = {
 		0xb8, 0x00, 0x00, 0x00, 0x40, /* mov eax, 0x40000000 */
-		0x31, 0xc9,                   /* xor ecx, ecx */
-		0x0f, 0xa2,                   /* cpuid */
-		0x89, 0xd8,                   /* mov eax, ebx */
-		0x66, 0xba, 0x12, 0x05,       /* mov dx, CC_PORT_EXIT */
-		0xef,                         /* out dx, eax */
-		0xf4,                         /* hlt */
+		0x31, 0xc9,		      /* xor ecx, ecx */
+		0x0f, 0xa2,		      /* cpuid */
+		0x89, 0xd8,		      /* mov eax, ebx */
+		0x66, 0xba, 0x12, 0x05,	      /* mov dx, CC_PORT_EXIT */
+		0xef,			      /* out dx, eax */
+		0xf4,			      /* hlt */
 	};
 	struct marks m = {0};
 	struct cc_vm_result res;
@@ -148,20 +148,20 @@ static int probe_cpuid(struct cc_platform *p, struct cc_err *err)
 static int probe_speed(struct cc_platform *p, struct cc_err *err)
 {
 	uint8_t code[] = {
-		0x66, 0xba, 0x14, 0x05, /* mov dx, PROBE_PORT */
-		0xef,                   /* out dx, eax       (mark 0) */
-		0xb9, 0, 0, 0, 0,       /* mov ecx, LOOPS */
-		0xff, 0xc9,             /* 1: dec ecx */
-		0x75, 0xfc,             /* jnz 1b */
-		0xef,                   /* out dx, eax       (mark 1) */
-		0xb9, 0, 0, 0, 0,       /* mov ecx, EXITS */
-		0xef,                   /* 2: out dx, eax */
-		0xff, 0xc9,             /* dec ecx */
-		0x75, 0xfb,             /* jnz 2b */
-		0x66, 0xba, 0x12, 0x05, /* mov dx, CC_PORT_EXIT */
-		0x31, 0xc0,             /* xor eax, eax */
-		0xef,                   /* out dx, eax */
-		0xf4,                   /* hlt */
+		0x66, 0xba, 0x14, 0x05,	   /* mov dx, PROBE_PORT */
+		0xef,			   /* out dx, eax       (mark 0) */
+		0xb9, 0,    0,	  0,	0, /* mov ecx, LOOPS */
+		0xff, 0xc9,		   /* 1: dec ecx */
+		0x75, 0xfc,		   /* jnz 1b */
+		0xef,			   /* out dx, eax       (mark 1) */
+		0xb9, 0,    0,	  0,	0, /* mov ecx, EXITS */
+		0xef,			   /* 2: out dx, eax */
+		0xff, 0xc9,		   /* dec ecx */
+		0x75, 0xfb,		   /* jnz 2b */
+		0x66, 0xba, 0x12, 0x05,	   /* mov dx, CC_PORT_EXIT */
+		0x31, 0xc0,		   /* xor eax, eax */
+		0xef,			   /* out dx, eax */
+		0xf4,			   /* hlt */
 	};
 	uint32_t loops = PROBE_LOOPS, exits = PROBE_EXITS;
 	memcpy(code + 6, &loops, 4);
@@ -185,8 +185,7 @@ int cc_platform_probe(struct cc_platform *p, struct cc_err *err)
 	p->pvm_module = access("/sys/module/kvm_pvm", F_OK) == 0;
 	if (probe_cpuid(p, err) || probe_speed(p, err))
 		return -1;
-	p->kind = (p->cpuid_filtering && p->cpl0_native)
-			  ? CC_PLATFORM_HARDWARE
-			  : CC_PLATFORM_PVM;
+	p->kind = (p->cpuid_filtering && p->cpl0_native) ? CC_PLATFORM_HARDWARE
+							 : CC_PLATFORM_PVM;
 	return 0;
 }

@@ -19,11 +19,11 @@ enum cc_platform_kind { CC_PLATFORM_HARDWARE, CC_PLATFORM_PVM };
 
 struct cc_platform {
 	enum cc_platform_kind kind;
-	bool cpuid_filtering; /* KVM_SET_CPUID2 takes effect */
-	bool cpl0_native;     /* guest kernel code runs natively */
+	bool cpuid_filtering;	 /* KVM_SET_CPUID2 takes effect */
+	bool cpl0_native;	 /* guest kernel code runs natively */
 	double cpl0_ns_per_iter; /* dec+jnz loop at CPL0 */
-	double exit_us;          /* port-I/O exit round trip */
-	bool pvm_module;         /* /sys/module/kvm_pvm exists (a hint) */
+	double exit_us;		 /* port-I/O exit round trip */
+	bool pvm_module;	 /* /sys/module/kvm_pvm exists (a hint) */
 };
 
 const char *cc_platform_name(enum cc_platform_kind k);

@@ -34,9 +34,8 @@ void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len)
 			continue;
 		const Elf64_Shdr *str = section(elf, len, eh, sh->sh_link);
 		if (!str || sh->sh_offset > len ||
-		    sh->sh_size > len - sh->sh_offset ||
-		    str->sh_offset > len || str->sh_size > len - str->sh_offset ||
-		    str->sh_size == 0)
+		    sh->sh_size > len - sh->sh_offset || str->sh_offset > len ||
+		    str->sh_size > len - str->sh_offset || str->sh_size == 0)
 			return;
 		size_t nsym = sh->sh_size / sizeof(Elf64_Sym);
 		t->strings = malloc(str->sh_size + 1);
@@ -52,9 +51,9 @@ void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len)
 			if (ELF64_ST_TYPE(s[j].st_info) != STT_FUNC ||
 			    s[j].st_name >= str->sh_size || !s[j].st_value)
 				continue;
-			t->sym[t->n++] = (struct cc_sym){
-				s[j].st_value, s[j].st_size,
-				t->strings + s[j].st_name};
+			t->sym[t->n++] =
+				(struct cc_sym){s[j].st_value, s[j].st_size,
+						t->strings + s[j].st_name};
 		}
 		qsort(t->sym, t->n, sizeof(*t->sym), by_addr);
 		return;

@@ -13,11 +13,16 @@ struct file_header {
 };
 
 static const char *const kind_names[] = {
-	[CC_EV_PIO_IN] = "pio_in",     [CC_EV_PIO_OUT] = "pio_out",
-	[CC_EV_MMIO_READ] = "mmio_read", [CC_EV_MMIO_WRITE] = "mmio_write",
-	[CC_EV_HLT] = "hlt",           [CC_EV_IRQ] = "irq",
-	[CC_EV_FIXUP] = "fixup",       [CC_EV_WATCHDOG] = "watchdog",
-	[CC_EV_STOP] = "stop",         [CC_EV_PROGRESS] = "progress",
+	[CC_EV_PIO_IN] = "pio_in",
+	[CC_EV_PIO_OUT] = "pio_out",
+	[CC_EV_MMIO_READ] = "mmio_read",
+	[CC_EV_MMIO_WRITE] = "mmio_write",
+	[CC_EV_HLT] = "hlt",
+	[CC_EV_IRQ] = "irq",
+	[CC_EV_FIXUP] = "fixup",
+	[CC_EV_WATCHDOG] = "watchdog",
+	[CC_EV_STOP] = "stop",
+	[CC_EV_PROGRESS] = "progress",
 };
 
 const char *cc_event_kind_name(uint32_t kind)
@@ -36,8 +41,9 @@ void cc_event_format(const struct cc_event *ev, char *buf, size_t len)
 	case CC_EV_PIO_OUT:
 	case CC_EV_MMIO_READ:
 	case CC_EV_MMIO_WRITE:
-		snprintf(buf, len, "%s %s 0x%" PRIx64 " size %u data 0x%" PRIx64,
-			 k, ev->kind <= CC_EV_PIO_OUT ? "port" : "addr", ev->a,
+		snprintf(buf, len,
+			 "%s %s 0x%" PRIx64 " size %u data 0x%" PRIx64, k,
+			 ev->kind <= CC_EV_PIO_OUT ? "port" : "addr", ev->a,
 			 ev->size, ev->b);
 		break;
 	default:
@@ -92,8 +98,8 @@ int cc_trace_close(struct cc_trace *t, struct cc_err *err)
 	return rc;
 }
 
-int cc_trace_load(const char *path, struct cc_trace_record **recs,
-		  uint64_t *n, struct cc_err *err)
+int cc_trace_load(const char *path, struct cc_trace_record **recs, uint64_t *n,
+		  struct cc_err *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -103,13 +109,15 @@ int cc_trace_load(const char *path, struct cc_trace_record **recs,
 	if (fstat(fileno(f), &st) < 0 || fread(&h, sizeof(h), 1, f) != 1 ||
 	    memcmp(h.magic, CC_TRACE_MAGIC, 8) != 0) {
 		fclose(f);
-		return cc_err_set(err, "%s: not a ChaosControl trace file", path);
+		return cc_err_set(err, "%s: not a ChaosControl trace file",
+				  path);
 	}
 	if (h.version != CC_TRACE_VERSION ||
 	    h.record_size != sizeof(struct cc_trace_record)) {
 		fclose(f);
-		return cc_err_set(err, "%s: trace format version %u, this build "
-				       "reads version %u",
+		return cc_err_set(err,
+				  "%s: trace format version %u, this build "
+				  "reads version %u",
 				  path, h.version, CC_TRACE_VERSION);
 	}
 	uint64_t body = (uint64_t)st.st_size - sizeof(h);

@@ -27,11 +27,11 @@ enum cc_event_kind {
 	CC_EV_PIO_OUT,
 	CC_EV_MMIO_READ,
 	CC_EV_MMIO_WRITE,
-	CC_EV_HLT,      /* a = vclock after the fast-forward */
-	CC_EV_IRQ,      /* a = vector injected */
-	CC_EV_FIXUP,    /* a = enum cc_fixup_kind */
+	CC_EV_HLT,	/* a = vclock after the fast-forward */
+	CC_EV_IRQ,	/* a = vector injected */
+	CC_EV_FIXUP,	/* a = enum cc_fixup_kind */
 	CC_EV_WATCHDOG, /* a = vclock after the forced advance */
-	CC_EV_STOP,     /* a = enum cc_stop, b = exit status */
+	CC_EV_STOP,	/* a = enum cc_stop, b = exit status */
 	CC_EV_PROGRESS, /* a = units reported by the guest */
 };
 
@@ -45,7 +45,7 @@ struct cc_event {
 };
 
 /* A trace file: this header, then records of (event, rip). */
-#define CC_TRACE_MAGIC "CCTRACE\0"
+#define CC_TRACE_MAGIC	 "CCTRACE\0"
 #define CC_TRACE_VERSION 1u
 
 struct cc_trace_record {
@@ -73,7 +73,7 @@ const char *cc_event_kind_name(uint32_t kind);
 void cc_event_format(const struct cc_event *ev, char *buf, size_t len);
 
 /* Reads a whole trace file, validating magic, version and size. */
-int cc_trace_load(const char *path, struct cc_trace_record **recs,
-		  uint64_t *n, struct cc_err *err);
+int cc_trace_load(const char *path, struct cc_trace_record **recs, uint64_t *n,
+		  struct cc_err *err);
 
 #endif

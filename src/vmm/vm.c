@@ -16,16 +16,16 @@
 #include "cpu.h"
 
 #define KVM_API_VERSION_EXPECTED 12
-#define TSS_ADDR 0xfffbd000ull
-#define PORT_POST 0x80 /* io_delay writes; harmless */
-#define PORT_ELCR1 0x4d0
-#define PORT_ELCR2 0x4d1
-#define RFLAGS_IF (1ull << 9)
+#define TSS_ADDR		 0xfffbd000ull
+#define PORT_POST		 0x80 /* io_delay writes; harmless */
+#define PORT_ELCR1		 0x4d0
+#define PORT_ELCR2		 0x4d1
+#define RFLAGS_IF		 (1ull << 9)
 
 static const char *const stop_names[] = {
-	[CC_STOP_NONE] = "running",     [CC_STOP_EXIT_PORT] = "exit",
+	[CC_STOP_NONE] = "running",	 [CC_STOP_EXIT_PORT] = "exit",
 	[CC_STOP_POWEROFF] = "poweroff", [CC_STOP_SHUTDOWN] = "shutdown",
-	[CC_STOP_IDLE] = "idle",         [CC_STOP_LIMIT] = "limit",
+	[CC_STOP_IDLE] = "idle",	 [CC_STOP_LIMIT] = "limit",
 	[CC_STOP_ERROR] = "error",
 };
 
@@ -43,21 +43,24 @@ int cc_kvm_open(struct cc_err *err)
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return cc_err_set(err, "%s does not exist: this host "
-					       "has no KVM (enable "
-					       "virtualization, load kvm)",
+			return cc_err_set(err,
+					  "%s does not exist: this host "
+					  "has no KVM (enable "
+					  "virtualization, load kvm)",
 					  dev);
 		if (errno == EACCES || errno == EPERM)
-			return cc_err_set(err, "%s: permission denied (add "
-					       "your user to the 'kvm' group)",
+			return cc_err_set(err,
+					  "%s: permission denied (add "
+					  "your user to the 'kvm' group)",
 					  dev);
 		return cc_err_errno(err, "cannot open %s", dev);
 	}
 	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION_EXPECTED) {
 		close(fd);
-		return cc_err_set(err, "%s speaks KVM API version %d, we "
-				       "need %d",
+		return cc_err_set(err,
+				  "%s speaks KVM API version %d, we "
+				  "need %d",
 				  dev, v, KVM_API_VERSION_EXPECTED);
 	}
 	return fd;
@@ -143,8 +146,8 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 				   cfg->cpuid_fixed_model};
 	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, &co, err))
 		return -1;
-	return cc_cpu_set_boot_state(vm->vcpu_fd, info.entry,
-				     CC_BOOT_ZERO_PAGE, err);
+	return cc_cpu_set_boot_state(vm->vcpu_fd, info.entry, CC_BOOT_ZERO_PAGE,
+				     err);
 }
 
 static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
@@ -186,8 +189,8 @@ static void setup_devices(struct cc_vm *vm, const struct cc_vm_config *cfg)
 {
 	cc_pic_init(&vm->pic);
 	cc_entropy_init(&vm->entropy, cc_seed_for_vm(cfg->seed, cfg->vm_index));
-	cc_rtc_init(&vm->rtc, cfg->rtc_epoch_s ? cfg->rtc_epoch_s
-					       : CC_RTC_DEFAULT_EPOCH);
+	cc_rtc_init(&vm->rtc,
+		    cfg->rtc_epoch_s ? cfg->rtc_epoch_s : CC_RTC_DEFAULT_EPOCH);
 	cc_pit_init(&vm->pit, (struct cc_irq_line){pic_irq, vm, CC_IRQ_PIT});
 	cc_uart_init(&vm->uart, (struct cc_irq_line){pic_irq, vm, CC_IRQ_COM1},
 		     serial_out, vm);
@@ -202,8 +205,8 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 		return cc_err_set(err, "out of memory");
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->cfg = *cfg;
-	vm->progress_ns = cfg->progress_ns ? cfg->progress_ns
-					   : CC_PROGRESS_DEFAULT_NS;
+	vm->progress_ns =
+		cfg->progress_ns ? cfg->progress_ns : CC_PROGRESS_DEFAULT_NS;
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	setup_devices(vm, cfg);
 	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
@@ -343,8 +346,7 @@ static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
 		return;
 	case CC_PORT_EXIT:
 		vm->result.exit_status = val;
-		stop(vm, CC_STOP_EXIT_PORT, "guest exited with status %u",
-		     val);
+		stop(vm, CC_STOP_EXIT_PORT, "guest exited with status %u", val);
 		return;
 	case PORT_POST:
 	case PORT_ELCR1:
@@ -367,8 +369,9 @@ static void handle_pio(struct cc_vm *vm)
 	if ((size != 1 && size != 2 && size != 4) ||
 	    r->io.data_offset > vm->run_size ||
 	    bytes > vm->run_size - r->io.data_offset) {
-		stop(vm, CC_STOP_ERROR, "malformed port I/O exit (size %u, "
-					"count %u)",
+		stop(vm, CC_STOP_ERROR,
+		     "malformed port I/O exit (size %u, "
+		     "count %u)",
 		     size, r->io.count);
 		return;
 	}
@@ -412,16 +415,18 @@ static void handle_hlt(struct cc_vm *vm)
 {
 	vm->stats.exits[CC_EXIT_HLT]++;
 	if (!vm->run->if_flag) {
-		stop(vm, CC_STOP_POWEROFF, "guest halted with interrupts "
-					   "disabled (powered off)");
+		stop(vm, CC_STOP_POWEROFF,
+		     "guest halted with interrupts "
+		     "disabled (powered off)");
 		return;
 	}
 	if (cc_pic_pending(&vm->pic))
 		return;
 	uint64_t next = cc_pit_deadline(&vm->pit);
 	if (next == CC_PIT_NEVER) {
-		stop(vm, CC_STOP_IDLE, "guest halted with no timer armed: it "
-				       "would sleep forever");
+		stop(vm, CC_STOP_IDLE,
+		     "guest halted with no timer armed: it "
+		     "would sleep forever");
 		return;
 	}
 	/* Idle fast-forward: nothing can happen before the next deadline. */
@@ -506,15 +511,17 @@ static void dispatch(struct cc_vm *vm)
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		vm->stats.exits[CC_EXIT_FAIL_ENTRY]++;
-		stop(vm, CC_STOP_ERROR, "KVM could not enter the guest "
-					"(hardware entry failure reason 0x%llx)",
+		stop(vm, CC_STOP_ERROR,
+		     "KVM could not enter the guest "
+		     "(hardware entry failure reason 0x%llx)",
 		     (unsigned long long)
 			     r->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:
 		vm->stats.exits[CC_EXIT_SYSTEM_EVENT]++;
-		stop(vm, CC_STOP_SHUTDOWN, "guest system event %u (reset or "
-					   "shutdown)",
+		stop(vm, CC_STOP_SHUTDOWN,
+		     "guest system event %u (reset or "
+		     "shutdown)",
 		     r->system_event.type);
 		break;
 	default:

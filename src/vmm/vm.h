@@ -36,20 +36,20 @@ struct cc_vm_config {
 	const uint8_t *kernel_image; /* in-memory image (probe guests) */
 	size_t kernel_image_len;
 	const char *initrd_path; /* NULL: no initrd */
-	const char *cmdline;     /* full command line */
-	uint64_t mem_size;       /* bytes; 0 = CC_DEFAULT_MEM */
-	int serial_fd;           /* also stream serial output here; -1 = no */
-	uint64_t max_ns;         /* stop at this virtual time; 0 = never */
-	uint64_t max_exits;      /* stop after this many exits; 0 = never */
-	unsigned watchdog_ms;    /* wall ms without an exit; 0 = off */
-	unsigned sample_ms;      /* RIP sampler period; 0 = off */
-	uint64_t seed;        /* simulation seed; VM streams derive from it */
-	uint64_t progress_ns; /* per progress unit; 0 = default */
-	unsigned vm_index;    /* this VM's index in its simulation */
-	uint64_t rtc_epoch_s; /* guest wall time at vclock 0; 0 = default */
+	const char *cmdline;	 /* full command line */
+	uint64_t mem_size;	 /* bytes; 0 = CC_DEFAULT_MEM */
+	int serial_fd;		 /* also stream serial output here; -1 = no */
+	uint64_t max_ns;	 /* stop at this virtual time; 0 = never */
+	uint64_t max_exits;	 /* stop after this many exits; 0 = never */
+	unsigned watchdog_ms;	 /* wall ms without an exit; 0 = off */
+	unsigned sample_ms;	 /* RIP sampler period; 0 = off */
+	uint64_t seed;		/* simulation seed; VM streams derive from it */
+	uint64_t progress_ns;	/* per progress unit; 0 = default */
+	unsigned vm_index;	/* this VM's index in its simulation */
+	uint64_t rtc_epoch_s;	/* guest wall time at vclock 0; 0 = default */
 	const char *trace_path; /* also write the event trace here; NULL = no */
 	const char *cpuid_signature; /* platform probe only */
-	bool cpuid_hide_avx;         /* see struct cc_cpuid_opts */
+	bool cpuid_hide_avx;	     /* see struct cc_cpuid_opts */
 	bool cpuid_fixed_model;
 	/* Writes to ports no device claims (probe guests use this). */
 	void (*pio_hook)(void *ctx, uint16_t port, uint32_t val);
@@ -61,9 +61,9 @@ enum cc_stop {
 	CC_STOP_EXIT_PORT, /* guest wrote its status to CC_PORT_EXIT */
 	CC_STOP_POWEROFF,  /* HLT with interrupts disabled */
 	CC_STOP_SHUTDOWN,  /* triple fault */
-	CC_STOP_IDLE,      /* HLT with no interrupt source armed */
-	CC_STOP_LIMIT,     /* max_ns or max_exits reached */
-	CC_STOP_ERROR,     /* KVM or emulation failure */
+	CC_STOP_IDLE,	   /* HLT with no interrupt source armed */
+	CC_STOP_LIMIT,	   /* max_ns or max_exits reached */
+	CC_STOP_ERROR,	   /* KVM or emulation failure */
 };
 
 const char *cc_stop_name(enum cc_stop s);

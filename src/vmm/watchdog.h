@@ -21,16 +21,16 @@
 
 #include "err.h"
 
-#define CC_KICK_SAMPLE 1
+#define CC_KICK_SAMPLE	 1
 #define CC_KICK_WATCHDOG 2
 
 struct cc_watchdog {
 	pthread_t thread, target;
 	bool started;
 	unsigned timeout_ms, sample_ms, period_ms;
-	atomic_uint_fast64_t exits;  /* bumped by the vCPU thread per exit */
-	atomic_bool in_run;          /* vCPU thread is inside KVM_RUN */
-	atomic_int kick;             /* CC_KICK_* bits for the vCPU thread */
+	atomic_uint_fast64_t exits; /* bumped by the vCPU thread per exit */
+	atomic_bool in_run;	    /* vCPU thread is inside KVM_RUN */
+	atomic_int kick;	    /* CC_KICK_* bits for the vCPU thread */
 	atomic_bool stop;
 };
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define CC CC_BUILD_DIR "/chaoscontrol"
+#define CC	CC_BUILD_DIR "/chaoscontrol"
 #define HOSTILE "--cmdline cc.exec=/bin/hostile"
 
 static int sh(char *out, size_t cap, const char *fmt, ...)
@@ -40,8 +40,7 @@ static long long value(const char *s, const char *key)
 	return atoll(p + strlen(key));
 }
 
-static const char *line(const char *s, const char *key, char *buf,
-			size_t len)
+static const char *line(const char *s, const char *key, char *buf, size_t len)
 {
 	const char *p = strstr(s, key);
 	if (!p)
@@ -60,8 +59,8 @@ Test(hostile, runs_honestly_and_seeds_reach_its_randomness, .timeout = 3600)
 		     0, "%s", out1);
 	cr_assert(strstr(out1, "hostile guest: start"), "%s", out1);
 	cr_assert(strstr(out1, "cc-init: exit status 0"), "%s", out1);
-	cr_assert(strstr(out1, "watchdog fires (non-deterministic): 0\n"),
-		  "%s", out1);
+	cr_assert(strstr(out1, "watchdog fires (non-deterministic): 0\n"), "%s",
+		  out1);
 	/* sleep(1) is one virtual second, +- one 10 ms tick. */
 	long long slept = value(out1, "sleep(1) took ns: ");
 	cr_assert(slept >= 990000000ll && slept <= 1010000000ll,

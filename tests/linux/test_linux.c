@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define CC CC_BUILD_DIR "/chaoscontrol"
+#define CC    CC_BUILD_DIR "/chaoscontrol"
 #define GUEST CC_BUILD_DIR "/guest/"
 
 static char out[1 << 20];

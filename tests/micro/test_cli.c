@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CC CC_BUILD_DIR "/chaoscontrol"
+#define CC    CC_BUILD_DIR "/chaoscontrol"
 #define MICRO CC_BUILD_DIR "/guest/micro/"
 
 static char out[1 << 16];
@@ -164,9 +164,9 @@ Test(cli, guest_status_becomes_exit_code)
 	cr_assert_eq(sh(CC " boot --kernel " MICRO "hello.elf --no-initrd"), 0,
 		     "%s", out);
 	cr_assert(strstr(out, "hello from a micro-guest at CPL3"), "%s", out);
-	cr_assert_eq(sh(CC " boot --kernel " MICRO
-			   "exit_status.elf --no-initrd"),
-		     1, "%s", out);
+	cr_assert_eq(
+		sh(CC " boot --kernel " MICRO "exit_status.elf --no-initrd"), 1,
+		"%s", out);
 }
 
 Test(cli, help_for_each_command)

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CC CC_BUILD_DIR "/chaoscontrol"
+#define CC    CC_BUILD_DIR "/chaoscontrol"
 #define MICRO CC_BUILD_DIR "/guest/micro/"
-#define RUNS "20"
+#define RUNS  "20"
 
 static char out[1 << 16];
 
@@ -62,23 +62,26 @@ static void stop_hog(void)
 	waitpid(hog, NULL, 0);
 }
 
-#define GUESTS(X)                                                          \
-	X(hello)                                                           \
-	X(pit_ticks)                                                       \
-	X(port_io)                                                         \
-	X(entropy_seed)                                                    \
-	X(busy_clock)                                                      \
-	X(busy_flag)                                                       \
-	X(breakpoint)                                                      \
+#define GUESTS(X)                                                              \
+	X(hello)                                                               \
+	X(pit_ticks)                                                           \
+	X(port_io)                                                             \
+	X(entropy_seed)                                                        \
+	X(busy_clock)                                                          \
+	X(busy_flag)                                                           \
+	X(breakpoint)                                                          \
 	X(mmio_user)
 
-#define QUIET_TEST(g)                                                      \
-	Test(determinism, g, .timeout = 600) { assert_identical(#g); }
-#define HOG_TEST(g)                                                        \
-	Test(determinism_under_load, g, .init = start_hog,                \
-	     .fini = stop_hog, .timeout = 600)                              \
-	{                                                                  \
-		assert_identical(#g);                                      \
+#define QUIET_TEST(g)                                                          \
+	Test(determinism, g, .timeout = 600)                                   \
+	{                                                                      \
+		assert_identical(#g);                                          \
+	}
+#define HOG_TEST(g)                                                            \
+	Test(determinism_under_load, g, .init = start_hog, .fini = stop_hog,   \
+	     .timeout = 600)                                                   \
+	{                                                                      \
+		assert_identical(#g);                                          \
 	}
 
 GUESTS(QUIET_TEST)
@@ -87,8 +90,9 @@ GUESTS(HOG_TEST)
 Test(determinism, seeds_change_guest_entropy_and_only_seeds_do)
 {
 	char a[256], b[256], c[256];
-	const char *cmd = CC " run --kernel " MICRO
-			     "entropy_seed.elf --no-initrd --seed %d 2>/dev/null";
+	const char *cmd =
+		CC " run --kernel " MICRO
+		   "entropy_seed.elf --no-initrd --seed %d 2>/dev/null";
 	cr_assert_eq(sh(cmd, 1), 0);
 	snprintf(a, sizeof(a), "%.255s", out);
 	cr_assert_eq(sh(cmd, 2), 0);
@@ -105,8 +109,7 @@ Test(determinism, divergence_is_found_and_named)
 	int rc = sh(CC " determinism --runs 3 --kernel " MICRO
 		       "rdtsc_leak.elf --no-initrd 2>&1");
 	cr_assert_eq(rc, 6, "%s", out);
-	cr_assert(strstr(out, "diverged: run 1 differs from run 0"), "%s",
-		  out);
+	cr_assert(strstr(out, "diverged: run 1 differs from run 0"), "%s", out);
 	cr_assert(strstr(out, "first divergent event: #"), "%s", out);
 	/* The first difference is a console byte of the printed TSC. */
 	cr_assert(strstr(out, "pio_out port 0x3f8 size 1 data"), "%s", out);

@@ -124,8 +124,7 @@ Test(micro, emulation_failure_names_rip_symbol_and_bytes)
 		cr_assert_eq(r.res.stop, CC_STOP_ERROR, "%s", r.res.msg);
 		cr_assert(strstr(r.res.msg, "emulation failure"), "%s",
 			  r.res.msg);
-		cr_assert(strstr(r.res.msg, "count_bits+0x0"), "%s",
-			  r.res.msg);
+		cr_assert(strstr(r.res.msg, "count_bits+0x0"), "%s", r.res.msg);
 		cr_assert(strstr(r.res.msg, "instruction bytes: f3 48 0f b8"),
 			  "%s", r.res.msg);
 	}
@@ -204,7 +203,8 @@ Test(micro, cpuid_hides_time_and_randomness_leaks)
 Test(micro, cpuid_options_fix_the_model_and_hide_avx)
 {
 	char path[512];
-	snprintf(path, sizeof(path), CC_BUILD_DIR "/guest/micro/cpuid_model.elf");
+	snprintf(path, sizeof(path),
+		 CC_BUILD_DIR "/guest/micro/cpuid_model.elf");
 	struct cc_vm_config cfg = {
 		.kernel_path = path,
 		.mem_size = 16 << 20,

@@ -74,9 +74,9 @@ Test(boot, zero_page_cmdline_initrd)
 	cr_assert_eq(bp->hdr.ramdisk_image % 4096, 0);
 	cr_assert(bp->hdr.ramdisk_image >= 0x1100000);
 	cr_assert(bp->hdr.ramdisk_image + sizeof(initrd) <= (64u << 20));
-	cr_assert_eq(memcmp(m.host + bp->hdr.ramdisk_image, initrd,
-			    sizeof(initrd)),
-		     0);
+	cr_assert_eq(
+		memcmp(m.host + bp->hdr.ramdisk_image, initrd, sizeof(initrd)),
+		0);
 	cr_assert(bp->e820_entries >= 4);
 	cr_assert_eq(info.entry, 0x1000000);
 	/* The RNG seed travels as one SETUP_RNG_SEED setup_data entry. */
@@ -98,9 +98,9 @@ Test(boot, initrd_does_not_fit)
 	size_t len = 16 << 20;
 	uint8_t *initrd = calloc(1, len);
 	cr_assert_eq(cc_mem_init(&m, 24 << 20, &e), 0);
-	cr_assert_eq(cc_boot_setup(&m, &k, initrd, len, "", NULL, &info, &e), -1);
-	cr_assert(strstr(e.msg, "initrd: 16384 KiB does not fit"), "%s",
-		  e.msg);
+	cr_assert_eq(cc_boot_setup(&m, &k, initrd, len, "", NULL, &info, &e),
+		     -1);
+	cr_assert(strstr(e.msg, "initrd: 16384 KiB does not fit"), "%s", e.msg);
 	cr_assert(strstr(e.msg, "raise --mem"), "%s", e.msg);
 	free(initrd);
 	cc_mem_free(&m);

@@ -111,8 +111,8 @@ Test(uart, transmits_and_raises_thre)
 {
 	struct cc_uart u;
 	memset(irq_level, 0, sizeof(irq_level));
-	cc_uart_init(&u, (struct cc_irq_line){set_irq, NULL, CC_IRQ_COM1},
-		     put, NULL);
+	cc_uart_init(&u, (struct cc_irq_line){set_irq, NULL, CC_IRQ_COM1}, put,
+		     NULL);
 	cc_uart_write(&u, 0, 'h');
 	cc_uart_write(&u, 0, 'i');
 	cr_assert_eq(nout, 2);

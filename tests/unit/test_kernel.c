@@ -38,11 +38,11 @@ static size_t make_bzimage(uint8_t *buf, uint16_t version, uint16_t xlf,
 			   size_t payload)
 {
 	memset(buf, 0, 0x1000 + payload);
-	buf[0x1f1] = 3;                       /* setup_sects */
+	buf[0x1f1] = 3; /* setup_sects */
 	memcpy(buf + 0x202, "HdrS", 4);
 	memcpy(buf + 0x206, &version, 2);
-	buf[0x200] = 0xeb;                    /* jmp */
-	buf[0x201] = 0x6a;                    /* header ends at 0x26c */
+	buf[0x200] = 0xeb; /* jmp */
+	buf[0x201] = 0x6a; /* header ends at 0x26c */
 	uint32_t initrd_max = 0x7fffffff, align = 0x200000, cmdsz = 2047;
 	uint32_t init_size = 0x800000;
 	uint64_t pref = LOAD;
@@ -109,8 +109,7 @@ Test(kernel, elf_truncated)
 	cr_assert_eq(cc_kernel_parse(&k, img, 40, &e), -1);
 	cr_assert(strstr(e.msg, "truncated ELF header"), "%s", e.msg);
 	cr_assert_eq(cc_kernel_parse(&k, img, 0x60, &e), -1);
-	cr_assert(strstr(e.msg, "truncated ELF program headers"), "%s",
-		  e.msg);
+	cr_assert(strstr(e.msg, "truncated ELF program headers"), "%s", e.msg);
 	cr_assert_eq(cc_kernel_parse(&k, img, n - 1, &e), -1);
 	cr_assert(strstr(e.msg, "past the end of the file"), "%s", e.msg);
 }

@@ -69,10 +69,10 @@ void rt_progress(uint32_t units);
 
 __attribute__((noreturn)) void rt_fail(const char *file, int line,
 				       const char *what);
-#define RT_CHECK(cond)                                                     \
-	do {                                                               \
-		if (!(cond))                                               \
-			rt_fail(__FILE__, __LINE__, #cond);                \
+#define RT_CHECK(cond)                                                         \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			rt_fail(__FILE__, __LINE__, #cond);                    \
 	} while (0)
 
 static inline uint64_t rt_rdtsc(void)

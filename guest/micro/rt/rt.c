@@ -17,12 +17,12 @@ enum {
 	KC_PUTS,
 };
 
-#define PIC1_CMD 0x20
+#define PIC1_CMD  0x20
 #define PIC1_DATA 0x21
-#define PIC2_CMD 0xa0
+#define PIC2_CMD  0xa0
 #define PIC2_DATA 0xa1
-#define PIC_EOI 0x20
-#define NVEC 48
+#define PIC_EOI	  0x20
+#define NVEC	  48
 
 struct idt_entry {
 	uint16_t off0, sel;
@@ -107,7 +107,8 @@ static void set_gate(unsigned vec, uint64_t stub, unsigned dpl)
 	idt[vec] = (struct idt_entry){
 		.off0 = (uint16_t)stub,
 		.sel = RT_KCODE,
-		.type = (uint8_t)(0x8e | dpl << 5), /* present, interrupt gate */
+		.type = (uint8_t)(0x8e |
+				  dpl << 5), /* present, interrupt gate */
 		.off1 = (uint16_t)(stub >> 16),
 		.off2 = (uint32_t)(stub >> 32),
 	};
@@ -341,11 +342,11 @@ void rt_irq_unmask(unsigned irq)
 	if (irq >= 16)
 		return;
 	if (irq >= 8) {
-		pic_mask[0] &= (uint8_t)~(1u << 2); /* cascade */
-		pic_mask[1] &= (uint8_t)~(1u << (irq - 8));
+		pic_mask[0] &= (uint8_t) ~(1u << 2); /* cascade */
+		pic_mask[1] &= (uint8_t) ~(1u << (irq - 8));
 		rt_outb(PIC2_DATA, pic_mask[1]);
 	} else {
-		pic_mask[0] &= (uint8_t)~(1u << irq);
+		pic_mask[0] &= (uint8_t) ~(1u << irq);
 	}
 	rt_outb(PIC1_DATA, pic_mask[0]);
 }

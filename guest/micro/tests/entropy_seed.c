@@ -4,7 +4,7 @@
  */
 #include "micro.h"
 
-#define BP_SETUP_DATA 0x250 /* boot_params.hdr.setup_data */
+#define BP_SETUP_DATA  0x250 /* boot_params.hdr.setup_data */
 #define SETUP_RNG_SEED 9
 
 struct setup_data {

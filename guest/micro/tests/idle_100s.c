@@ -6,7 +6,7 @@
  */
 #include "micro.h"
 
-#define PIT_HZ 1193182ull
+#define PIT_HZ	   1193182ull
 #define TICKS_100S (100ull * PIT_HZ / 65536 + 1)
 
 static volatile uint64_t ticks;
