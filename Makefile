@@ -14,7 +14,7 @@ SAN ?=
 CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -Iinclude \
 	-D_DEFAULT_SOURCE -MMD -MP $(SAN)
 LDFLAGS := $(SAN)
-LIBS := -lxxhash -lsodium -ljansson -lpthread
+LIBS := -lxxhash -lsodium -ljansson -lzstd -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
 VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/replay/*.c)

@@ -6,9 +6,10 @@ GUEST_PROGS := $(patsubst guest/programs/%.c,$(B)/guest/bin/%,\
 	$(wildcard guest/programs/*.c))
 MKINITRAMFS := $(B)/cc-mkinitramfs
 
-$(B)/guest/init: guest/init/init.c | $(SETUP_STAMP)
+$(B)/guest/init: guest/init/init.c include/chaoscontrol/protocol.h \
+		| $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+	$(MUSL_CC) $(GUEST_CFLAGS) -Iinclude -o $@ $<
 
 $(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

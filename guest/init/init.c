@@ -8,6 +8,10 @@
  *   -- ARGS...     everything after "--" on the command line is passed by
  *                  the kernel to init, and by init to the program
  *
+ * Once the system is up, init rings the VMM's "ready" doorbell (an MMIO
+ * write through /dev/mem: on PVM the only way out of CPL3): the boot
+ * cache snapshots the VM there, so later runs start after the boot.
+ *
  * rdtsc is made to fault (PR_SET_TSC) for init and everything it starts:
  * the TSC is host time, and the kernel itself runs without it.
  *
@@ -21,12 +25,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include "chaoscontrol/protocol.h"
 
 #define DEFAULT_EXEC "/bin/hello"
 
@@ -74,8 +82,30 @@ static void read_orders(char *line, size_t len, char **argv)
 	argv[argc] = NULL;
 }
 
+static void ring_ready(void)
+{
+	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0) {
+		/* A kernel without /dev/mem: no boot cache, no harm. */
+		say("no /dev/mem (%serrno %ld): no ready signal", "", errno);
+		return;
+	}
+	void *p = mmap(NULL, CC_DOORBELL_SIZE, PROT_WRITE, MAP_SHARED, fd,
+		       (off_t)CC_DOORBELL_GPA);
+	close(fd);
+	if (p == MAP_FAILED) {
+		say("cannot map the ready doorbell (%serrno %ld)", "", errno);
+		return;
+	}
+	*(volatile uint32_t *)p = CC_DOORBELL_READY;
+	munmap(p, CC_DOORBELL_SIZE);
+}
+
 static void power_off(void)
 {
+	/* The console is a tty: what we wrote may still sit in its buffer,
+	 * and powering off would drop it.  Wait until it is on the wire. */
+	tcdrain(2);
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
@@ -92,6 +122,7 @@ int main(void)
 	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0)
 		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
+	ring_ready();
 	const char *path = argv[0];
 	pid_t pid = fork();
 	if (pid == 0) {

@@ -37,6 +37,15 @@
 #define CC_IRQ_VIRTIO_NET   6
 #define CC_IRQ_VIRTIO_RNG   7
 
+/* --- MMIO doorbell -------------------------------------------------------
+ * One page no RAM backs, so every access exits to the VMM: the way guest
+ * user space reaches the VMM on PVM hosts, where port I/O from CPL3
+ * faults.  A 32-bit write of CC_DOORBELL_READY says "booted, ready for
+ * work": the boot cache snapshots the VM there. */
+#define CC_DOORBELL_GPA 0xD0010000ull
+#define CC_DOORBELL_SIZE 0x1000ull
+#define CC_DOORBELL_READY 0x59444552u /* "REDY" */
+
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */
 #define CC_PPM_ONE     1000000u	  /* probabilities in parts per million */

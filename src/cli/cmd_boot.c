@@ -15,7 +15,10 @@
 #include "chaoscontrol/protocol.h"
 #include "../vmm/cmdline.h"
 #include "../vmm/platform.h"
+#include "../vmm/snapfile.h"
+#include "../vmm/snapshot.h"
 #include "../vmm/trace.h"
+#include "boot_cache.h"
 #include "../vmm/vm.h"
 #include "cli.h"
 #include "report.h"
@@ -49,6 +52,14 @@ static const char help_options[] =
 	"  --json              print one JSON object on stdout at the end\n"
 	"                      (\"trace_hash\", stop, counters); the console\n"
 	"                      goes to stderr\n"
+	"  --snapshot-at TICK  snapshot the VM at virtual tick TICK ...\n"
+	"  --save FILE         ... into FILE (versioned, zstd), then go on\n"
+	"  --restore FILE      start from a snapshot file instead of booting;\n"
+	"                      --ticks still counts from boot\n"
+	"  --no-cache          boot afresh: neither use nor create the boot\n"
+	"                      cache (default: the first run of a guest\n"
+	"                      configuration saves a snapshot at its ready\n"
+	"                      point, later runs start from it)\n"
 	"\n"
 	"  --kernel PATH       ELF vmlinux or bzImage (default: the built-in\n"
 	"                      guest).  On PVM hosts prefer vmlinux: a\n"
@@ -89,7 +100,9 @@ static const char help_options[] =
 
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
-	const char *trace;
+	const char *trace, *save, *restore;
+	uint64_t snapshot_at;
+	bool no_cache;
 	bool no_initrd, verbose, quiet, stats, json, is_run;
 	bool hide_avx, fixed_model;
 	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
@@ -115,6 +128,10 @@ enum {
 	OPT_TICKS,
 	OPT_TRACE,
 	OPT_JSON,
+	OPT_SNAPSHOT_AT,
+	OPT_SAVE,
+	OPT_RESTORE,
+	OPT_NO_CACHE,
 	OPT_HIDE_AVX,
 	OPT_FIXED_MODEL,
 	OPT_HELP,
@@ -139,6 +156,10 @@ static const struct option longopts[] = {
 	{"ticks", required_argument, 0, OPT_TICKS},
 	{"trace", required_argument, 0, OPT_TRACE},
 	{"json", no_argument, 0, OPT_JSON},
+	{"snapshot-at", required_argument, 0, OPT_SNAPSHOT_AT},
+	{"save", required_argument, 0, OPT_SAVE},
+	{"restore", required_argument, 0, OPT_RESTORE},
+	{"no-cache", no_argument, 0, OPT_NO_CACHE},
 	{"cpuid-hide-avx", no_argument, 0, OPT_HIDE_AVX},
 	{"cpuid-fixed-model", no_argument, 0, OPT_FIXED_MODEL},
 	{"help", no_argument, 0, OPT_HELP},
@@ -240,6 +261,21 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		case OPT_JSON:
 			o->json = true;
 			break;
+		case OPT_SNAPSHOT_AT:
+			if (parse_u64(optarg, &o->snapshot_at) ||
+			    !o->snapshot_at ||
+			    o->snapshot_at > UINT64_MAX / CC_NS_PER_TICK)
+				return bad("invalid --snapshot-at", optarg);
+			break;
+		case OPT_SAVE:
+			o->save = optarg;
+			break;
+		case OPT_RESTORE:
+			o->restore = optarg;
+			break;
+		case OPT_NO_CACHE:
+			o->no_cache = true;
+			break;
 		case OPT_HIDE_AVX:
 			o->hide_avx = true;
 			break;
@@ -256,6 +292,11 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 	}
 	if (optind < argc)
 		return bad("unexpected argument", argv[optind]);
+	if (!o->snapshot_at != !o->save) {
+		fprintf(stderr, "chaoscontrol: --snapshot-at and --save go "
+				"together\n");
+		return CC_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -297,9 +338,154 @@ static uint64_t horizon_ns(const struct boot_opts *o)
 	return a < b ? a : b;
 }
 
+/* Saves a snapshot of vm now into path (with the console so far). */
+static int save_snapshot(struct cc_vm *vm, const char *path, const char *why)
+{
+	struct cc_snapshot *s;
+	struct cc_err e;
+	if (cc_vm_snapshot(vm, &s, &e) ||
+	    cc_snapfile_save(path, s, vm->serial, vm->serial_len, &e)) {
+		fprintf(stderr, "chaoscontrol: %s: %s\n", why, e.msg);
+		cc_snapshot_free(s);
+		return -1;
+	}
+	fprintf(stderr, "chaoscontrol: %s saved at %.3f ms of virtual time: "
+			"%s\n",
+		why, vm->vclock.ns / 1e6, path);
+	cc_snapshot_free(s);
+	return 0;
+}
+
+/*
+ * Runs to the horizon, stopping on the way where a snapshot is wanted:
+ * at the guest's ready point for the boot cache (cache_path), at
+ * --snapshot-at for --save.  Stopping and snapshotting do not change the
+ * execution: the trace hash is the same as an uninterrupted run's.
+ */
+static int drive(struct cc_vm *vm, const struct boot_opts *o,
+		 const char *cache_path, struct cc_vm_result *res)
+{
+	uint64_t horizon = horizon_ns(o);
+	uint64_t snap_at = o->snapshot_at * CC_NS_PER_TICK;
+	for (;;) {
+		uint64_t stop_ns = horizon;
+		if (snap_at && (!stop_ns || snap_at < stop_ns))
+			stop_ns = snap_at;
+		vm->cfg.max_ns = stop_ns;
+		vm->cfg.stop_at_ready = cache_path != NULL;
+		if (cc_vm_run(vm, res))
+			return -1;
+		if (res->stop == CC_STOP_READY) {
+			save_snapshot(vm, cache_path, "boot cache");
+			cache_path = NULL; /* a failed save is only a warning */
+			continue;
+		}
+		if (res->stop == CC_STOP_LIMIT && snap_at &&
+		    vm->vclock.ns >= snap_at) {
+			if (save_snapshot(vm, o->save, "snapshot"))
+				return -1;
+			snap_at = 0;
+			if (!horizon || vm->vclock.ns < horizon)
+				continue;
+		}
+		return 0;
+	}
+}
+
+/* The snapshot to start from (--restore, or a boot cache hit), loaded
+ * and restored into vm.  Returns 0 also when there is none. */
+static int start_from(struct cc_vm *vm, const char *path, bool is_cache,
+		      struct cc_err *err)
+{
+	struct cc_snapshot *s;
+	char *console;
+	size_t clen;
+	if (cc_snapfile_load(path, &s, &console, &clen, err))
+		return -1;
+	cc_vm_console_replay(vm, console, clen);
+	free(console);
+	int rc = cc_vm_restore(vm, s, err);
+	if (!rc)
+		fprintf(stderr, "chaoscontrol: started from %s%s (%.3f ms of "
+				"virtual time)\n",
+			is_cache ? "the boot cache: " : "", path,
+			vm->vclock.ns / 1e6);
+	cc_snapshot_free(s);
+	return rc;
+}
+
+static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
+			const char *cmdline, struct cc_vm_config *cfg)
+{
+	*cfg = (struct cc_vm_config){
+		.cmdline = cmdline,
+		.mem_size = o->mem,
+		.serial_fd = o->quiet  ? -1
+			     : o->json ? STDERR_FILENO
+				       : STDOUT_FILENO,
+		.max_exits = o->max_exits,
+		.seed = o->seed,
+		.trace_path = o->trace,
+		.cpuid_hide_avx = o->hide_avx,
+		.cpuid_fixed_model = o->fixed_model,
+		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
+			       : kind == CC_PLATFORM_PVM       ? WATCHDOG_PVM_MS
+							       : WATCHDOG_HW_MS,
+		.sample_ms = o->profile_ms,
+	};
+}
+
+/* The snapshot file a --restore names must be readable before we boot;
+ * its RAM size becomes the VM's unless --mem says otherwise. */
+static int peek_restore(const struct boot_opts *o, struct cc_vm_config *cfg,
+			struct cc_err *err)
+{
+	struct cc_snapshot *s;
+	char *console;
+	size_t clen;
+	if (cc_snapfile_load(o->restore, &s, &console, &clen, err))
+		return -1;
+	if (!cfg->mem_size)
+		cfg->mem_size = s->ram_size;
+	free(console);
+	cc_snapshot_free(s);
+	return 0;
+}
+
+static int finish(struct cc_vm *vm, const struct boot_opts *o,
+		  const struct cc_vm_result *res, enum cc_platform_kind kind,
+		  double t0)
+{
+	struct cc_err e;
+	double wall = wall_s() - t0;
+	uint64_t hash = cc_vm_trace_hash(vm);
+	int code = cc_report_boot(vm, res, wall, o->stats, o->serial_out);
+	if (o->is_run && o->ticks && res->stop == CC_STOP_LIMIT &&
+	    res->vclock_ns >= o->ticks * CC_NS_PER_TICK)
+		code = CC_EXIT_OK; /* the horizon is the normal end of a run */
+	if (o->profile_ms)
+		cc_report_profile(vm, stderr, 25);
+	if (cc_trace_close(&vm->trace, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		code = CC_EXIT_SETUP;
+	}
+	if (o->json)
+		cc_report_json(vm, res, hash, kind, wall, stdout);
+	else
+		printf("trace-hash: %016llx\n", (unsigned long long)hash);
+	fflush(stdout);
+	return code;
+}
+
+static int fail(const struct cc_err *e, int code)
+{
+	fprintf(stderr, "chaoscontrol: %s\n", e->msg);
+	return code;
+}
+
 static int run(const struct boot_opts *o)
 {
-	static char kpath[4096], ipath[4096];
+	static char kpath[4096], ipath[4096], cache[4096];
 	double t0 = wall_s();
 	snprintf(kpath, sizeof(kpath), "%s/vmlinux", cc_cli_guest_dir());
 	snprintf(ipath, sizeof(ipath), "%s/initramfs.cpio", cc_cli_guest_dir());
@@ -326,53 +512,52 @@ static int run(const struct boot_opts *o)
 	char cmdline[4096];
 	struct cc_err e;
 	struct cc_cmdline_opts co = {kind, o->verbose, o->hide_avx, o->append};
-	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e)) {
-		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
-		return CC_EXIT_USAGE;
+	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e))
+		return fail(&e, CC_EXIT_USAGE);
+	struct cc_vm_config cfg;
+	fill_config(o, kind, cmdline, &cfg);
+	cfg.kernel_path = kernel;
+	cfg.initrd_path = initrd;
+	if (o->restore && peek_restore(o, &cfg, &e))
+		return fail(&e, CC_EXIT_SETUP);
+	bool use_cache = !o->restore && !o->no_cache;
+	if (use_cache &&
+	    cc_boot_cache_path(&cfg, kind, cache, sizeof(cache), &e)) {
+		fprintf(stderr, "chaoscontrol: %s (running without the boot "
+				"cache)\n",
+			e.msg);
+		use_cache = false;
 	}
-	struct cc_vm_config cfg = {
-		.kernel_path = kernel,
-		.initrd_path = initrd,
-		.cmdline = cmdline,
-		.mem_size = o->mem,
-		.serial_fd = o->quiet  ? -1
-			     : o->json ? STDERR_FILENO
-				       : STDOUT_FILENO,
-		.max_exits = o->max_exits,
-		.max_ns = horizon_ns(o),
-		.seed = o->seed,
-		.trace_path = o->trace,
-		.cpuid_hide_avx = o->hide_avx,
-		.cpuid_fixed_model = o->fixed_model,
-		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
-			       : kind == CC_PLATFORM_PVM       ? WATCHDOG_PVM_MS
-							       : WATCHDOG_HW_MS,
-		.sample_ms = o->profile_ms,
-	};
 	struct cc_vm *vm;
-	if (cc_vm_create(&vm, &cfg, &e)) {
-		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
-		return CC_EXIT_SETUP;
+	if (cc_vm_create(&vm, &cfg, &e))
+		return fail(&e, CC_EXIT_SETUP);
+	const char *save_cache = NULL;
+	if (o->restore) {
+		if (start_from(vm, o->restore, false, &e)) {
+			cc_vm_destroy(vm);
+			return fail(&e, CC_EXIT_SETUP);
+		}
+	} else if (use_cache && access(cache, F_OK) == 0) {
+		if (start_from(vm, cache, true, &e)) {
+			/* Unusable entry: say so, boot afresh, rebuild it. */
+			fprintf(stderr, "chaoscontrol: warning: %s; booting "
+					"afresh and rebuilding it\n",
+				e.msg);
+			unlink(cache);
+			cc_vm_destroy(vm);
+			if (cc_vm_create(&vm, &cfg, &e))
+				return fail(&e, CC_EXIT_SETUP);
+			save_cache = cache;
+		}
+	} else if (use_cache) {
+		save_cache = cache;
 	}
 	struct cc_vm_result res;
-	cc_vm_run(vm, &res);
-	double wall = wall_s() - t0;
-	uint64_t hash = cc_vm_trace_hash(vm);
-	int code = cc_report_boot(vm, &res, wall, o->stats, o->serial_out);
-	if (o->is_run && o->ticks && res.stop == CC_STOP_LIMIT &&
-	    res.vclock_ns >= o->ticks * CC_NS_PER_TICK)
-		code = CC_EXIT_OK; /* the horizon is the normal end of a run */
-	if (o->profile_ms)
-		cc_report_profile(vm, stderr, 25);
-	if (cc_trace_close(&vm->trace, &e)) {
-		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
-		code = CC_EXIT_SETUP;
+	if (drive(vm, o, save_cache, &res) && res.stop != CC_STOP_ERROR) {
+		cc_vm_destroy(vm);
+		return CC_EXIT_SETUP;
 	}
-	if (o->json)
-		cc_report_json(vm, &res, hash, kind, wall, stdout);
-	else
-		printf("trace-hash: %016llx\n", (unsigned long long)hash);
-	fflush(stdout);
+	int code = finish(vm, o, &res, kind, t0);
 	cc_vm_destroy(vm);
 	return code;
 }

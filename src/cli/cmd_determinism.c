@@ -141,18 +141,24 @@ static int report_divergence(const char *dir, unsigned k)
 	snprintf(na, sizeof(na), "run 0");
 	snprintf(nb, sizeof(nb), "run %u", k);
 	struct cc_trace_record *a = NULL, *b = NULL;
-	uint64_t nra, nrb;
+	uint64_t nra, nrb, fa, fb;
 	struct cc_err e;
-	if (cc_trace_load(pa, &a, &nra, &e) ||
-	    cc_trace_load(pb, &b, &nrb, &e)) {
+	if (cc_trace_load(pa, &a, &nra, &fa, &e) ||
+	    cc_trace_load(pb, &b, &nrb, &fb, &e)) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		free(a);
 		return CC_EXIT_SETUP;
 	}
+	/* A run that started from the boot cache traces from its ready
+	 * point: compare from where both traces have events. */
+	uint64_t base = fa > fb ? fa : fb;
+	uint64_t sa = base - fa < nra ? base - fa : nra;
+	uint64_t sb = base - fb < nrb ? base - fb : nrb;
 	struct cc_divergence d;
-	cc_divergence_find(a, nra, b, nrb, &d);
+	cc_divergence_find(a + sa, nra - sa, b + sb, nrb - sb, &d);
 	printf("diverged: run %u differs from run 0\n", k);
-	cc_divergence_print(stdout, &d, na, a, nra, nb, b, nrb, 5);
+	cc_divergence_print(stdout, &d, base, na, a + sa, nra - sa, nb, b + sb,
+			    nrb - sb, 5);
 	free(a);
 	free(b);
 	return CC_EXIT_DIVERGED;

@@ -196,7 +196,7 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 		"trace_hash", hash, "stop", cc_stop_name(res->stop), "message",
 		res->msg, "exit_status", (json_int_t)res->exit_status,
 		"vclock_ns", (json_int_t)res->vclock_ns, "events",
-		(json_int_t)vm->trace.count, "serial_bytes",
+		(json_int_t)vm->trace.st.count, "serial_bytes",
 		(json_int_t)s->serial_bytes, "exits", exits_json(s), "fixups",
 		fixups_json(s), "irqs_injected", (json_int_t)s->irqs_injected,
 		"watchdog_fires", (json_int_t)s->watchdog_fires, "host", host);

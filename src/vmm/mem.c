@@ -1,5 +1,6 @@
 #include "mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -25,6 +26,11 @@ int cc_mem_init(struct cc_mem *mem, uint64_t size, struct cc_err *err)
 				    (unsigned long long)(size >> 20));
 	mem->host = p;
 	mem->size = size;
+	mem->vmm_dirty = calloc((cc_mem_pages(mem) + 63) / 64, 8);
+	if (!mem->vmm_dirty) {
+		cc_mem_free(mem);
+		return cc_err_set(err, "out of memory for the dirty bitmap");
+	}
 	return 0;
 }
 
@@ -32,6 +38,7 @@ void cc_mem_free(struct cc_mem *mem)
 {
 	if (mem->host)
 		munmap(mem->host, mem->size);
+	free(mem->vmm_dirty);
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -52,6 +59,16 @@ bool cc_mem_read(const struct cc_mem *mem, uint64_t gpa, void *dst,
 	return true;
 }
 
+void cc_mem_mark_dirty(struct cc_mem *mem, uint64_t gpa, uint64_t len)
+{
+	if (!len || gpa >= mem->size)
+		return;
+	uint64_t end = len > mem->size - gpa ? mem->size : gpa + len;
+	for (uint64_t pg = gpa / CC_PAGE_SIZE; pg <= (end - 1) / CC_PAGE_SIZE;
+	     pg++)
+		mem->vmm_dirty[pg / 64] |= 1ull << (pg % 64);
+}
+
 bool cc_mem_write(struct cc_mem *mem, uint64_t gpa, const void *src,
 		  uint64_t len)
 {
@@ -59,6 +76,7 @@ bool cc_mem_write(struct cc_mem *mem, uint64_t gpa, const void *src,
 	if (!p)
 		return false;
 	memcpy(p, src, len);
+	cc_mem_mark_dirty(mem, gpa, len);
 	return true;
 }
 

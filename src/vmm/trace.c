@@ -5,12 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 struct file_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t record_size;
+	uint64_t first; /* index of the first record: a run that started
+			   from a snapshot traces from there */
 };
+
+/* Written with the first event (or at close), when the run's starting
+ * point - boot or a restored snapshot - is known. */
+static void write_header(struct cc_trace *t)
+{
+	struct file_header h = {CC_TRACE_MAGIC, CC_TRACE_VERSION,
+				sizeof(struct cc_trace_record), t->st.count};
+	if (fwrite(&h, sizeof(h), 1, t->file) != 1)
+		t->failed = true;
+	t->header_written = true;
+}
 
 static const char *const kind_names[] = {
 	[CC_EV_PIO_IN] = "pio_in",
@@ -55,26 +69,21 @@ void cc_event_format(const struct cc_event *ev, char *buf, size_t len)
 int cc_trace_init(struct cc_trace *t, const char *path, struct cc_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	t->xxh = XXH3_createState();
-	if (!t->xxh || XXH3_64bits_reset(t->xxh) != XXH_OK)
-		return cc_err_set(err, "trace: out of memory");
 	if (!path)
 		return 0;
 	t->file = fopen(path, "wb");
 	if (!t->file)
 		return cc_err_errno(err, "trace file %s", path);
-	struct file_header h = {CC_TRACE_MAGIC, CC_TRACE_VERSION,
-				sizeof(struct cc_trace_record)};
-	if (fwrite(&h, sizeof(h), 1, t->file) != 1)
-		t->failed = true;
 	t->want_rip = true;
 	return 0;
 }
 
 void cc_trace_add(struct cc_trace *t, const struct cc_event *ev, uint64_t rip)
 {
-	XXH3_64bits_update(t->xxh, ev, sizeof(*ev));
-	t->count++;
+	if (t->file && !t->header_written)
+		write_header(t);
+	t->st.hash = XXH3_64bits_withSeed(ev, sizeof(*ev), t->st.hash);
+	t->st.count++;
 	if (!t->file)
 		return;
 	struct cc_trace_record r = {*ev, rip};
@@ -84,22 +93,22 @@ void cc_trace_add(struct cc_trace *t, const struct cc_event *ev, uint64_t rip)
 
 uint64_t cc_trace_hash(const struct cc_trace *t)
 {
-	return t->xxh ? XXH3_64bits_digest(t->xxh) : 0;
+	return t->st.hash;
 }
 
 int cc_trace_close(struct cc_trace *t, struct cc_err *err)
 {
 	int rc = 0;
+	if (t->file && !t->header_written)
+		write_header(t);
 	if (t->file && (fclose(t->file) != 0 || t->failed))
 		rc = cc_err_set(err, "trace file: write failed (disk full?)");
 	t->file = NULL;
-	XXH3_freeState(t->xxh);
-	t->xxh = NULL;
 	return rc;
 }
 
 int cc_trace_load(const char *path, struct cc_trace_record **recs, uint64_t *n,
-		  struct cc_err *err)
+		  uint64_t *first, struct cc_err *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -126,6 +135,7 @@ int cc_trace_load(const char *path, struct cc_trace_record **recs, uint64_t *n,
 		return cc_err_set(err, "%s: truncated trace file", path);
 	}
 	*n = body / sizeof(struct cc_trace_record);
+	*first = h.first;
 	*recs = malloc(body ? body : 1);
 	if (!*recs || fread(*recs, 1, body, f) != body) {
 		free(*recs);

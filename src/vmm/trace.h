@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <xxhash.h>
 
 #include "err.h"
 
@@ -46,18 +45,25 @@ struct cc_event {
 
 /* A trace file: this header, then records of (event, rip). */
 #define CC_TRACE_MAGIC	 "CCTRACE\0"
-#define CC_TRACE_VERSION 1u
+#define CC_TRACE_VERSION 2u
 
 struct cc_trace_record {
 	struct cc_event ev;
 	uint64_t rip;
 };
 
-struct cc_trace {
-	XXH3_state_t *xxh;
+/* The hash is chained, h(n) = XXH3-64(event n, seed = h(n-1)), so the
+ * whole running state is two integers and a snapshot can carry it. */
+struct cc_trace_state {
+	uint64_t hash;
 	uint64_t count;
+};
+
+struct cc_trace {
+	struct cc_trace_state st;
 	FILE *file; /* NULL: hash only */
 	bool want_rip;
+	bool header_written;
 	bool failed; /* a write failed: the file is incomplete */
 };
 
@@ -72,8 +78,9 @@ const char *cc_event_kind_name(uint32_t kind);
 /* "pio_out port 0x3f8 size 1 data 0x41" and the like. */
 void cc_event_format(const struct cc_event *ev, char *buf, size_t len);
 
-/* Reads a whole trace file, validating magic, version and size. */
+/* Reads a whole trace file, validating magic, version and size; *first
+ * is the run-wide index of its first record. */
 int cc_trace_load(const char *path, struct cc_trace_record **recs, uint64_t *n,
-		  struct cc_err *err);
+		  uint64_t *first, struct cc_err *err);
 
 #endif

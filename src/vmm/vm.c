@@ -14,6 +14,8 @@
 
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
+#include "snapshot.h"
+#include <stddef.h>
 
 #define KVM_API_VERSION_EXPECTED 12
 #define TSS_ADDR		 0xfffbd000ull
@@ -27,11 +29,14 @@ static const char *const stop_names[] = {
 	[CC_STOP_POWEROFF] = "poweroff", [CC_STOP_SHUTDOWN] = "shutdown",
 	[CC_STOP_IDLE] = "idle",	 [CC_STOP_LIMIT] = "limit",
 	[CC_STOP_ERROR] = "error",
+	[CC_STOP_READY] = "ready",
 };
 
 const char *cc_stop_name(enum cc_stop s)
 {
-	return s <= CC_STOP_ERROR ? stop_names[s] : "?";
+	return s < sizeof(stop_names) / sizeof(stop_names[0]) && stop_names[s]
+		       ? stop_names[s]
+		       : "?";
 }
 
 int cc_kvm_open(struct cc_err *err)
@@ -101,6 +106,13 @@ static void serial_out(void *ctx, uint8_t byte)
 	vm->stats.serial_bytes++;
 	if (byte == '\n')
 		serial_flush(vm);
+}
+
+void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		serial_out(vm, (uint8_t)buf[i]);
+	serial_flush(vm);
 }
 
 static void pic_irq(void *ctx, unsigned irq, int level)
@@ -219,10 +231,78 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 	return 0;
 }
 
+/* ---- the device-snapshot interface ------------------------------------ */
+
+/* Each device keeps its guest-visible state first and its wiring (IRQ
+ * line, output callback) last; the state is the prefix before the wiring,
+ * so restoring it never clobbers a pointer. */
+struct state_row {
+	const char *name;
+	size_t off, len;
+};
+
+#define ROW(name, field, len) {name, offsetof(struct cc_vm, field), len}
+static const struct state_row state_rows[] = {
+	ROW("vclock", vclock, sizeof(struct cc_vclock)),
+	ROW("pic", pic, sizeof(struct cc_pic)),
+	ROW("pit", pit, offsetof(struct cc_pit, irq)),
+	ROW("uart", uart, offsetof(struct cc_uart, irq)),
+	ROW("rtc", rtc, sizeof(struct cc_rtc)),
+	ROW("entropy", entropy, sizeof(struct cc_entropy)),
+	ROW("stats", stats, sizeof(struct cc_vm_stats)),
+};
+#define NROWS (sizeof(state_rows) / sizeof(state_rows[0]))
+
+uint64_t cc_vm_state_size(void)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < NROWS; i++)
+		n += state_rows[i].len;
+	return n;
+}
+
+void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		memcpy(blob, (const uint8_t *)vm + state_rows[i].off,
+		       state_rows[i].len);
+		blob += state_rows[i].len;
+	}
+}
+
+void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		memcpy((uint8_t *)vm + state_rows[i].off, blob,
+		       state_rows[i].len);
+		blob += state_rows[i].len;
+	}
+}
+
+const char *cc_vm_state_layout(void)
+{
+	static char buf[256];
+	if (buf[0])
+		return buf;
+	size_t at = 0;
+	for (size_t i = 0; i < NROWS && at < sizeof(buf); i++)
+		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s:%zu",
+				       i ? "," : "", state_rows[i].name,
+				       state_rows[i].len);
+	return buf;
+}
+
 void cc_vm_destroy(struct cc_vm *vm)
 {
 	if (!vm)
 		return;
+	/* Live snapshots outlive the VM, detached (restorable elsewhere). */
+	for (struct cc_snapshot *s = vm->snaps, *n; s; s = n) {
+		n = s->next;
+		s->vm = NULL;
+		s->next = NULL;
+	}
+	free(vm->kvm_dirty);
 	cc_watchdog_stop(&vm->wd);
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
@@ -400,15 +480,23 @@ static void handle_mmio(struct cc_vm *vm)
 	enum cc_exit_class c = write ? CC_EXIT_MMIO_WRITE : CC_EXIT_MMIO_READ;
 	vm->stats.exits[c]++;
 	cc_vclock_exit(&vm->vclock, c);
-	/* No MMIO device yet: reads float high, writes are dropped. */
-	vm->stats.unknown_mmio++;
+	uint64_t addr = r->mmio.phys_addr;
 	uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
+	bool doorbell = addr >= CC_DOORBELL_GPA &&
+			addr < CC_DOORBELL_GPA + CC_DOORBELL_SIZE;
+	/* No MMIO device yet: reads float high, writes are dropped. */
+	if (!doorbell)
+		vm->stats.unknown_mmio++;
 	if (!write)
 		memset(r->mmio.data, 0xff, len);
 	uint64_t v = 0;
 	memcpy(&v, r->mmio.data, len);
-	emit(vm, write ? CC_EV_MMIO_WRITE : CC_EV_MMIO_READ, len,
-	     r->mmio.phys_addr, v);
+	emit(vm, write ? CC_EV_MMIO_WRITE : CC_EV_MMIO_READ, len, addr, v);
+	if (doorbell && write && len == 4 && v == CC_DOORBELL_READY) {
+		vm->stats.ready_rings++;
+		if (vm->cfg.stop_at_ready)
+			stop(vm, CC_STOP_READY, "guest is ready");
+	}
 }
 
 static void handle_hlt(struct cc_vm *vm)
@@ -531,24 +619,28 @@ static void dispatch(struct cc_vm *vm)
 	}
 }
 
-/* Before each entry: raise due timer IRQs, then inject one interrupt if
- * the guest can take it, else ask KVM to exit when it can. */
+/*
+ * Before each entry: raise due timer IRQs, then inject one interrupt if
+ * the guest can take it right now.  If it cannot (IF=0, interrupt
+ * shadow), the interrupt waits for a later exit where it can.  We never
+ * ask KVM for an interrupt-window exit: on PVM that exit comes at an
+ * instruction chosen by host timing, not by the guest (measured: two
+ * boots took the same UART IRQ at different instructions), so injecting
+ * only at the guest's own exits is what keeps delivery deterministic.
+ */
 static int prepare_entry(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
 	cc_pit_update(&vm->pit, vm->vclock.ns);
-	if (!cc_pic_pending(&vm->pic)) {
-		r->request_interrupt_window = 0;
+	r->request_interrupt_window = 0;
+	if (!cc_pic_pending(&vm->pic) || !r->ready_for_interrupt_injection ||
+	    !r->if_flag)
 		return 0;
-	}
-	if (r->ready_for_interrupt_injection && r->if_flag) {
-		struct kvm_interrupt irq = {.irq = cc_pic_ack(&vm->pic)};
-		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
-			return -1;
-		vm->stats.irqs_injected++;
-		emit(vm, CC_EV_IRQ, 0, irq.irq, 0);
-	}
-	r->request_interrupt_window = cc_pic_pending(&vm->pic);
+	struct kvm_interrupt irq = {.irq = cc_pic_ack(&vm->pic)};
+	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+		return -1;
+	vm->stats.irqs_injected++;
+	emit(vm, CC_EV_IRQ, 0, irq.irq, 0);
 	return 0;
 }
 
@@ -573,6 +665,13 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 {
 	struct cc_err e;
 	int rc = 0;
+	if (vm->stopped && (vm->result.stop == CC_STOP_LIMIT ||
+			    vm->result.stop == CC_STOP_READY)) {
+		/* Resume after a host-chosen stop (a limit the caller has
+		 * raised, or the ready point the boot cache saved). */
+		vm->stopped = false;
+		memset(&vm->result, 0, sizeof(vm->result));
+	}
 	if (cc_watchdog_start(&vm->wd, vm->run, vm->cfg.watchdog_ms,
 			      vm->cfg.sample_ms, &e)) {
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
@@ -605,7 +704,10 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	}
 	cc_watchdog_stop(&vm->wd);
 	serial_flush(vm);
-	emit(vm, CC_EV_STOP, 0, vm->result.stop, vm->result.exit_status);
+	/* A limit is the host's choice, not the guest's: running to T, then
+	 * on to T+N must hash like running to T+N at once. */
+	if (vm->result.stop != CC_STOP_LIMIT && vm->result.stop != CC_STOP_READY)
+		emit(vm, CC_EV_STOP, 0, vm->result.stop, vm->result.exit_status);
 	vm->result.vclock_ns = vm->vclock.ns;
 	*res = vm->result;
 	return rc;

@@ -42,6 +42,7 @@ struct cc_vm_config {
 	uint64_t max_ns;	 /* stop at this virtual time; 0 = never */
 	uint64_t max_exits;	 /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms;	 /* wall ms without an exit; 0 = off */
+	bool stop_at_ready;	 /* stop when the guest rings "ready" */
 	unsigned sample_ms;	 /* RIP sampler period; 0 = off */
 	uint64_t seed;		/* simulation seed; VM streams derive from it */
 	uint64_t progress_ns;	/* per progress unit; 0 = default */
@@ -63,6 +64,7 @@ enum cc_stop {
 	CC_STOP_SHUTDOWN,  /* triple fault */
 	CC_STOP_IDLE,	   /* HLT with no interrupt source armed */
 	CC_STOP_LIMIT,	   /* max_ns or max_exits reached */
+	CC_STOP_READY,	   /* the guest rang "ready" (cfg.stop_at_ready) */
 	CC_STOP_ERROR,	   /* KVM or emulation failure */
 };
 
@@ -76,6 +78,7 @@ struct cc_vm_stats {
 	uint64_t unknown_pio, unknown_mmio;
 	uint64_t serial_bytes;
 	uint64_t progress_units;
+	uint64_t ready_rings;
 };
 
 struct cc_vm_result {
@@ -117,7 +120,26 @@ struct cc_vm {
 	size_t nsamples, samples_cap;
 	bool stopped;
 	struct cc_vm_result result;
+	/* Snapshots (snapshot.c): live ones, for dirty-page accounting. */
+	struct cc_snapshot *snaps;
+	bool dirty_logging;
+	uint64_t *kvm_dirty; /* scratch for KVM_GET_DIRTY_LOG */
 };
+
+/*
+ * The device-snapshot interface: the guest-visible state of every device
+ * and of the VMM's own clock and counters, as one blob.  A device joins
+ * by adding a row to the table in vm.c; nothing else saves device state.
+ */
+uint64_t cc_vm_state_size(void);
+void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob);
+void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob);
+/* "pic:NN,pit:NN,..." - names and sizes, to validate a saved blob. */
+const char *cc_vm_state_layout(void);
+
+/* Appends console output saved with a snapshot (and streams it), so a
+ * run that starts from a snapshot still shows and keeps all its output. */
+void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len);
 
 /* The trace hash so far (final once cc_vm_run has returned). */
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm);

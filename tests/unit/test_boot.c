@@ -129,5 +129,5 @@ Test(mem, size_limits)
 	cr_assert(strstr(e.msg, "too small"), "%s", e.msg);
 	cr_assert_eq(cc_mem_init(&m, (16 << 20) + 1, &e), -1);
 	cr_assert(strstr(e.msg, "multiple of 4 KiB"), "%s", e.msg);
-	cr_assert_null(cc_mem_ptr(&(struct cc_mem){NULL, 4096}, 4000, 100));
+	cr_assert_null(cc_mem_ptr(&(struct cc_mem){.size = 4096}, 4000, 100));
 }

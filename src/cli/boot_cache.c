@@ -1,0 +1,95 @@
+#include "boot_cache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "../vmm/snapfile.h"
+
+static void add(XXH3_state_t *x, const void *p, size_t n)
+{
+	uint64_t len = n; /* length-prefixed: no ambiguity between fields */
+	XXH3_128bits_update(x, &len, sizeof(len));
+	XXH3_128bits_update(x, p, n);
+}
+
+static int add_file(XXH3_state_t *x, const char *path, const char *what,
+		    struct cc_err *err)
+{
+	if (!path) {
+		add(x, "", 0);
+		return 0;
+	}
+	uint8_t *d;
+	size_t n;
+	if (cc_read_file(path, what, &d, &n, err))
+		return -1;
+	add(x, d, n);
+	free(d);
+	return 0;
+}
+
+static int make_dirs(char *dir, struct cc_err *err)
+{
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		int rc = mkdir(dir, 0755);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return cc_err_errno(err, "boot cache: mkdir %s", dir);
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return cc_err_errno(err, "boot cache: mkdir %s", dir);
+	return 0;
+}
+
+int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform,
+		       char *path, size_t len, struct cc_err *err)
+{
+	XXH3_state_t *x = XXH3_createState();
+	if (!x)
+		return cc_err_set(err, "boot cache: out of memory");
+	XXH3_128bits_reset(x);
+	uint32_t version = CC_SNAPFILE_VERSION;
+	uint64_t nums[] = {
+		cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM,
+		cfg->seed,
+		cfg->vm_index,
+		cfg->rtc_epoch_s,
+		cfg->progress_ns,
+		(uint64_t)cfg->cpuid_hide_avx,
+		(uint64_t)cfg->cpuid_fixed_model,
+		(uint64_t)platform,
+	};
+	add(x, "chaoscontrol boot cache", 23);
+	add(x, &version, sizeof(version));
+	add(x, cc_vm_state_layout(), strlen(cc_vm_state_layout()));
+	add(x, nums, sizeof(nums));
+	add(x, cfg->cmdline ? cfg->cmdline : "",
+	    cfg->cmdline ? strlen(cfg->cmdline) : 0);
+	int rc = add_file(x, cfg->kernel_path, "kernel", err) ||
+		 add_file(x, cfg->initrd_path, "initrd", err);
+	XXH128_hash_t h = XXH3_128bits_digest(x);
+	XXH3_freeState(x);
+	if (rc)
+		return -1;
+	char dir[4000];
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(dir, sizeof(dir), "%s/chaoscontrol/boot", xdg);
+	else
+		snprintf(dir, sizeof(dir), "%s/.cache/chaoscontrol/boot",
+			 home && *home ? home : "/tmp");
+	if (make_dirs(dir, err))
+		return -1;
+	if (snprintf(path, len, "%s/%016llx%016llx.snap", dir,
+		     (unsigned long long)h.high64,
+		     (unsigned long long)h.low64) >= (int)len)
+		return cc_err_set(err, "boot cache: path too long");
+	return 0;
+}

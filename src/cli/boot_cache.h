@@ -1,0 +1,23 @@
+/*
+ * The boot cache: where the snapshot of a guest configuration's ready
+ * point lives.  The key hashes everything that decides the guest up to
+ * that point - kernel and initrd bytes, command line, RAM size, seed,
+ * CPUID options, platform - plus the snapshot format and state layout of
+ * this build, so any change misses the cache instead of restoring a
+ * stale machine.
+ *
+ * Entries live in ${XDG_CACHE_HOME:-$HOME/.cache}/chaoscontrol/boot/.
+ */
+#ifndef CC_BOOT_CACHE_H
+#define CC_BOOT_CACHE_H
+
+#include <stddef.h>
+
+#include "../vmm/vm.h"
+
+/* Fills path with the entry for cfg (creating the directory); -1 with
+ * err when the inputs cannot be read or the directory made. */
+int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform,
+		       char *path, size_t len, struct cc_err *err);
+
+#endif

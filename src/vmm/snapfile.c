@@ -1,0 +1,220 @@
+#define _GNU_SOURCE
+#include "snapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "vm.h"
+
+/* Guest RAM is mostly zero pages and code: level 1 is ~as small as 3 at
+ * a fraction of the time. */
+#define ZSTD_LEVEL 1
+#define MAX_CONSOLE (64ull << 20)
+
+static uint64_t header_hash(struct cc_snapfile_header h)
+{
+	h.header_hash = 0;
+	return XXH3_64bits(&h, sizeof(h));
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
+		     const char *console, size_t console_len,
+		     struct cc_err *err)
+{
+	size_t zcap = ZSTD_compressBound(s->ram_size);
+	uint8_t *z = malloc(zcap);
+	if (!z)
+		return cc_err_set(err, "snapshot file: out of memory");
+	size_t zlen = ZSTD_compress(z, zcap, s->ram, s->ram_size, ZSTD_LEVEL);
+	if (ZSTD_isError(zlen)) {
+		free(z);
+		return cc_err_set(err, "snapshot file: zstd: %s",
+				  ZSTD_getErrorName(zlen));
+	}
+	struct cc_snapfile_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, CC_SNAPFILE_MAGIC, 8);
+	h.version = CC_SNAPFILE_VERSION;
+	h.header_size = sizeof(h);
+	h.ram_size = s->ram_size;
+	h.vcpu_size = sizeof(s->vcpu);
+	h.trace_size = sizeof(s->trace);
+	h.devices_size = s->devices_len;
+	h.console_size = console_len;
+	h.ram_zsize = zlen;
+	snprintf(h.layout, sizeof(h.layout), "%s", cc_vm_state_layout());
+	XXH3_state_t *x = XXH3_createState();
+	XXH3_64bits_reset(x);
+	XXH3_64bits_update(x, &s->vcpu, sizeof(s->vcpu));
+	XXH3_64bits_update(x, &s->trace, sizeof(s->trace));
+	XXH3_64bits_update(x, s->devices, s->devices_len);
+	XXH3_64bits_update(x, console, console_len);
+	XXH3_64bits_update(x, z, zlen);
+	h.payload_hash = XXH3_64bits_digest(x);
+	XXH3_freeState(x);
+	h.header_hash = header_hash(h);
+
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		free(z);
+		return cc_err_errno(err, "snapshot file %s", tmp);
+	}
+	int bad = write_all(fd, &h, sizeof(h)) ||
+		  write_all(fd, &s->vcpu, sizeof(s->vcpu)) ||
+		  write_all(fd, &s->trace, sizeof(s->trace)) ||
+		  write_all(fd, s->devices, s->devices_len) ||
+		  write_all(fd, console, console_len) ||
+		  write_all(fd, z, zlen) || fsync(fd) < 0;
+	free(z);
+	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return cc_err_errno(err, "writing snapshot file %s", path);
+	}
+	return 0;
+}
+
+/* Reads the whole file; checks the header before trusting any size. */
+static int read_file(const char *path, uint8_t **buf, size_t *len,
+		     struct cc_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cc_err_errno(err, "snapshot file %s", path);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	size_t got = 0;
+	while (*buf && got < *len) {
+		ssize_t n = read(fd, *buf + got, *len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!*buf || got != *len) {
+		free(*buf);
+		return cc_err_set(err, "snapshot file %s: read failed", path);
+	}
+	return 0;
+}
+
+static int check_header(const char *path, const struct cc_snapfile_header *h,
+			size_t len, struct cc_err *err)
+{
+	if (len < sizeof(*h) || memcmp(h->magic, CC_SNAPFILE_MAGIC, 8))
+		return cc_err_set(err, "%s: not a ChaosControl snapshot file",
+				  path);
+	if (h->version != CC_SNAPFILE_VERSION)
+		return cc_err_set(err, "%s: snapshot format version %u; this "
+				       "build reads version %u",
+				  path, h->version, CC_SNAPFILE_VERSION);
+	if (h->header_size != sizeof(*h) || header_hash(*h) != h->header_hash)
+		return cc_err_set(err, "%s: corrupt snapshot header "
+				       "(checksum mismatch)",
+				  path);
+	if (h->vcpu_size != sizeof(struct cc_vcpu_state) ||
+	    h->trace_size != sizeof(struct cc_trace_state) ||
+	    h->devices_size != cc_vm_state_size() ||
+	    strncmp(h->layout, cc_vm_state_layout(), sizeof(h->layout)))
+		return cc_err_set(err, "%s: written by a build with another "
+				       "state layout (%.200s); this build has "
+				       "%s",
+				  path, h->layout, cc_vm_state_layout());
+	if (h->ram_size < CC_MEM_MIN || h->ram_size > CC_MEM_MAX ||
+	    h->ram_size % CC_PAGE_SIZE || h->console_size > MAX_CONSOLE)
+		return cc_err_set(err, "%s: implausible sizes in the header",
+				  path);
+	uint64_t want = sizeof(*h) + h->vcpu_size + h->trace_size +
+			h->devices_size + h->console_size + h->ram_zsize;
+	if (h->ram_zsize > len || want != len)
+		return cc_err_set(err, "%s: truncated snapshot file (%zu of "
+				       "%llu bytes)",
+				  path, len, (unsigned long long)want);
+	return 0;
+}
+
+int cc_snapfile_load(const char *path, struct cc_snapshot **out,
+		     char **console, size_t *console_len, struct cc_err *err)
+{
+	*out = NULL;
+	*console = NULL;
+	*console_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (read_file(path, &buf, &len, err))
+		return -1;
+	struct cc_snapfile_header h;
+	memcpy(&h, buf, len < sizeof(h) ? len : sizeof(h));
+	if (check_header(path, &h, len, err)) {
+		free(buf);
+		return -1;
+	}
+	const uint8_t *p = buf + sizeof(h);
+	if (XXH3_64bits(p, len - sizeof(h)) != h.payload_hash) {
+		free(buf);
+		return cc_err_set(err, "%s: corrupt snapshot (payload "
+				       "checksum mismatch)",
+				  path);
+	}
+	struct cc_snapshot *s = cc_snapshot_alloc(h.ram_size);
+	char *con = malloc(h.console_size ? h.console_size : 1);
+	if (!s || !con) {
+		free(buf);
+		free(con);
+		cc_snapshot_free(s);
+		return cc_err_set(err, "%s: out of memory", path);
+	}
+	memcpy(&s->vcpu, p, sizeof(s->vcpu));
+	p += sizeof(s->vcpu);
+	memcpy(&s->trace, p, sizeof(s->trace));
+	p += sizeof(s->trace);
+	memcpy(s->devices, p, s->devices_len);
+	p += s->devices_len;
+	memcpy(con, p, h.console_size);
+	p += h.console_size;
+	size_t n = ZSTD_decompress(s->ram, s->ram_size, p, h.ram_zsize);
+	free(buf);
+	if (ZSTD_isError(n) || n != s->ram_size || s->vcpu.nmsrs >
+							     CC_SNAP_MAX_MSRS) {
+		free(con);
+		cc_snapshot_free(s);
+		return cc_err_set(err, "%s: corrupt snapshot (guest memory "
+				       "does not decompress to its size)",
+				  path);
+	}
+	*out = s;
+	*console = con;
+	*console_len = h.console_size;
+	return 0;
+}
