@@ -106,15 +106,17 @@ test: all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 run: all
 	$(CHAOSCONTROL) boot --stats
 
-EXIT_COST := $(B)/bench/exit_cost
-$(EXIT_COST): bench/exit_cost.c $(LIBCC) | $(SETUP_STAMP)
+BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+$(B)/bench/%: bench/%.c $(LIBCC) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' -o $@ $< \
 		$(LIBCC) $(LIBS) $(LDFLAGS)
 
-bench: all $(EXIT_COST)
+bench: all $(BENCH_PROGS)
 	@echo "== exit cost"
-	@$(EXIT_COST)
+	@$(B)/bench/exit_cost
+	@echo "== snapshot restore cost"
+	@$(B)/bench/restore_cost
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
 
 asan:

@@ -15,15 +15,17 @@ guest=$build/guest
 
 now() { printf '%s\n' "${EPOCHREALTIME/./}"; } # microseconds
 
-# Runs a boot; prints "first_output_s total_s" and saves --stats to $2.
+# Runs a boot; prints "first_output_s total_s" and saves --stats to $2;
+# further arguments go to `chaoscontrol boot`.
 timed_boot() {
 	local kernel=$1 stats=$2 t0 first="" line
+	shift 2
 	t0=$(now)
 	while IFS= read -r line; do
 		if [[ -z $first && $line == "hello from ChaosControl"* ]]; then
 			first=$(now)
 		fi
-	done < <("$cc" boot --kernel "$kernel" --stats 2>"$stats")
+	done < <("$cc" boot --kernel "$kernel" --stats "$@" 2>"$stats")
 	local t1
 	t1=$(now)
 	[[ -n $first ]] || {
@@ -47,7 +49,7 @@ declare -A first total
 for k in vmlinux bzImage; do
 	echo "== Linux boot, $k (default guest: init + /bin/hello)"
 	stats=$(mktemp)
-	read -r f t < <(timed_boot "$guest/$k" "$stats")
+	read -r f t < <(timed_boot "$guest/$k" "$stats" --no-cache)
 	first[$k]=$f
 	total[$k]=$t
 	echo "process start -> init's first output: $f s"
@@ -57,3 +59,15 @@ for k in vmlinux bzImage; do
 done
 awk -v v="${first[vmlinux]}" -v b="${first[bzImage]}" \
 	'BEGIN { printf "== bzImage / vmlinux time to first output: %.2fx\n", b / v }'
+
+echo "== boot cache: the same guest, first run (boots, saves) and second run"
+cache=$(mktemp -d)
+stats=$(mktemp)
+read -r cold _ < <(XDG_CACHE_HOME=$cache timed_boot "$guest/vmlinux" "$stats")
+grep -q "boot cache saved" "$stats" || { echo "bench: no boot cache entry was saved" >&2; exit 1; }
+read -r warm _ < <(XDG_CACHE_HOME=$cache timed_boot "$guest/vmlinux" "$stats")
+grep -q "started from the boot cache" "$stats" || { echo "bench: the second run did not use the cache" >&2; exit 1; }
+rm -rf "$cache" "$stats"
+echo "first run (cold boot, saves the cache): $cold s to first output"
+echo "second run (from the boot cache):       $warm s to first output"
+awk -v c="$cold" -v w="$warm" 'BEGIN { printf "== cold / cached: %.1fx\n", c / w }'

@@ -45,6 +45,10 @@
 #define CC_DOORBELL_GPA 0xD0010000ull
 #define CC_DOORBELL_SIZE 0x1000ull
 #define CC_DOORBELL_READY 0x59444552u /* "REDY" */
+/* A read (1 to 8 bytes) at this offset returns the next bytes of the
+ * VM's deterministic entropy stream: the simulation seed reaches guest
+ * programs, and branches forked with new seeds diverge. */
+#define CC_DOORBELL_RANDOM 0x8
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */

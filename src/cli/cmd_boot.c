@@ -55,7 +55,9 @@ static const char help_options[] =
 	"  --snapshot-at TICK  snapshot the VM at virtual tick TICK ...\n"
 	"  --save FILE         ... into FILE (versioned, zstd), then go on\n"
 	"  --restore FILE      start from a snapshot file instead of booting;\n"
-	"                      --ticks still counts from boot\n"
+	"                      --ticks still counts from boot; with --seed,\n"
+	"                      the guest's entropy continues from that seed\n"
+	"                      (a fork), else from the snapshot's stream\n"
 	"  --no-cache          boot afresh: neither use nor create the boot\n"
 	"                      cache (default: the first run of a guest\n"
 	"                      configuration saves a snapshot at its ready\n"
@@ -102,7 +104,7 @@ struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
 	const char *trace, *save, *restore;
 	uint64_t snapshot_at;
-	bool no_cache;
+	bool no_cache, seed_given;
 	bool no_initrd, verbose, quiet, stats, json, is_run;
 	bool hide_avx, fixed_model;
 	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
@@ -249,6 +251,7 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		case OPT_SEED:
 			if (parse_u64(optarg, &o->seed))
 				return bad("invalid --seed", optarg);
+			o->seed_given = true;
 			break;
 		case OPT_TICKS:
 			if (parse_u64(optarg, &o->ticks) || !o->ticks ||
@@ -537,6 +540,9 @@ static int run(const struct boot_opts *o)
 			cc_vm_destroy(vm);
 			return fail(&e, CC_EXIT_SETUP);
 		}
+		/* A fork: the branch's own seed from here on. */
+		if (o->seed_given)
+			cc_vm_reseed(vm, o->seed);
 	} else if (use_cache && access(cache, F_OK) == 0) {
 		if (start_from(vm, cache, true, &e)) {
 			/* Unusable entry: say so, boot afresh, rebuild it. */

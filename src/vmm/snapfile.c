@@ -39,20 +39,52 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Guest RAM, page by page (pages may be shared with other snapshots),
+ * as one zstd frame. */
+static uint8_t *compress_ram(const struct cc_snapshot *s, size_t *zlen,
+			     struct cc_err *err)
+{
+	size_t cap = ZSTD_compressBound(s->ram_size);
+	uint8_t *z = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (!z || !c) {
+		free(z);
+		ZSTD_freeCCtx(c);
+		cc_err_set(err, "snapshot file: out of memory");
+		return NULL;
+	}
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+	ZSTD_outBuffer out = {z, cap, 0};
+	uint64_t npages = s->ram_size / CC_PAGE_SIZE;
+	size_t rc = 0;
+	for (uint64_t i = 0; i < npages && !ZSTD_isError(rc); i++) {
+		ZSTD_inBuffer in = {s->page[i], CC_PAGE_SIZE, 0};
+		ZSTD_EndDirective end =
+			i + 1 == npages ? ZSTD_e_end : ZSTD_e_continue;
+		do
+			rc = ZSTD_compressStream2(c, &out, &in, end);
+		while (!ZSTD_isError(rc) &&
+		       (in.pos < in.size || (end == ZSTD_e_end && rc)));
+	}
+	ZSTD_freeCCtx(c);
+	if (ZSTD_isError(rc)) {
+		free(z);
+		cc_err_set(err, "snapshot file: zstd: %s",
+			   ZSTD_getErrorName(rc));
+		return NULL;
+	}
+	*zlen = out.pos;
+	return z;
+}
+
 int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		     const char *console, size_t console_len,
 		     struct cc_err *err)
 {
-	size_t zcap = ZSTD_compressBound(s->ram_size);
-	uint8_t *z = malloc(zcap);
+	size_t zlen;
+	uint8_t *z = compress_ram(s, &zlen, err);
 	if (!z)
-		return cc_err_set(err, "snapshot file: out of memory");
-	size_t zlen = ZSTD_compress(z, zcap, s->ram, s->ram_size, ZSTD_LEVEL);
-	if (ZSTD_isError(zlen)) {
-		free(z);
-		return cc_err_set(err, "snapshot file: zstd: %s",
-				  ZSTD_getErrorName(zlen));
-	}
+		return -1;
 	struct cc_snapfile_header h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, CC_SNAPFILE_MAGIC, 8);
@@ -203,7 +235,7 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out,
 	p += s->devices_len;
 	memcpy(con, p, h.console_size);
 	p += h.console_size;
-	size_t n = ZSTD_decompress(s->ram, s->ram_size, p, h.ram_zsize);
+	size_t n = ZSTD_decompress(s->own, s->ram_size, p, h.ram_zsize);
 	free(buf);
 	if (ZSTD_isError(n) || n != s->ram_size || s->vcpu.nmsrs >
 							     CC_SNAP_MAX_MSRS) {

@@ -193,8 +193,8 @@ static uint64_t restore_dirty(struct cc_vm *vm, struct cc_snapshot *s)
 		while (d) {
 			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(d);
 			d &= d - 1;
-			memcpy(vm->mem.host + pg * CC_PAGE_SIZE,
-			       s->ram + pg * CC_PAGE_SIZE, CC_PAGE_SIZE);
+			memcpy(vm->mem.host + pg * CC_PAGE_SIZE, s->page[pg],
+			       CC_PAGE_SIZE);
 			n++;
 		}
 	}
@@ -203,30 +203,92 @@ static uint64_t restore_dirty(struct cc_vm *vm, struct cc_snapshot *s)
 
 /* ---- public ---------------------------------------------------------------- */
 
+static void unref(struct cc_snapshot *s)
+{
+	while (s && --s->refs == 0) {
+		struct cc_snapshot *base = s->base;
+		free(s->devices);
+		free(s->page);
+		free(s->own);
+		free(s->dirty);
+		free(s);
+		s = base;
+	}
+}
+
 void cc_snapshot_free(struct cc_snapshot *s)
 {
 	if (!s)
 		return;
 	detach(s);
-	free(s->devices);
-	free(s->ram);
-	free(s->dirty);
-	free(s);
+	unref(s);
 }
 
-struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size)
+/* A snapshot with room for `own_pages` private pages. */
+static struct cc_snapshot *alloc_pages(uint64_t ram_size, uint64_t own_pages)
 {
 	struct cc_snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	uint64_t npages = ram_size / CC_PAGE_SIZE;
+	s->refs = 1;
 	s->ram_size = ram_size;
 	s->devices_len = cc_vm_state_size();
 	s->devices = malloc(s->devices_len);
-	s->ram = malloc(ram_size);
-	s->dirty = calloc((ram_size / CC_PAGE_SIZE + 63) / 64, 8);
-	if (!s->devices || !s->ram || !s->dirty) {
-		cc_snapshot_free(s);
+	s->page = calloc(npages, sizeof(*s->page));
+	s->own = malloc(own_pages ? own_pages * CC_PAGE_SIZE : 1);
+	s->dirty = calloc((npages + 63) / 64, 8);
+	if (!s->devices || !s->page || !s->own || !s->dirty) {
+		unref(s);
 		return NULL;
+	}
+	return s;
+}
+
+struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size)
+{
+	uint64_t npages = ram_size / CC_PAGE_SIZE;
+	struct cc_snapshot *s = alloc_pages(ram_size, npages);
+	for (uint64_t i = 0; s && i < npages; i++)
+		s->page[i] = s->own + i * CC_PAGE_SIZE;
+	if (s)
+		s->own_pages = npages;
+	return s;
+}
+
+static bool bit(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+/*
+ * The memory of a new snapshot of vm.  The most recent live snapshot of
+ * this VM is the base: a page not written since it (its dirty bit, just
+ * harvested) is shared, the others are copied.
+ */
+static struct cc_snapshot *capture_memory(struct cc_vm *vm)
+{
+	uint64_t npages = cc_mem_pages(&vm->mem), copy = 0;
+	struct cc_snapshot *base = vm->snaps;
+	for (uint64_t i = 0; i < npages; i++)
+		copy += !base || bit(base->dirty, i);
+	struct cc_snapshot *s = alloc_pages(vm->mem.size, copy);
+	if (!s)
+		return NULL;
+	uint8_t *dst = s->own;
+	for (uint64_t i = 0; i < npages; i++) {
+		if (base && !bit(base->dirty, i)) {
+			s->page[i] = base->page[i];
+			continue;
+		}
+		memcpy(dst, vm->mem.host + i * CC_PAGE_SIZE, CC_PAGE_SIZE);
+		s->page[i] = dst;
+		dst += CC_PAGE_SIZE;
+	}
+	s->own_pages = copy;
+	if (base) {
+		s->base = base;
+		base->refs++;
 	}
 	return s;
 }
@@ -235,18 +297,17 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 		   struct cc_err *err)
 {
 	*out = NULL;
-	struct cc_snapshot *s = cc_snapshot_alloc(vm->mem.size);
+	struct cc_vcpu_state v;
+	if (complete_io(vm, &v, err) || get_vcpu(vm, &v, err) ||
+	    enable_dirty_log(vm, err) || harvest(vm, err))
+		return -1;
+	struct cc_snapshot *s = capture_memory(vm);
 	if (!s)
 		return cc_err_set(err, "snapshot: out of memory for %llu MiB",
 				  (unsigned long long)(vm->mem.size >> 20));
-	if (complete_io(vm, &s->vcpu, err) || get_vcpu(vm, &s->vcpu, err) ||
-	    enable_dirty_log(vm, err) || harvest(vm, err)) {
-		cc_snapshot_free(s);
-		return -1;
-	}
+	s->vcpu = v;
 	cc_vm_state_save(vm, s->devices);
 	s->trace = vm->trace.st;
-	memcpy(s->ram, vm->mem.host, vm->mem.size);
 	attach(vm, s);
 	*out = s;
 	return 0;
@@ -271,7 +332,9 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	} else {
 		/* First restore here: everything may differ. */
 		detach(s);
-		memcpy(vm->mem.host, s->ram, s->ram_size);
+		for (uint64_t i = 0; i < cc_mem_pages(&vm->mem); i++)
+			memcpy(vm->mem.host + i * CC_PAGE_SIZE, s->page[i],
+			       CC_PAGE_SIZE);
 		for (struct cc_snapshot *o = vm->snaps; o; o = o->next)
 			memset(o->dirty, 0xff, bitmap_words(&vm->mem) * 8);
 		memset(s->dirty, 0, bitmap_words(&vm->mem) * 8);

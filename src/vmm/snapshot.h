@@ -51,7 +51,16 @@ struct cc_snapshot {
 	uint8_t *devices; /* the device-snapshot blob (see vm.c) */
 	uint64_t devices_len;
 	struct cc_trace_state trace;
-	uint8_t *ram;      /* a full copy of guest RAM */
+	/* Guest RAM, page by page.  A page unchanged since the VM's previous
+	 * live snapshot (the base) points into the base's pages, which are
+	 * immutable; only the others are copied into `own`.  A snapshot
+	 * holds a reference on its base, so the chain lives as long as any
+	 * snapshot that shares from it. */
+	const uint8_t **page;
+	uint8_t *own;
+	uint64_t own_pages; /* pages this snapshot copied */
+	struct cc_snapshot *base;
+	unsigned refs; /* the owner's, plus one per snapshot based on it */
 	uint64_t ram_size;
 	uint64_t *dirty;   /* pages written since, while attached */
 	uint64_t last_restored; /* pages the last restore copied */
@@ -68,11 +77,12 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s,
 		  struct cc_err *err);
 
-/* An empty, detached snapshot for ram_size bytes of RAM (for loaders);
- * NULL when out of memory. */
+/* An empty, detached snapshot for ram_size bytes of RAM whose pages all
+ * live in `own` (for loaders); NULL when out of memory. */
 struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size);
 
-/* Detaches from its VM and frees. */
+/* Detaches from its VM and drops the owner's reference: the memory goes
+ * when no snapshot based on it remains. */
 void cc_snapshot_free(struct cc_snapshot *s);
 
 

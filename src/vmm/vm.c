@@ -338,6 +338,12 @@ static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cc_vm_reseed(struct cc_vm *vm, uint64_t seed)
+{
+	vm->cfg.seed = seed;
+	cc_entropy_init(&vm->entropy, cc_seed_for_vm(seed, vm->cfg.vm_index));
+}
+
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm)
 {
 	return cc_trace_hash(&vm->trace);
@@ -487,7 +493,9 @@ static void handle_mmio(struct cc_vm *vm)
 	/* No MMIO device yet: reads float high, writes are dropped. */
 	if (!doorbell)
 		vm->stats.unknown_mmio++;
-	if (!write)
+	if (!write && doorbell && addr == CC_DOORBELL_GPA + CC_DOORBELL_RANDOM)
+		cc_entropy_fill(&vm->entropy, r->mmio.data, len);
+	else if (!write)
 		memset(r->mmio.data, 0xff, len);
 	uint64_t v = 0;
 	memcpy(&v, r->mmio.data, len);

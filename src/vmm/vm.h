@@ -141,6 +141,10 @@ const char *cc_vm_state_layout(void);
  * run that starts from a snapshot still shows and keeps all its output. */
 void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len);
 
+/* Restarts the VM's entropy stream from a new simulation seed: how the
+ * branches of a fork, restored from one snapshot, are made to differ. */
+void cc_vm_reseed(struct cc_vm *vm, uint64_t seed);
+
 /* The trace hash so far (final once cc_vm_run has returned). */
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm);
 

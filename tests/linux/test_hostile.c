@@ -55,7 +55,7 @@ static char out1[1 << 20], out2[1 << 20];
 Test(hostile, runs_honestly_and_seeds_reach_its_randomness, .timeout = 3600)
 {
 	cr_assert_eq(sh(out1, sizeof(out1),
-			CC " run --seed 1 --stats " HOSTILE " 2>&1"),
+			CC " run --no-cache --seed 1 --stats " HOSTILE " 2>&1"),
 		     0, "%s", out1);
 	cr_assert(strstr(out1, "hostile guest: start"), "%s", out1);
 	cr_assert(strstr(out1, "cc-init: exit status 0"), "%s", out1);
@@ -90,7 +90,17 @@ Test(hostile, runs_honestly_and_seeds_reach_its_randomness, .timeout = 3600)
 Test(hostile, three_fresh_boots_are_identical, .timeout = 3600)
 {
 	int rc = sh(out1, sizeof(out1),
-		    CC " determinism --runs 3 --seed 1 " HOSTILE " 2>&1");
+		    CC " determinism --runs 3 --no-cache --seed 1 " HOSTILE
+		       " 2>&1");
 	cr_assert_eq(rc, 0, "%s", out1);
 	cr_assert(strstr(out1, "identical: 3 runs, trace-hash: "), "%s", out1);
+}
+
+Test(hostile, twenty_runs_from_the_boot_cache_are_identical, .timeout = 3600)
+{
+	int rc = sh(out1, sizeof(out1),
+		    CC " determinism --runs 20 --seed 4 " HOSTILE " 2>&1");
+	cr_assert_eq(rc, 0, "%s", out1);
+	cr_assert(strstr(out1, "identical: 20 runs, trace-hash: "), "%s",
+		  out1);
 }

@@ -18,7 +18,7 @@ static char out[1 << 20];
 static int boot(const char *args)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), CC " boot --stats %s 2>&1", args);
+	snprintf(cmd, sizeof(cmd), CC " boot --no-cache --stats %s 2>&1", args);
 	FILE *f = popen(cmd, "r");
 	cr_assert(f);
 	size_t n = fread(out, 1, sizeof(out) - 1, f);

@@ -87,6 +87,10 @@ Test(snapshot, two_snapshots_track_their_own_dirty_pages)
 	cr_assert_eq(cc_vm_snapshot(vm, &s1, &e), 0, "%s", e.msg);
 	uint64_t h40 = run_to(vm, 40 * MS);
 	cr_assert_eq(cc_vm_snapshot(vm, &s2, &e), 0, "%s", e.msg);
+	/* The second shares every page unchanged since the first. */
+	cr_assert_eq(s1->own_pages, (32u << 20) / 4096);
+	cr_assert(s2->own_pages > 0 && s2->own_pages < 200,
+		  "s2 copied %lu pages", (unsigned long)s2->own_pages);
 	uint64_t h80 = run_to(vm, 80 * MS);
 	/* Back to the older one, forward past the newer one's point... */
 	cr_assert_eq(cc_vm_restore(vm, s1, &e), 0, "%s", e.msg);
@@ -97,8 +101,11 @@ Test(snapshot, two_snapshots_track_their_own_dirty_pages)
 	cr_assert_eq(run_to(vm, 80 * MS), h80);
 	cr_assert_eq(cc_vm_restore(vm, s1, &e), 0, "%s", e.msg);
 	cr_assert_eq(run_to(vm, 80 * MS), h80);
-	cc_snapshot_free(s2);
+	/* Freeing the base first is safe: s2 keeps its pages alive. */
 	cc_snapshot_free(s1);
+	cr_assert_eq(cc_vm_restore(vm, s2, &e), 0, "%s", e.msg);
+	cr_assert_eq(run_to(vm, 80 * MS), h80);
+	cc_snapshot_free(s2);
 	cc_vm_destroy(vm);
 }
 
@@ -114,5 +121,54 @@ Test(snapshot, restore_rejects_a_different_ram_size)
 	cr_assert(strstr(e.msg, "64 MiB of RAM, this VM 32 MiB"), "%s", e.msg);
 	s->ram_size = 32 << 20;
 	cc_snapshot_free(s);
+	cc_vm_destroy(vm);
+}
+
+Test(snapshot, forked_branches_replay_per_seed_and_differ_across_seeds,
+     .timeout = 300)
+{
+	struct cc_vm *vm = boot("random_walk", 1);
+	struct cc_snapshot *s;
+	struct cc_err e;
+	run_to(vm, 20 * MS);
+	cr_assert_eq(cc_vm_snapshot(vm, &s, &e), 0, "%s", e.msg);
+	uint64_t h[8];
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t seed = 0; seed < 8; seed++) {
+			cr_assert_eq(cc_vm_restore(vm, s, &e), 0, "%s", e.msg);
+			cc_vm_reseed(vm, 100 + seed);
+			uint64_t got = run_to(vm, 80 * MS);
+			if (round == 0)
+				h[seed] = got;
+			else
+				cr_assert_eq(got, h[seed], "seed %lu replayed "
+							   "differently",
+					     (unsigned long)seed);
+		}
+	}
+	for (int a = 0; a < 8; a++)
+		for (int b = 0; b < a; b++)
+			cr_assert_neq(h[a], h[b], "seeds %d and %d agree", a,
+				      b);
+	cc_snapshot_free(s);
+	cc_vm_destroy(vm);
+}
+
+Test(snapshot, restore_anywhere_in_the_middle_of_activity, .timeout = 300)
+{
+	struct cc_vm *vm = boot("snap_worker", 9);
+	struct cc_err e;
+	/* Snapshot points every 3.1 ms land mid-line, with timer IRQs
+	 * pending, between progress reports... */
+	for (uint64_t at = 1100000; at < 60 * MS; at += 3100000) {
+		struct cc_snapshot *s;
+		run_to(vm, at);
+		cr_assert_eq(cc_vm_snapshot(vm, &s, &e), 0, "%s", e.msg);
+		uint64_t a = run_to(vm, at + 7 * MS);
+		cr_assert_eq(cc_vm_restore(vm, s, &e), 0, "%s", e.msg);
+		uint64_t b = run_to(vm, at + 7 * MS);
+		cr_assert_eq(a, b, "snapshot at %lu ns", (unsigned long)at);
+		cc_snapshot_free(s);
+	}
 	cc_vm_destroy(vm);
 }

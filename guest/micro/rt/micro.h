@@ -47,7 +47,7 @@ uint32_t rt_inl(uint16_t port);
 void rt_hlt(void);
 /* Halts at CPL0 with interrupts off: the VMM sees a power-off. */
 __attribute__((noreturn)) void rt_poweroff(void);
-/* Runs fn(arg) at CPL0 with interrupts off; returns its result. */
+/* Runs fn(arg) at CPL0 (interrupts stay enabled); returns its result. */
 long rt_kernel(long (*fn)(long), long arg);
 
 /* Console (COM1). */

@@ -102,25 +102,36 @@ __attribute__((noreturn)) static void kexit(uint32_t status)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static void set_gate(unsigned vec, uint64_t stub, unsigned dpl)
+#define GATE_INTR 0x8e /* present, interrupt gate: IF cleared */
+#define GATE_TRAP 0x8f /* present, trap gate: IF unchanged */
+
+static void set_gate(unsigned vec, uint64_t stub, unsigned dpl, unsigned type)
 {
 	idt[vec] = (struct idt_entry){
 		.off0 = (uint16_t)stub,
 		.sel = RT_KCODE,
-		.type = (uint8_t)(0x8e |
-				  dpl << 5), /* present, interrupt gate */
+		.type = (uint8_t)(type | dpl << 5),
 		.off1 = (uint16_t)(stub >> 16),
 		.off2 = (uint32_t)(stub >> 32),
 	};
 }
 
+/*
+ * Kernel calls enter through trap gates (IF unchanged), so the port I/O
+ * they do exits with interrupts enabled.  The VMM injects interrupts only
+ * at exits where the guest can take them (it asks for no window exits:
+ * on PVM those land at host-chosen instructions), so a guest whose every
+ * exit had IF=0 would never see its timer.  #UD is a trap gate too: on
+ * PVM it is how `int $0x80` arrives.
+ */
 static void setup_idt(void)
 {
 	for (unsigned v = 0; v < NVEC; v++)
-		set_gate(v, rt_trap_stubs[v], 0);
-	set_gate(RT_VEC_KCALL, rt_trap_kcall, 3);
+		set_gate(v, rt_trap_stubs[v], 0, GATE_INTR);
+	set_gate(RT_VEC_KCALL, rt_trap_kcall, 3, GATE_TRAP);
+	set_gate(6, rt_trap_stubs[6], 0, GATE_TRAP);
 	/* int3 from user code must reach the handler too. */
-	set_gate(3, rt_trap_stubs[3], 3);
+	set_gate(3, rt_trap_stubs[3], 3, GATE_INTR);
 	struct {
 		uint16_t limit;
 		uint64_t base;
