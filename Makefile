@@ -80,10 +80,11 @@ guest: $(B)/guest/vmlinux $(GUEST_ALL) $(MICRO_GUESTS)
 
 # ---- tests ---------------------------------------------------------------
 TEST_LIBS := $(LIBCC) -lcriterion -lz $(LIBS)
-$(B)/tests/%: tests/%.c $(LIBCC) | $(SETUP_STAMP)
+$(B)/tests/%: tests/%.c tests/helpers.c tests/helpers.h $(LIBCC) \
+		| $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' \
-		-o $@ $< $(TEST_EXTRA) $(TEST_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -Isrc -Itests -DCC_BUILD_DIR='"$(abspath $(B))"' \
+		-o $@ $< tests/helpers.c $(TEST_EXTRA) $(TEST_LIBS) $(LDFLAGS)
 # Tests of host-side guest tools link the tool's module too.
 $(B)/tests/unit/test_cpio: TEST_EXTRA := guest/initramfs/cpio.c
 $(B)/tests/unit/test_cpio: guest/initramfs/cpio.c

@@ -116,23 +116,48 @@ static int complete_io(struct cc_vm *vm, struct cc_vcpu_state *v,
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static int enable_dirty_log(struct cc_vm *vm, struct cc_err *err)
+static int set_slot(struct cc_vm *vm, uint64_t size, struct cc_err *err)
 {
-	if (vm->dirty_logging)
-		return 0;
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.flags = KVM_MEM_LOG_DIRTY_PAGES,
 		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
+		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
 	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return cc_err_errno(err, "snapshot: KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+static int enable_dirty_log(struct cc_vm *vm, struct cc_err *err)
+{
+	if (vm->dirty_logging)
+		return 0;
 	vm->kvm_dirty = calloc(bitmap_words(&vm->mem), 8);
 	if (!vm->kvm_dirty)
 		return cc_err_set(err, "snapshot: out of memory");
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return cc_err_errno(err, "snapshot: enabling the dirty log");
+	if (set_slot(vm, vm->mem.size, err))
+		return -1;
 	vm->dirty_logging = true;
+	return 0;
+}
+
+/*
+ * After we rewrote guest memory behind KVM's back, drop every mapping KVM
+ * built from the old contents.  With shadow paging (PVM here) KVM caches
+ * translations of guest page tables and trusts them until the guest
+ * writes a table - and our copy is not a guest write: a restored page
+ * table would be ignored (measured: the hostile guest's process
+ * segfaulted right after a restore).  Deleting and re-adding the slot
+ * zaps them all; with EPT/NPT it only costs re-faulting what the guest
+ * touches next.  The dirty log restarts empty, which is right: every
+ * live snapshot's bitmap was updated by the harvest before the copy.
+ */
+static int remap_memory(struct cc_vm *vm, struct cc_err *err)
+{
+	if (set_slot(vm, 0, err) || set_slot(vm, vm->mem.size, err))
+		return -1;
 	return 0;
 }
 
@@ -341,7 +366,7 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 		s->last_restored = cc_mem_pages(&vm->mem);
 		attach(vm, s);
 	}
-	if (set_vcpu(vm, &s->vcpu, err))
+	if (remap_memory(vm, err) || set_vcpu(vm, &s->vcpu, err))
 		return -1;
 	cc_vm_state_load(vm, s->devices);
 	vm->trace.st = s->trace;

@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +17,8 @@
 static char out[1 << 20];
 static char dir[] = "/tmp/cc-bootcache-XXXXXX";
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *f = popen(cmd, "r");
-	cr_assert(f);
-	size_t n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* The shared runner, writing into this file's `out`. */
+#define sh(...) cc_test_sh(out, sizeof(out), __VA_ARGS__)
 
 static void hash_of(char *h, size_t len)
 {

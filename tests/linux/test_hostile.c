@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,20 +18,7 @@
 #define CC	CC_BUILD_DIR "/chaoscontrol"
 #define HOSTILE "--cmdline cc.exec=/bin/hostile"
 
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *f = popen(cmd, "r");
-	cr_assert(f);
-	size_t n = fread(out, 1, cap - 1, f);
-	out[n] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh cc_test_sh
 
 /* The number after "key: " in s, or LLONG_MIN. */
 static long long value(const char *s, const char *key)

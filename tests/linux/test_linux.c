@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,14 +19,8 @@ static char out[1 << 20];
 
 static int boot(const char *args)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), CC " boot --no-cache --stats %s 2>&1", args);
-	FILE *f = popen(cmd, "r");
-	cr_assert(f);
-	size_t n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return cc_test_sh(out, sizeof(out),
+			  CC " boot --no-cache --stats %s 2>&1", args);
 }
 
 static void assert_has(const char *s)

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,26 +32,20 @@ static void cache_entry(char *path, size_t len)
 		 "--cmdline cc.exec=/bin/hostile >/dev/null 2>&1",
 		 dir);
 	cr_assert_eq(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s/chaoscontrol/boot", dir);
-	DIR *d = opendir(cmd);
+	char boot[256];
+	snprintf(boot, sizeof(boot), "%s/chaoscontrol/boot", dir);
+	DIR *d = opendir(boot);
 	cr_assert(d, "no boot cache directory");
 	struct dirent *e;
 	path[0] = 0;
 	while ((e = readdir(d)))
 		if (strstr(e->d_name, ".snap"))
-			snprintf(path, len, "%s/%.200s", cmd, e->d_name);
+			snprintf(path, len, "%s/%.200s", boot, e->d_name);
 	closedir(d);
 	cr_assert(path[0], "no boot cache entry");
 }
 
-static uint64_t run_to(struct cc_vm *vm, uint64_t ns)
-{
-	struct cc_vm_result res;
-	vm->cfg.max_ns = ns;
-	cr_assert_eq(cc_vm_run(vm, &res), 0, "%s", res.msg);
-	cr_assert_eq(res.stop, CC_STOP_LIMIT, "%s", res.msg);
-	return cc_vm_trace_hash(vm);
-}
+#define run_to cc_test_run_to
 
 Test(linux_snapshot, restore_in_mid_run_100_times, .timeout = 3600)
 {

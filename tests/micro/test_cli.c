@@ -4,6 +4,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,21 +20,8 @@ static char out[1 << 16];
 
 /* Runs a shell command; returns its exit code, output (both streams)
  * in `out`. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	FILE *f = popen(cmd, "r");
-	cr_assert(f);
-	size_t n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* The shared runner, writing into this file's `out`. */
+#define sh(...) cc_test_sh(out, sizeof(out), __VA_ARGS__)
 
 /* The error must be one line starting with "chaoscontrol: ". */
 static void assert_one_line_error(const char *needle)

@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "helpers.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -29,15 +31,7 @@ static struct cc_vm *boot(const char *name, uint64_t seed)
 	return vm;
 }
 
-/* Runs until virtual time `ns`; returns the trace hash there. */
-static uint64_t run_to(struct cc_vm *vm, uint64_t ns)
-{
-	struct cc_vm_result res;
-	vm->cfg.max_ns = ns;
-	cr_assert_eq(cc_vm_run(vm, &res), 0, "%s", res.msg);
-	cr_assert_eq(res.stop, CC_STOP_LIMIT, "%s", res.msg);
-	return cc_vm_trace_hash(vm);
-}
+#define run_to cc_test_run_to
 
 Test(snapshot, restore_reproduces_the_future_100_times, .timeout = 300)
 {

@@ -61,6 +61,11 @@ void rt_set_trap(unsigned vec, rt_trap_fn fn);
 void rt_irq_unmask(unsigned irq);
 /* PIT channel 0 in rate-generator mode at `hz`. */
 void rt_pit_periodic(unsigned hz);
+/* The common timer: PIT channel 0 at `hz` (or with a raw divisor, 65536
+ * for the slowest rate), IRQ 0 unmasked, each tick counted in rt_ticks. */
+extern volatile uint64_t rt_ticks;
+void rt_timer_start(unsigned hz);
+void rt_timer_start_divisor(uint32_t divisor);
 /* Channel 0's current count (a latch and two port reads: 3 exits). */
 uint16_t rt_pit_count(void);
 /* Reports `units` of deterministic work on CC_PORT_PROGRESS: the VMM

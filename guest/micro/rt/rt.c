@@ -362,12 +362,36 @@ void rt_irq_unmask(unsigned irq)
 	rt_outb(PIC1_DATA, pic_mask[0]);
 }
 
-void rt_pit_periodic(unsigned hz)
+static void pit_divisor(uint32_t div)
 {
-	uint32_t div = (uint32_t)(1193182u / hz);
 	rt_outb(CC_PORT_PIT_MODE, 0x34); /* ch 0, lo/hi byte, mode 2 */
 	rt_outb(CC_PORT_PIT_BASE, (uint8_t)div);
-	rt_outb(CC_PORT_PIT_BASE, (uint8_t)(div >> 8));
+	rt_outb(CC_PORT_PIT_BASE, (uint8_t)(div >> 8)); /* 65536 -> 0 */
+}
+
+void rt_pit_periodic(unsigned hz)
+{
+	pit_divisor((uint32_t)(1193182u / hz));
+}
+
+volatile uint64_t rt_ticks;
+
+static void count_tick(struct rt_frame *f)
+{
+	(void)f;
+	rt_ticks++;
+}
+
+void rt_timer_start_divisor(uint32_t divisor)
+{
+	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, count_tick);
+	pit_divisor(divisor);
+	rt_irq_unmask(CC_IRQ_PIT);
+}
+
+void rt_timer_start(unsigned hz)
+{
+	rt_timer_start_divisor((uint32_t)(1193182u / hz));
 }
 
 uint16_t rt_pit_count(void)

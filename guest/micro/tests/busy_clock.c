@@ -5,21 +5,11 @@
  */
 #include "micro.h"
 
-static volatile uint64_t ticks;
-
-static void on_tick(struct rt_frame *f)
-{
-	(void)f;
-	ticks++;
-}
-
 void micro_main(void)
 {
-	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, on_tick);
-	rt_pit_periodic(1000);
-	rt_irq_unmask(CC_IRQ_PIT);
+	rt_timer_start(1000);
 	uint64_t polls = 0;
-	while (ticks < 10) {
+	while (rt_ticks < 10) {
 		(void)rt_pit_count();
 		polls++;
 	}

@@ -6,21 +6,11 @@
  */
 #include "micro.h"
 
-static volatile uint64_t ticks;
-
-static void on_tick(struct rt_frame *f)
-{
-	(void)f;
-	ticks++;
-}
-
 void micro_main(void)
 {
-	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, on_tick);
-	rt_pit_periodic(100);
-	rt_irq_unmask(CC_IRQ_PIT);
+	rt_timer_start(100);
 	uint64_t spins = 0;
-	while (ticks == 0) {
+	while (rt_ticks == 0) {
 		if (++spins % 64 == 0)
 			rt_progress(1);
 	}

@@ -5,22 +5,12 @@
  */
 #include "micro.h"
 
-static volatile uint64_t ticks;
-
-static void on_tick(struct rt_frame *f)
-{
-	(void)f;
-	ticks++;
-}
-
 void micro_main(void)
 {
-	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, on_tick);
-	rt_pit_periodic(1000);
-	rt_irq_unmask(CC_IRQ_PIT);
-	while (ticks < 100)
+	rt_timer_start(1000);
+	while (rt_ticks < 100)
 		rt_hlt();
 	rt_puts("ticks: ");
-	rt_put_u64(ticks);
+	rt_put_u64(rt_ticks);
 	rt_puts("\n");
 }

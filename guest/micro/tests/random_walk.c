@@ -9,14 +9,7 @@
 
 #define ARENA (1u << 20)
 
-static volatile uint64_t ticks;
 static volatile uint8_t arena[ARENA] __attribute__((aligned(4096)));
-
-static void on_tick(struct rt_frame *f)
-{
-	(void)f;
-	ticks++;
-}
 
 static uint64_t random64(void)
 {
@@ -25,17 +18,15 @@ static uint64_t random64(void)
 
 void micro_main(void)
 {
-	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, on_tick);
-	rt_pit_periodic(1000);
-	rt_irq_unmask(CC_IRQ_PIT);
+	rt_timer_start(1000);
 	int64_t pos = 0;
-	for (uint64_t seen = 0;; seen = ticks) {
-		while (ticks == seen)
+	for (uint64_t seen = 0;; seen = rt_ticks) {
+		while (rt_ticks == seen)
 			rt_hlt();
 		uint64_t r = random64();
 		pos += (r & 1) ? 1 : -1;
 		arena[(r >> 8) % ARENA] = (uint8_t)pos;
-		if (ticks % 16 == 0) {
+		if (rt_ticks % 16 == 0) {
 			rt_puts("pos ");
 			rt_put_u64((uint64_t)pos);
 			rt_puts("\n");

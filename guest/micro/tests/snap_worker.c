@@ -9,27 +9,18 @@
 
 #define ARENA (1u << 20)
 
-static volatile uint64_t ticks;
 static uint8_t arena[ARENA] __attribute__((aligned(4096)));
-
-static void on_tick(struct rt_frame *f)
-{
-	(void)f;
-	ticks++;
-}
 
 void micro_main(void)
 {
-	rt_set_trap(RT_VEC_IRQ0 + CC_IRQ_PIT, on_tick);
-	rt_pit_periodic(1000);
-	rt_irq_unmask(CC_IRQ_PIT);
+	rt_timer_start(1000);
 	uint64_t seen = 0, sum = 0;
 	for (;;) {
-		while (ticks == seen) {
+		while (rt_ticks == seen) {
 			rt_progress(1);
 			rt_hlt();
 		}
-		seen = ticks;
+		seen = rt_ticks;
 		uint32_t at = (uint32_t)(seen * 4096 + seen * 7) % ARENA;
 		arena[at] = (uint8_t)seen;
 		sum += arena[(at * 13) % ARENA];

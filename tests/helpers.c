@@ -1,0 +1,36 @@
+#define _GNU_SOURCE
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "vmm/vm.h"
+
+int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *f = popen(cmd, "r");
+	cr_assert(f, "popen %s", cmd);
+	size_t n = fread(out, 1, cap - 1, f);
+	out[n] = 0;
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns)
+{
+	struct cc_vm_result res;
+	vm->cfg.max_ns = ns;
+	cr_assert_eq(cc_vm_run(vm, &res), 0, "%s", res.msg);
+	cr_assert_eq(res.stop, CC_STOP_LIMIT,
+		     "wanted to stop at %llu ns, stopped at %llu ns: %s",
+		     (unsigned long long)ns, (unsigned long long)res.vclock_ns,
+		     res.msg);
+	return cc_vm_trace_hash(vm);
+}
