@@ -41,7 +41,7 @@ echo "== host"
 
 echo "== micro-guest boot (baseline: runtime set-up, CPL3 switch, exit)"
 t0=$(now)
-"$cc" boot --kernel "$guest/micro/hello.elf" --no-initrd --quiet 2>/dev/null
+"$cc" boot --kernel "$guest/micro/hello.elf" --no-initrd --quiet &>/dev/null
 t1=$(now)
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "micro-guest hello: %.3f s wall\n", (b - a) / 1e6 }'
 

@@ -13,7 +13,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
-#define MEM (256ull << 20)
+#define MEM  (256ull << 20)
 #define REPS 20
 
 static double now(void)

@@ -42,8 +42,8 @@
  * user space reaches the VMM on PVM hosts, where port I/O from CPL3
  * faults.  A 32-bit write of CC_DOORBELL_READY says "booted, ready for
  * work": the boot cache snapshots the VM there. */
-#define CC_DOORBELL_GPA 0xD0010000ull
-#define CC_DOORBELL_SIZE 0x1000ull
+#define CC_DOORBELL_GPA	  0xD0010000ull
+#define CC_DOORBELL_SIZE  0x1000ull
 #define CC_DOORBELL_READY 0x59444552u /* "REDY" */
 /* A read (1 to 8 bytes) at this offset returns the next bytes of the
  * VM's deterministic entropy stream: the simulation seed reaches guest

@@ -48,8 +48,8 @@ static int make_dirs(char *dir, struct cc_err *err)
 	return 0;
 }
 
-int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform,
-		       char *path, size_t len, struct cc_err *err)
+int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
+		       size_t len, struct cc_err *err)
 {
 	XXH3_state_t *x = XXH3_createState();
 	if (!x)

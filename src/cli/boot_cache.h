@@ -17,7 +17,7 @@
 
 /* Fills path with the entry for cfg (creating the directory); -1 with
  * err when the inputs cannot be read or the directory made. */
-int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform,
-		       char *path, size_t len, struct cc_err *err);
+int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
+		       size_t len, struct cc_err *err);
 
 #endif

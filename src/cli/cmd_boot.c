@@ -352,8 +352,9 @@ static int save_snapshot(struct cc_vm *vm, const char *path, const char *why)
 		cc_snapshot_free(s);
 		return -1;
 	}
-	fprintf(stderr, "chaoscontrol: %s saved at %.3f ms of virtual time: "
-			"%s\n",
+	fprintf(stderr,
+		"chaoscontrol: %s saved at %.3f ms of virtual time: "
+		"%s\n",
 		why, vm->vclock.ns / 1e6, path);
 	cc_snapshot_free(s);
 	return 0;
@@ -409,8 +410,9 @@ static int start_from(struct cc_vm *vm, const char *path, bool is_cache,
 	free(console);
 	int rc = cc_vm_restore(vm, s, err);
 	if (!rc)
-		fprintf(stderr, "chaoscontrol: started from %s%s (%.3f ms of "
-				"virtual time)\n",
+		fprintf(stderr,
+			"chaoscontrol: started from %s%s (%.3f ms of "
+			"virtual time)\n",
 			is_cache ? "the boot cache: " : "", path,
 			vm->vclock.ns / 1e6);
 	cc_snapshot_free(s);
@@ -526,8 +528,9 @@ static int run(const struct boot_opts *o)
 	bool use_cache = !o->restore && !o->no_cache;
 	if (use_cache &&
 	    cc_boot_cache_path(&cfg, kind, cache, sizeof(cache), &e)) {
-		fprintf(stderr, "chaoscontrol: %s (running without the boot "
-				"cache)\n",
+		fprintf(stderr,
+			"chaoscontrol: %s (running without the boot "
+			"cache)\n",
 			e.msg);
 		use_cache = false;
 	}
@@ -546,8 +549,9 @@ static int run(const struct boot_opts *o)
 	} else if (use_cache && access(cache, F_OK) == 0) {
 		if (start_from(vm, cache, true, &e)) {
 			/* Unusable entry: say so, boot afresh, rebuild it. */
-			fprintf(stderr, "chaoscontrol: warning: %s; booting "
-					"afresh and rebuilding it\n",
+			fprintf(stderr,
+				"chaoscontrol: warning: %s; booting "
+				"afresh and rebuilding it\n",
 				e.msg);
 			unlink(cache);
 			cc_vm_destroy(vm);

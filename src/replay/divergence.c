@@ -36,8 +36,8 @@ static void line(FILE *f, const char *who, uint64_t i, uint64_t base,
 		who, base + i, r[i].ev.vclock, ev, r[i].rip);
 }
 
-void cc_divergence_print(FILE *f, const struct cc_divergence *d,
-			 uint64_t base, const char *name_a, const struct cc_trace_record *a,
+void cc_divergence_print(FILE *f, const struct cc_divergence *d, uint64_t base,
+			 const char *name_a, const struct cc_trace_record *a,
 			 uint64_t na, const char *name_b,
 			 const struct cc_trace_record *b, uint64_t nb,
 			 unsigned context)

@@ -24,8 +24,7 @@ void cc_divergence_find(const struct cc_trace_record *a, uint64_t na,
 
 /* Prints the divergence with `context` identical events before it;
  * event numbers are shown offset by `base` (where the traces start). */
-void cc_divergence_print(FILE *f, const struct cc_divergence *d,
-			 uint64_t base,
+void cc_divergence_print(FILE *f, const struct cc_divergence *d, uint64_t base,
 			 const char *name_a, const struct cc_trace_record *a,
 			 uint64_t na, const char *name_b,
 			 const struct cc_trace_record *b, uint64_t nb,

@@ -15,7 +15,7 @@
 
 /* Guest RAM is mostly zero pages and code: level 1 is ~as small as 3 at
  * a fraction of the time. */
-#define ZSTD_LEVEL 1
+#define ZSTD_LEVEL  1
 #define MAX_CONSOLE (64ull << 20)
 
 static uint64_t header_hash(struct cc_snapfile_header h)
@@ -168,20 +168,23 @@ static int check_header(const char *path, const struct cc_snapfile_header *h,
 		return cc_err_set(err, "%s: not a ChaosControl snapshot file",
 				  path);
 	if (h->version != CC_SNAPFILE_VERSION)
-		return cc_err_set(err, "%s: snapshot format version %u; this "
-				       "build reads version %u",
+		return cc_err_set(err,
+				  "%s: snapshot format version %u; this "
+				  "build reads version %u",
 				  path, h->version, CC_SNAPFILE_VERSION);
 	if (h->header_size != sizeof(*h) || header_hash(*h) != h->header_hash)
-		return cc_err_set(err, "%s: corrupt snapshot header "
-				       "(checksum mismatch)",
+		return cc_err_set(err,
+				  "%s: corrupt snapshot header "
+				  "(checksum mismatch)",
 				  path);
 	if (h->vcpu_size != sizeof(struct cc_vcpu_state) ||
 	    h->trace_size != sizeof(struct cc_trace_state) ||
 	    h->devices_size != cc_vm_state_size() ||
 	    strncmp(h->layout, cc_vm_state_layout(), sizeof(h->layout)))
-		return cc_err_set(err, "%s: written by a build with another "
-				       "state layout (%.200s); this build has "
-				       "%s",
+		return cc_err_set(err,
+				  "%s: written by a build with another "
+				  "state layout (%.200s); this build has "
+				  "%s",
 				  path, h->layout, cc_vm_state_layout());
 	if (h->ram_size < CC_MEM_MIN || h->ram_size > CC_MEM_MAX ||
 	    h->ram_size % CC_PAGE_SIZE || h->console_size > MAX_CONSOLE)
@@ -190,14 +193,15 @@ static int check_header(const char *path, const struct cc_snapfile_header *h,
 	uint64_t want = sizeof(*h) + h->vcpu_size + h->trace_size +
 			h->devices_size + h->console_size + h->ram_zsize;
 	if (h->ram_zsize > len || want != len)
-		return cc_err_set(err, "%s: truncated snapshot file (%zu of "
-				       "%llu bytes)",
+		return cc_err_set(err,
+				  "%s: truncated snapshot file (%zu of "
+				  "%llu bytes)",
 				  path, len, (unsigned long long)want);
 	return 0;
 }
 
-int cc_snapfile_load(const char *path, struct cc_snapshot **out,
-		     char **console, size_t *console_len, struct cc_err *err)
+int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
+		     size_t *console_len, struct cc_err *err)
 {
 	*out = NULL;
 	*console = NULL;
@@ -215,8 +219,9 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out,
 	const uint8_t *p = buf + sizeof(h);
 	if (XXH3_64bits(p, len - sizeof(h)) != h.payload_hash) {
 		free(buf);
-		return cc_err_set(err, "%s: corrupt snapshot (payload "
-				       "checksum mismatch)",
+		return cc_err_set(err,
+				  "%s: corrupt snapshot (payload "
+				  "checksum mismatch)",
 				  path);
 	}
 	struct cc_snapshot *s = cc_snapshot_alloc(h.ram_size);
@@ -237,12 +242,13 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out,
 	p += h.console_size;
 	size_t n = ZSTD_decompress(s->own, s->ram_size, p, h.ram_zsize);
 	free(buf);
-	if (ZSTD_isError(n) || n != s->ram_size || s->vcpu.nmsrs >
-							     CC_SNAP_MAX_MSRS) {
+	if (ZSTD_isError(n) || n != s->ram_size ||
+	    s->vcpu.nmsrs > CC_SNAP_MAX_MSRS) {
 		free(con);
 		cc_snapshot_free(s);
-		return cc_err_set(err, "%s: corrupt snapshot (guest memory "
-				       "does not decompress to its size)",
+		return cc_err_set(err,
+				  "%s: corrupt snapshot (guest memory "
+				  "does not decompress to its size)",
 				  path);
 	}
 	*out = s;

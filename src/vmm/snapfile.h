@@ -19,7 +19,7 @@
 #include "err.h"
 #include "snapshot.h"
 
-#define CC_SNAPFILE_MAGIC "CCSNAP\0\0"
+#define CC_SNAPFILE_MAGIC   "CCSNAP\0\0"
 #define CC_SNAPFILE_VERSION 1u
 
 struct cc_snapfile_header {
@@ -44,7 +44,7 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 
 /* Reads and validates path into a new, detached snapshot.  *console
  * (malloc'd, may be NULL) gets the console output saved with it. */
-int cc_snapfile_load(const char *path, struct cc_snapshot **out,
-		     char **console, size_t *console_len, struct cc_err *err);
+int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
+		     size_t *console_len, struct cc_err *err);
 
 #endif

@@ -69,7 +69,8 @@ static int set_vcpu(struct cc_vm *vm, const struct cc_vcpu_state *v,
 	msrs.h.pad = 0;
 	memcpy(msrs.e, v->msrs, v->nmsrs * sizeof(v->msrs[0]));
 	struct kvm_vcpu_events ev = v->events;
-	ev.flags |= KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
+	ev.flags |=
+		KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 	if (ioctl(fd, KVM_SET_MP_STATE, &v->mp) < 0 ||
 	    ioctl(fd, KVM_SET_REGS, &v->regs) < 0 ||
 	    ioctl(fd, KVM_SET_SREGS, &v->sregs) < 0 ||
@@ -79,8 +80,9 @@ static int set_vcpu(struct cc_vm *vm, const struct cc_vcpu_state *v,
 		return cc_err_errno(err, "restore: writing vCPU state");
 	int n = ioctl(fd, KVM_SET_MSRS, &msrs);
 	if (n != (int)v->nmsrs)
-		return cc_err_set(err, "restore: KVM_SET_MSRS wrote %d of %u "
-				       "MSRs",
+		return cc_err_set(err,
+				  "restore: KVM_SET_MSRS wrote %d of %u "
+				  "MSRs",
 				  n, v->nmsrs);
 	if (ioctl(fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 		return cc_err_errno(err, "restore: KVM_SET_VCPU_EVENTS");
@@ -108,13 +110,15 @@ static int complete_io(struct cc_vm *vm, struct cc_vcpu_state *v,
 	vm->run->if_flag = v->if_flag;
 	vm->run->ready_for_interrupt_injection = v->ready_for_injection;
 	if (r == 0 || e != EINTR)
-		return cc_err_set(err, "snapshot: completing the last exit "
-				       "failed (KVM_RUN returned %d, errno %d)",
+		return cc_err_set(err,
+				  "snapshot: completing the last exit "
+				  "failed (KVM_RUN returned %d, errno %d)",
 				  r, e);
 	return 0;
 }
 
-/* ---- memory ---------------------------------------------------------------- */
+/* ---- memory ----------------------------------------------------------------
+ */
 
 static int set_slot(struct cc_vm *vm, uint64_t size, struct cc_err *err)
 {
@@ -126,7 +130,8 @@ static int set_slot(struct cc_vm *vm, uint64_t size, struct cc_err *err)
 		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return cc_err_errno(err, "snapshot: KVM_SET_USER_MEMORY_REGION");
+		return cc_err_errno(err,
+				    "snapshot: KVM_SET_USER_MEMORY_REGION");
 	return 0;
 }
 
@@ -226,7 +231,8 @@ static uint64_t restore_dirty(struct cc_vm *vm, struct cc_snapshot *s)
 	return n;
 }
 
-/* ---- public ---------------------------------------------------------------- */
+/* ---- public ----------------------------------------------------------------
+ */
 
 static void unref(struct cc_snapshot *s)
 {
@@ -341,13 +347,15 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 {
 	if (s->ram_size != vm->mem.size)
-		return cc_err_set(err, "restore: the snapshot has %llu MiB of "
-				       "RAM, this VM %llu MiB",
+		return cc_err_set(err,
+				  "restore: the snapshot has %llu MiB of "
+				  "RAM, this VM %llu MiB",
 				  (unsigned long long)(s->ram_size >> 20),
 				  (unsigned long long)(vm->mem.size >> 20));
 	if (s->devices_len != cc_vm_state_size())
-		return cc_err_set(err, "restore: device state of %llu bytes, "
-				       "this build has %llu",
+		return cc_err_set(err,
+				  "restore: device state of %llu bytes, "
+				  "this build has %llu",
 				  (unsigned long long)s->devices_len,
 				  (unsigned long long)cc_vm_state_size());
 	if (enable_dirty_log(vm, err) || harvest(vm, err))

@@ -62,7 +62,7 @@ struct cc_snapshot {
 	struct cc_snapshot *base;
 	unsigned refs; /* the owner's, plus one per snapshot based on it */
 	uint64_t ram_size;
-	uint64_t *dirty;   /* pages written since, while attached */
+	uint64_t *dirty;	/* pages written since, while attached */
 	uint64_t last_restored; /* pages the last restore copied */
 };
 
@@ -74,8 +74,7 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 /* Put the VM back exactly as it was at the snapshot.  A snapshot taken
  * of another VM (or loaded from a file) is accepted if RAM sizes match:
  * the first restore then copies all of RAM and attaches it. */
-int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s,
-		  struct cc_err *err);
+int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err);
 
 /* An empty, detached snapshot for ram_size bytes of RAM whose pages all
  * live in `own` (for loaders); NULL when out of memory. */
@@ -84,6 +83,5 @@ struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size);
 /* Detaches from its VM and drops the owner's reference: the memory goes
  * when no snapshot based on it remains. */
 void cc_snapshot_free(struct cc_snapshot *s);
-
 
 #endif

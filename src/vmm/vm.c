@@ -28,8 +28,7 @@ static const char *const stop_names[] = {
 	[CC_STOP_NONE] = "running",	 [CC_STOP_EXIT_PORT] = "exit",
 	[CC_STOP_POWEROFF] = "poweroff", [CC_STOP_SHUTDOWN] = "shutdown",
 	[CC_STOP_IDLE] = "idle",	 [CC_STOP_LIMIT] = "limit",
-	[CC_STOP_ERROR] = "error",
-	[CC_STOP_READY] = "ready",
+	[CC_STOP_ERROR] = "error",	 [CC_STOP_READY] = "ready",
 };
 
 const char *cc_stop_name(enum cc_stop s)
@@ -241,7 +240,10 @@ struct state_row {
 	size_t off, len;
 };
 
-#define ROW(name, field, len) {name, offsetof(struct cc_vm, field), len}
+#define ROW(name, field, len)                                                  \
+	{                                                                      \
+		name, offsetof(struct cc_vm, field), len                       \
+	}
 static const struct state_row state_rows[] = {
 	ROW("vclock", vclock, sizeof(struct cc_vclock)),
 	ROW("pic", pic, sizeof(struct cc_pic)),
@@ -714,8 +716,10 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	serial_flush(vm);
 	/* A limit is the host's choice, not the guest's: running to T, then
 	 * on to T+N must hash like running to T+N at once. */
-	if (vm->result.stop != CC_STOP_LIMIT && vm->result.stop != CC_STOP_READY)
-		emit(vm, CC_EV_STOP, 0, vm->result.stop, vm->result.exit_status);
+	if (vm->result.stop != CC_STOP_LIMIT &&
+	    vm->result.stop != CC_STOP_READY)
+		emit(vm, CC_EV_STOP, 0, vm->result.stop,
+		     vm->result.exit_status);
 	vm->result.vclock_ns = vm->vclock.ns;
 	*res = vm->result;
 	return rc;

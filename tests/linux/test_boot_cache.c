@@ -30,8 +30,8 @@ static void hash_of(char *h, size_t len)
 /* One run with a private cache directory; output in `out`. */
 static void run(const char *extra)
 {
-	int rc = sh("XDG_CACHE_HOME=%s " CC " run --seed 3 %s 2>&1", dir,
-		    extra);
+	int rc =
+		sh("XDG_CACHE_HOME=%s " CC " run --seed 3 %s 2>&1", dir, extra);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "cc-init: exit status 0"), "%s", out);
 }

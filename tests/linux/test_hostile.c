@@ -90,6 +90,5 @@ Test(hostile, twenty_runs_from_the_boot_cache_are_identical, .timeout = 3600)
 	int rc = sh(out1, sizeof(out1),
 		    CC " determinism --runs 20 --seed 4 " HOSTILE " 2>&1");
 	cr_assert_eq(rc, 0, "%s", out1);
-	cr_assert(strstr(out1, "identical: 20 runs, trace-hash: "), "%s",
-		  out1);
+	cr_assert(strstr(out1, "identical: 20 runs, trace-hash: "), "%s", out1);
 }

@@ -16,8 +16,9 @@
 #include "vmm/snapfile.h"
 
 #define CC CC_BUILD_DIR "/chaoscontrol"
-#define WORKER "--kernel " CC_BUILD_DIR "/guest/micro/snap_worker.elf " \
-	       "--no-initrd --mem 32M --seed 5"
+#define WORKER                                                                 \
+	"--kernel " CC_BUILD_DIR "/guest/micro/snap_worker.elf "               \
+	"--no-initrd --mem 32M --seed 5"
 
 static char out[1 << 16];
 static char dir[] = "/tmp/cc-snapfile-XXXXXX";
@@ -50,8 +51,8 @@ static const char *last_line(void)
 Test(snapfile, save_then_restore_in_a_new_process_matches)
 {
 	char want[64], got[64];
-	cr_assert_eq(sh(CC " run " WORKER " --ticks 120 2>/dev/null"), 0,
-		     "%s", out);
+	cr_assert_eq(sh(CC " run " WORKER " --ticks 120 2>/dev/null"), 0, "%s",
+		     out);
 	snprintf(want, sizeof(want), "%.63s", last_line());
 	cr_assert_eq(sh(CC " run " WORKER " --ticks 120 --snapshot-at 40 "
 			   "--save %s/s.snap 2>/dev/null",
@@ -81,8 +82,7 @@ static void corrupt_and_expect(const char *how, const char *message)
 		       "2>&1",
 		    dir);
 	cr_assert_eq(rc, 3, "%s", out);
-	cr_assert(strstr(out, message), "expected '%s' in:\n%s", message,
-		  out);
+	cr_assert(strstr(out, message), "expected '%s' in:\n%s", message, out);
 }
 
 Test(snapfile, truncated_file_is_refused)

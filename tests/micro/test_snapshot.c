@@ -135,8 +135,9 @@ Test(snapshot, forked_branches_replay_per_seed_and_differ_across_seeds,
 			if (round == 0)
 				h[seed] = got;
 			else
-				cr_assert_eq(got, h[seed], "seed %lu replayed "
-							   "differently",
+				cr_assert_eq(got, h[seed],
+					     "seed %lu replayed "
+					     "differently",
 					     (unsigned long)seed);
 		}
 	}
