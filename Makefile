@@ -118,6 +118,8 @@ bench: all $(BENCH_PROGS)
 	@$(B)/bench/exit_cost
 	@echo "== snapshot restore cost"
 	@$(B)/bench/restore_cost
+	@echo "== dirty-page tracking: KVM dirty log vs dirty ring"
+	@$(B)/bench/dirty_tracking
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
 
 asan:

@@ -166,14 +166,45 @@ static int remap_memory(struct cc_vm *vm, struct cc_err *err)
 	return 0;
 }
 
+/* Dirty ring: mark every harvested entry, then let KVM reuse them. */
+static int collect_ring(struct cc_vm *vm, struct cc_err *err)
+{
+	uint32_t n = vm->cfg.dirty_ring_entries;
+	uint64_t npages = cc_mem_pages(&vm->mem);
+	memset(vm->kvm_dirty, 0, bitmap_words(&vm->mem) * 8);
+	for (;;) {
+		struct kvm_dirty_gfn *g = &vm->ring[vm->ring_next % n];
+		if (!(__atomic_load_n(&g->flags, __ATOMIC_ACQUIRE) &
+		      KVM_DIRTY_GFN_F_DIRTY))
+			break;
+		if (g->slot == 0 && g->offset < npages)
+			vm->kvm_dirty[g->offset / 64] |= 1ull
+							 << (g->offset % 64);
+		__atomic_store_n(&g->flags, KVM_DIRTY_GFN_F_RESET,
+				 __ATOMIC_RELEASE);
+		vm->ring_next++;
+	}
+	if (ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+		return cc_err_errno(err, "snapshot: KVM_RESET_DIRTY_RINGS");
+	return 0;
+}
+
 /* Collects pages written since the last harvest (guest and VMM) into
  * every live snapshot's dirty set. */
-static int harvest(struct cc_vm *vm, struct cc_err *err)
+int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err)
 {
+	if (!vm->dirty_logging)
+		return 0;
 	uint64_t words = bitmap_words(&vm->mem);
-	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = vm->kvm_dirty};
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return cc_err_errno(err, "snapshot: KVM_GET_DIRTY_LOG");
+	if (vm->ring) {
+		if (collect_ring(vm, err))
+			return -1;
+	} else {
+		struct kvm_dirty_log log = {.slot = 0,
+					    .dirty_bitmap = vm->kvm_dirty};
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+			return cc_err_errno(err, "snapshot: KVM_GET_DIRTY_LOG");
+	}
 	for (uint64_t w = 0; w < words; w++) {
 		uint64_t d = vm->kvm_dirty[w] | vm->mem.vmm_dirty[w];
 		vm->mem.vmm_dirty[w] = 0;
@@ -330,7 +361,7 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 	*out = NULL;
 	struct cc_vcpu_state v;
 	if (complete_io(vm, &v, err) || get_vcpu(vm, &v, err) ||
-	    enable_dirty_log(vm, err) || harvest(vm, err))
+	    enable_dirty_log(vm, err) || cc_vm_dirty_harvest(vm, err))
 		return -1;
 	struct cc_snapshot *s = capture_memory(vm);
 	if (!s)
@@ -358,7 +389,7 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 				  "this build has %llu",
 				  (unsigned long long)s->devices_len,
 				  (unsigned long long)cc_vm_state_size());
-	if (enable_dirty_log(vm, err) || harvest(vm, err))
+	if (enable_dirty_log(vm, err) || cc_vm_dirty_harvest(vm, err))
 		return -1;
 	if (s->vm == vm) {
 		s->last_restored = restore_dirty(vm, s);

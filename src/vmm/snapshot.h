@@ -80,6 +80,11 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err);
  * live in `own` (for loaders); NULL when out of memory. */
 struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size);
 
+/* Collects the pages written since the last collection (guest: KVM's
+ * dirty log or ring; VMM: its own bitmap) into every live snapshot.
+ * Snapshots and restores call it; the run loop does when the ring fills. */
+int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err);
+
 /* Detaches from its VM and drops the owner's reference: the memory goes
  * when no snapshot based on it remains. */
 void cc_snapshot_free(struct cc_snapshot *s);

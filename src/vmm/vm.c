@@ -161,6 +161,24 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 				     err);
 }
 
+/* The dirty ring must be enabled before the vCPU exists. */
+static int enable_ring(struct cc_vm *vm, struct cc_err *err)
+{
+	uint32_t n = vm->cfg.dirty_ring_entries;
+	if (n & (n - 1))
+		return cc_err_set(err,
+				  "dirty ring size %u is not a power of "
+				  "two",
+				  n);
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_DIRTY_LOG_RING,
+		.args = {n * sizeof(struct kvm_dirty_gfn)},
+	};
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return cc_err_errno(err, "enabling the KVM dirty ring");
+	return 0;
+}
+
 static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 {
 	vm->kvm_fd = cc_kvm_open(err);
@@ -180,6 +198,8 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return cc_err_errno(err, "KVM_SET_USER_MEMORY_REGION");
+	if (vm->cfg.dirty_ring_entries && enable_ring(vm, err))
+		return -1;
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0)
 		return cc_err_errno(err, "KVM_CREATE_VCPU");
@@ -192,6 +212,15 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 	if (vm->run == MAP_FAILED) {
 		vm->run = NULL;
 		return cc_err_errno(err, "mmap of the vCPU run area");
+	}
+	if (vm->cfg.dirty_ring_entries) {
+		size_t len = vm->cfg.dirty_ring_entries * sizeof(*vm->ring);
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       vm->vcpu_fd,
+			       KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
+		if (p == MAP_FAILED)
+			return cc_err_errno(err, "mmap of the dirty ring");
+		vm->ring = p;
 	}
 	return 0;
 }
@@ -308,6 +337,9 @@ void cc_vm_destroy(struct cc_vm *vm)
 	cc_watchdog_stop(&vm->wd);
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
+	if (vm->ring)
+		munmap(vm->ring,
+		       vm->cfg.dirty_ring_entries * sizeof(*vm->ring));
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
 	if (vm->vm_fd >= 0)
@@ -615,6 +647,15 @@ static void dispatch(struct cc_vm *vm)
 		     (unsigned long long)
 			     r->fail_entry.hardware_entry_failure_reason);
 		break;
+	case KVM_EXIT_DIRTY_RING_FULL: {
+		/* Host bookkeeping, invisible to the guest: collect and go on.
+		 */
+		struct cc_err e;
+		vm->ring_fulls++;
+		if (cc_vm_dirty_harvest(vm, &e))
+			stop(vm, CC_STOP_ERROR, "%s", e.msg);
+		break;
+	}
 	case KVM_EXIT_SYSTEM_EVENT:
 		vm->stats.exits[CC_EXIT_SYSTEM_EVENT]++;
 		stop(vm, CC_STOP_SHUTDOWN,

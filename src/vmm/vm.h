@@ -43,7 +43,10 @@ struct cc_vm_config {
 	uint64_t max_exits;	 /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms;	 /* wall ms without an exit; 0 = off */
 	bool stop_at_ready;	 /* stop when the guest rings "ready" */
-	unsigned sample_ms;	 /* RIP sampler period; 0 = off */
+	/* Dirty-page tracking for snapshots: 0 = KVM's dirty log (bitmap),
+	 * else KVM's dirty ring with this many entries (a power of two). */
+	uint32_t dirty_ring_entries;
+	unsigned sample_ms;	/* RIP sampler period; 0 = off */
 	uint64_t seed;		/* simulation seed; VM streams derive from it */
 	uint64_t progress_ns;	/* per progress unit; 0 = default */
 	unsigned vm_index;	/* this VM's index in its simulation */
@@ -123,7 +126,10 @@ struct cc_vm {
 	/* Snapshots (snapshot.c): live ones, for dirty-page accounting. */
 	struct cc_snapshot *snaps;
 	bool dirty_logging;
-	uint64_t *kvm_dirty; /* scratch for KVM_GET_DIRTY_LOG */
+	uint64_t *kvm_dirty;	    /* scratch for KVM_GET_DIRTY_LOG */
+	struct kvm_dirty_gfn *ring; /* dirty ring mode: the vCPU's ring */
+	uint32_t ring_next;	    /* next entry to collect */
+	uint64_t ring_fulls;	    /* KVM_EXIT_DIRTY_RING_FULL exits */
 };
 
 /*
