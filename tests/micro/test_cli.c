@@ -21,7 +21,8 @@ static char out[1 << 16];
 /* Runs a shell command; returns its exit code, output (both streams)
  * in `out`. */
 /* The shared runner, writing into this file's `out`. */
-#define sh(...) cc_test_sh(out, sizeof(out), __VA_ARGS__)
+/* Both streams: the errors under test go to stderr. */
+#define sh(fmt, ...) cc_test_sh(out, sizeof(out), fmt " 2>&1", ##__VA_ARGS__)
 
 /* The error must be one line starting with "chaoscontrol: ". */
 static void assert_one_line_error(const char *needle)
