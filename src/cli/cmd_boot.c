@@ -440,20 +440,16 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 	};
 }
 
-/* The snapshot file a --restore names must be readable before we boot;
- * its RAM size becomes the VM's unless --mem says otherwise. */
+/* A --restore file's RAM size becomes the VM's unless --mem says
+ * otherwise; a bad file is refused here, before anything boots. */
 static int peek_restore(const struct boot_opts *o, struct cc_vm_config *cfg,
 			struct cc_err *err)
 {
-	struct cc_snapshot *s;
-	char *console;
-	size_t clen;
-	if (cc_snapfile_load(o->restore, &s, &console, &clen, err))
+	uint64_t size;
+	if (cc_snapfile_ram_size(o->restore, &size, err))
 		return -1;
 	if (!cfg->mem_size)
-		cfg->mem_size = s->ram_size;
-	free(console);
-	cc_snapshot_free(s);
+		cfg->mem_size = size;
 	return 0;
 }
 

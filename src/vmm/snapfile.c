@@ -200,6 +200,26 @@ static int check_header(const char *path, const struct cc_snapfile_header *h,
 	return 0;
 }
 
+int cc_snapfile_ram_size(const char *path, uint64_t *ram_size,
+			 struct cc_err *err)
+{
+	struct cc_snapfile_header h;
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return cc_err_errno(err, "snapshot file %s", path);
+	size_t got = fread(&h, 1, sizeof(h), f);
+	int bad = fstat(fileno(f), &st) < 0;
+	fclose(f);
+	if (bad)
+		return cc_err_errno(err, "snapshot file %s", path);
+	if (check_header(path, &h, got < sizeof(h) ? got : (size_t)st.st_size,
+			 err))
+		return -1;
+	*ram_size = h.ram_size;
+	return 0;
+}
+
 int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 		     size_t *console_len, struct cc_err *err)
 {

@@ -47,4 +47,9 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 		     size_t *console_len, struct cc_err *err);
 
+/* Reads and checks only the header: the guest RAM size a restore of
+ * path needs (to size the VM before loading the whole file). */
+int cc_snapfile_ram_size(const char *path, uint64_t *ram_size,
+			 struct cc_err *err);
+
 #endif
