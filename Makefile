@@ -28,7 +28,7 @@ UNIT_TESTS :=
 MICRO_GUESTS :=
 GUEST_ALL :=
 
-.PHONY: all setup vmm guest kernel kernel-kcov micro run test test-unit test-micro \
+.PHONY: all setup vmm guest kernel kernel-kcov micro fuzz run test test-unit test-micro \
 	test-linux bench asan clean format FORCE
 .DEFAULT_GOAL := all
 
@@ -126,6 +126,28 @@ asan:
 	$(MAKE) B=build-asan OPT=-O1 \
 		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 		test-unit test-micro
+
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------
+# Each target runs FUZZ_SECONDS (default 600); CI runs them briefly.
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS := -std=c11 -g -O1 -Iinclude -Isrc -D_DEFAULT_SOURCE \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,\
+	$(wildcard tests/fuzz/*.c))
+$(B)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(VMM_SRCS) $(LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		n=$$(basename $$t); echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+		mkdir -p $(B)/fuzz/corpus-$$n; \
+		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/fuzz/corpus-$$n > $(B)/fuzz/$$n.log 2>&1; then \
+			tail -n 40 $(B)/fuzz/$$n.log; exit 1; fi; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
+			$(B)/fuzz/$$n.log; \
+	done
 
 format:
 	clang-format -i $(VMM_SRCS) $(CLI_SRCS) $(wildcard src/*/*.h tests/*/*.c)

@@ -48,7 +48,7 @@ static int get_vcpu(struct cc_vm *vm, struct cc_vcpu_state *v,
 	if (ioctl(fd, KVM_GET_MP_STATE, &v->mp) < 0 ||
 	    ioctl(fd, KVM_GET_REGS, &v->regs) < 0 ||
 	    ioctl(fd, KVM_GET_SREGS, &v->sregs) < 0 ||
-	    ioctl(fd, KVM_GET_XSAVE, &v->xsave) < 0 ||
+	    ioctl(fd, KVM_GET_XSAVE, (struct kvm_xsave *)v->xsave) < 0 ||
 	    ioctl(fd, KVM_GET_XCRS, &v->xcrs) < 0 ||
 	    ioctl(fd, KVM_GET_DEBUGREGS, &v->dregs) < 0 ||
 	    ioctl(fd, KVM_GET_VCPU_EVENTS, &v->events) < 0)
@@ -74,7 +74,7 @@ static int set_vcpu(struct cc_vm *vm, const struct cc_vcpu_state *v,
 	if (ioctl(fd, KVM_SET_MP_STATE, &v->mp) < 0 ||
 	    ioctl(fd, KVM_SET_REGS, &v->regs) < 0 ||
 	    ioctl(fd, KVM_SET_SREGS, &v->sregs) < 0 ||
-	    ioctl(fd, KVM_SET_XSAVE, &v->xsave) < 0 ||
+	    ioctl(fd, KVM_SET_XSAVE, (const struct kvm_xsave *)v->xsave) < 0 ||
 	    ioctl(fd, KVM_SET_XCRS, &v->xcrs) < 0 ||
 	    ioctl(fd, KVM_SET_DEBUGREGS, &v->dregs) < 0)
 		return cc_err_errno(err, "restore: writing vCPU state");

@@ -30,7 +30,9 @@ struct cc_vcpu_state {
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
+	/* struct kvm_xsave's 4 KiB region (its flexible tail stays empty:
+	 * we do not ask for KVM_GET_XSAVE2's larger state). */
+	uint32_t xsave[1024];
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs dregs;
 	uint32_t nmsrs;
