@@ -17,7 +17,7 @@ LDFLAGS := $(SAN)
 LIBS := -lxxhash -lsodium -ljansson -lzstd -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/replay/*.c)
+VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/replay/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)

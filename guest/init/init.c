@@ -11,6 +11,9 @@
  * Once the system is up, init rings the VMM's "ready" doorbell (an MMIO
  * write through /dev/mem: on PVM the only way out of CPL3): the boot
  * cache snapshots the VM there, so later runs start after the boot.
+ * Then it asks the doorbell for its orders (CC_DOORBELL_ORDERS): a
+ * program and arguments given to the VMM override the command line's,
+ * so one cached boot serves every program.
  *
  * rdtsc is made to fault (PR_SET_TSC) for init and everything it starts:
  * the TSC is host time, and the kernel itself runs without it.
@@ -82,7 +85,28 @@ static void read_orders(char *line, size_t len, char **argv)
 	argv[argc] = NULL;
 }
 
-static void ring_ready(void)
+/* The VMM's orders, read 8 bytes at a time: words, then an empty one. */
+static void read_vmm_orders(volatile uint8_t *bell, char *buf, size_t len,
+			    char **argv)
+{
+	size_t n = 0;
+	int words = 0;
+	while (n + 8 < len) {
+		uint64_t v = *(volatile uint64_t *)(bell + CC_DOORBELL_ORDERS);
+		memcpy(buf + n, &v, 8);
+		n += 8;
+		if (n == 8 && buf[0] == 0)
+			return; /* no orders: keep the command line's */
+		if (memmem(buf, n, "\0\0", 2))
+			break;
+	}
+	buf[n] = buf[n + 1] = 0;
+	for (char *w = buf; *w && words < MAX_ARGS; w += strlen(w) + 1)
+		argv[words++] = w;
+	argv[words] = NULL;
+}
+
+static void ring_ready(char *buf, size_t len, char **argv)
 {
 	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0) {
@@ -90,14 +114,15 @@ static void ring_ready(void)
 		say("no /dev/mem (%serrno %ld): no ready signal", "", errno);
 		return;
 	}
-	void *p = mmap(NULL, CC_DOORBELL_SIZE, PROT_WRITE, MAP_SHARED, fd,
-		       (off_t)CC_DOORBELL_GPA);
+	void *p = mmap(NULL, CC_DOORBELL_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, (off_t)CC_DOORBELL_GPA);
 	close(fd);
 	if (p == MAP_FAILED) {
 		say("cannot map the ready doorbell (%serrno %ld)", "", errno);
 		return;
 	}
 	*(volatile uint32_t *)p = CC_DOORBELL_READY;
+	read_vmm_orders(p, buf, len, argv);
 	munmap(p, CC_DOORBELL_SIZE);
 }
 
@@ -114,7 +139,7 @@ static void power_off(void)
 
 int main(void)
 {
-	static char line[4096];
+	static char line[4096], orders[4096 + 16];
 	char *argv[MAX_ARGS + 1];
 	mount_fs("proc", "/proc", "proc");
 	mount_fs("sysfs", "/sys", "sysfs");
@@ -122,7 +147,7 @@ int main(void)
 	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0)
 		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
-	ring_ready();
+	ring_ready(orders, sizeof(orders), argv);
 	const char *path = argv[0];
 	pid_t pid = fork();
 	if (pid == 0) {

@@ -49,6 +49,11 @@
  * VM's deterministic entropy stream: the simulation seed reaches guest
  * programs, and branches forked with new seeds diverge. */
 #define CC_DOORBELL_RANDOM 0x8
+/* Reads (1 to 8 bytes each) at this offset return, in order, the orders
+ * the VMM has for init after the ready point: the program to run and its
+ * arguments as NUL-terminated words, ended by an empty word; zero bytes
+ * past the end.  A first byte of 0 means "no orders". */
+#define CC_DOORBELL_ORDERS 0x10
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "../vmm/snapfile.h"
@@ -29,6 +32,33 @@ static int add_file(XXH3_state_t *x, const char *path, const char *what,
 		return -1;
 	add(x, d, n);
 	free(d);
+	return 0;
+}
+
+/* The disk image by content, streamed (it may be larger than RAM). */
+static int add_disk(XXH3_state_t *x, const char *path, struct cc_err *err)
+{
+	if (!path) {
+		add(x, "", 0);
+		return 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cc_err_errno(err, "disk image %s", path);
+	}
+	uint64_t len = (uint64_t)st.st_size;
+	void *p = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+	close(fd);
+	if (p == MAP_FAILED)
+		return cc_err_errno(err, "disk image %s", path);
+	XXH3_128bits_update(x, &len, sizeof(len));
+	if (len)
+		XXH3_128bits_update(x, p, len);
+	if (p)
+		munmap(p, len);
 	return 0;
 }
 
@@ -73,7 +103,8 @@ int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
 	add(x, cfg->cmdline ? cfg->cmdline : "",
 	    cfg->cmdline ? strlen(cfg->cmdline) : 0);
 	int rc = add_file(x, cfg->kernel_path, "kernel", err) ||
-		 add_file(x, cfg->initrd_path, "initrd", err);
+		 add_file(x, cfg->initrd_path, "initrd", err) ||
+		 add_disk(x, cfg->disk_path, err);
 	XXH128_hash_t h = XXH3_128bits_digest(x);
 	XXH3_freeState(x);
 	if (rc)

@@ -17,6 +17,7 @@
 #include "../vmm/platform.h"
 #include "../vmm/snapfile.h"
 #include "../vmm/snapshot.h"
+#include "../sim/net_echo.h"
 #include "../vmm/trace.h"
 #include "boot_cache.h"
 #include "../vmm/vm.h"
@@ -34,13 +35,17 @@ static const char help_boot[] =
 static const char help_run[] =
 	"usage: chaoscontrol run [--seed S] [--ticks N] [--trace FILE] "
 	"[--json]\n"
-	"                        [options]\n"
+	"                        [options] [-- PROGRAM [ARGS...]]\n"
 	"\n"
 	"Runs a guest deterministically: the same inputs and seed give the\n"
 	"same execution, event for event.  The console streams to stdout and\n"
 	"the output ends with `trace-hash: <16 hex digits>`, a hash of every\n"
 	"guest-visible event (exits with their data, interrupts, virtual\n"
 	"time).  Diagnostics go to stderr.\n"
+	"\n"
+	"PROGRAM (a path inside the guest, e.g. /bin/diskcheck) is what\n"
+	"init runs once the guest is up; it is handed over after the boot\n"
+	"cache's ready point, so every program shares one cached boot.\n"
 	"\n";
 
 static const char help_options[] =
@@ -58,6 +63,15 @@ static const char help_options[] =
 	"                      --ticks still counts from boot; with --seed,\n"
 	"                      the guest's entropy continues from that seed\n"
 	"                      (a fork), else from the snapshot's stream\n"
+	"  --disk IMAGE        attach IMAGE (raw, opened read-only) as\n"
+	"                      /dev/vda; writes go to a copy-on-write overlay\n"
+	"  --disk-out FILE     at the end, write image + overlay to FILE\n"
+	"  --disk-fault F      from the ready point on, inject F: read-error,\n"
+	"                      write-error, torn-write, corruption or full\n"
+	"                      (repeatable)\n"
+	"  --net-echo          connect the VM's network port to a mirror that\n"
+	"                      answers ARP and echoes IPv4 (UDP, TCP, ICMP)\n"
+	"                      back; frames move at every 1 ms tick\n"
 	"  --no-cache          boot afresh: neither use nor create the boot\n"
 	"                      cache (default: the first run of a guest\n"
 	"                      configuration saves a snapshot at its ready\n"
@@ -103,6 +117,10 @@ static const char help_options[] =
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
 	const char *trace, *save, *restore;
+	const char *disk, *disk_out;
+	struct cc_disk_faults faults;
+	bool any_fault, net_echo;
+	char **exec_argv; /* NULL: init's default */
 	uint64_t snapshot_at;
 	bool no_cache, seed_given;
 	bool no_initrd, verbose, quiet, stats, json, is_run;
@@ -136,6 +154,10 @@ enum {
 	OPT_NO_CACHE,
 	OPT_HIDE_AVX,
 	OPT_FIXED_MODEL,
+	OPT_DISK,
+	OPT_DISK_OUT,
+	OPT_DISK_FAULT,
+	OPT_NET_ECHO,
 	OPT_HELP,
 };
 
@@ -164,6 +186,10 @@ static const struct option longopts[] = {
 	{"no-cache", no_argument, 0, OPT_NO_CACHE},
 	{"cpuid-hide-avx", no_argument, 0, OPT_HIDE_AVX},
 	{"cpuid-fixed-model", no_argument, 0, OPT_FIXED_MODEL},
+	{"disk", required_argument, 0, OPT_DISK},
+	{"disk-out", required_argument, 0, OPT_DISK_OUT},
+	{"disk-fault", required_argument, 0, OPT_DISK_FAULT},
+	{"net-echo", no_argument, 0, OPT_NET_ECHO},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -181,6 +207,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	if (end == s || *end || s[0] == '-')
 		return -1;
 	*out = v;
+	return 0;
+}
+
+static int parse_fault(const char *s, struct cc_disk_faults *f)
+{
+	if (!strcmp(s, "read-error"))
+		f->read_error = true;
+	else if (!strcmp(s, "write-error"))
+		f->write_error = true;
+	else if (!strcmp(s, "torn-write"))
+		f->torn_write = true;
+	else if (!strcmp(s, "corruption"))
+		f->corruption = true;
+	else if (!strcmp(s, "full"))
+		f->full = true;
+	else
+		return -1;
 	return 0;
 }
 
@@ -285,6 +328,20 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		case OPT_FIXED_MODEL:
 			o->fixed_model = true;
 			break;
+		case OPT_DISK:
+			o->disk = optarg;
+			break;
+		case OPT_DISK_OUT:
+			o->disk_out = optarg;
+			break;
+		case OPT_DISK_FAULT:
+			if (parse_fault(optarg, &o->faults))
+				return bad("invalid --disk-fault", optarg);
+			o->any_fault = true;
+			break;
+		case OPT_NET_ECHO:
+			o->net_echo = true;
+			break;
 		case OPT_HELP:
 			fputs(is_run ? help_run : help_boot, stdout);
 			fputs(help_options, stdout);
@@ -294,7 +351,12 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument", argv[optind]);
+		o->exec_argv = argv + optind;
+	if ((o->any_fault || o->disk_out) && !o->disk) {
+		fprintf(stderr, "chaoscontrol: --disk-fault and --disk-out "
+				"need --disk\n");
+		return CC_EXIT_USAGE;
+	}
 	if (!o->snapshot_at != !o->save) {
 		fprintf(stderr, "chaoscontrol: --snapshot-at and --save go "
 				"together\n");
@@ -360,39 +422,83 @@ static int save_snapshot(struct cc_vm *vm, const char *path, const char *why)
 	return 0;
 }
 
+/* Disk faults start at the ready point: the boot itself (and the boot
+ * cache made of it) stays fault-free. */
+static void arm_faults(struct cc_vm *vm, const struct boot_opts *o)
+{
+	if (o->any_fault && vm->has_disk)
+		vm->blk.disk.st.faults = o->faults;
+}
+
+/* --net-echo: what the VM sent since the last tick comes back now. */
+static void echo_frames(struct cc_vm *vm, struct cc_net_echo *echo)
+{
+	static struct cc_net_frame f;
+	static uint8_t out[CC_NET_FRAME_MAX];
+	uint32_t len;
+	uint64_t now = vm->vclock.ns;
+	while (cc_net_port_take(&vm->net, &f, now))
+		if (cc_net_echo_reply(echo, f.data, f.len, out, &len))
+			cc_net_port_deliver(&vm->net, out, len, now);
+}
+
+/* The next stop: the horizon, the snapshot tick, and with --net-echo the
+ * next whole tick (absolute, so a run restored mid-way stops where the
+ * uninterrupted one did). */
+static uint64_t next_stop(const struct cc_vm *vm, const struct boot_opts *o,
+			  uint64_t horizon, uint64_t snap_at)
+{
+	uint64_t stop_ns = horizon;
+	if (snap_at && (!stop_ns || snap_at < stop_ns))
+		stop_ns = snap_at;
+	if (o->net_echo) {
+		uint64_t tick =
+			(vm->vclock.ns / CC_NS_PER_TICK + 1) * CC_NS_PER_TICK;
+		if (!stop_ns || tick < stop_ns)
+			stop_ns = tick;
+	}
+	return stop_ns;
+}
+
 /*
- * Runs to the horizon, stopping on the way where a snapshot is wanted:
- * at the guest's ready point for the boot cache (cache_path), at
- * --snapshot-at for --save.  Stopping and snapshotting do not change the
- * execution: the trace hash is the same as an uninterrupted run's.
+ * Runs to the horizon, stopping on the way where the host has work: at
+ * the guest's ready point (boot cache, disk faults), at --snapshot-at for
+ * --save, at every tick for --net-echo.  Stopping, snapshotting and the
+ * order of these do not change the execution: the trace hash is the
+ * same as an uninterrupted run's.
  */
 static int drive(struct cc_vm *vm, const struct boot_opts *o,
-		 const char *cache_path, struct cc_vm_result *res)
+		 const char *cache_path, bool faults_at_ready,
+		 struct cc_vm_result *res)
 {
 	uint64_t horizon = horizon_ns(o);
 	uint64_t snap_at = o->snapshot_at * CC_NS_PER_TICK;
+	struct cc_net_echo echo = {0};
 	for (;;) {
-		uint64_t stop_ns = horizon;
-		if (snap_at && (!stop_ns || snap_at < stop_ns))
-			stop_ns = snap_at;
-		vm->cfg.max_ns = stop_ns;
-		vm->cfg.stop_at_ready = cache_path != NULL;
+		vm->cfg.max_ns = next_stop(vm, o, horizon, snap_at);
+		vm->cfg.stop_at_ready = cache_path || faults_at_ready;
 		if (cc_vm_run(vm, res))
 			return -1;
 		if (res->stop == CC_STOP_READY) {
-			save_snapshot(vm, cache_path, "boot cache");
+			if (cache_path)
+				save_snapshot(vm, cache_path, "boot cache");
 			cache_path = NULL; /* a failed save is only a warning */
+			if (faults_at_ready)
+				arm_faults(vm, o);
+			faults_at_ready = false;
 			continue;
 		}
-		if (res->stop == CC_STOP_LIMIT && snap_at &&
-		    vm->vclock.ns >= snap_at) {
+		if (res->stop != CC_STOP_LIMIT)
+			return 0;
+		if (o->net_echo)
+			echo_frames(vm, &echo);
+		if (snap_at && vm->vclock.ns >= snap_at) {
 			if (save_snapshot(vm, o->save, "snapshot"))
 				return -1;
 			snap_at = 0;
-			if (!horizon || vm->vclock.ns < horizon)
-				continue;
 		}
-		return 0;
+		if (horizon && vm->vclock.ns >= horizon)
+			return 0;
 	}
 }
 
@@ -437,6 +543,8 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 			       : kind == CC_PLATFORM_PVM       ? WATCHDOG_PVM_MS
 							       : WATCHDOG_HW_MS,
 		.sample_ms = o->profile_ms,
+		.disk_path = o->disk,
+		.exec_argv = (const char *const *)o->exec_argv,
 	};
 }
 
@@ -512,7 +620,10 @@ static int run(const struct boot_opts *o)
 
 	char cmdline[4096];
 	struct cc_err e;
-	struct cc_cmdline_opts co = {kind, o->verbose, o->hide_avx, o->append};
+	char devices[256];
+	cc_vm_virtio_cmdline(o->disk != NULL, devices, sizeof(devices));
+	struct cc_cmdline_opts co = {kind, o->verbose, o->hide_avx, devices,
+				     o->append};
 	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e))
 		return fail(&e, CC_EXIT_USAGE);
 	struct cc_vm_config cfg;
@@ -558,12 +669,28 @@ static int run(const struct boot_opts *o)
 	} else if (use_cache) {
 		save_cache = cache;
 	}
+	/* Started at or after the ready point: faults apply from here. */
+	bool faults_at_ready = !o->restore && !(use_cache && !save_cache);
+	if (!faults_at_ready)
+		arm_faults(vm, o);
 	struct cc_vm_result res;
-	if (drive(vm, o, save_cache, &res) && res.stop != CC_STOP_ERROR) {
+	if (drive(vm, o, save_cache, faults_at_ready, &res) &&
+	    res.stop != CC_STOP_ERROR) {
 		cc_vm_destroy(vm);
 		return CC_EXIT_SETUP;
 	}
 	int code = finish(vm, o, &res, kind, t0);
+	if (o->disk_out && cc_disk_writeback(&vm->blk.disk, o->disk_out, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		code = CC_EXIT_SETUP;
+	} else if (o->disk_out) {
+		fprintf(stderr,
+			"chaoscontrol: disk written back to %s (%llu "
+			"overlay pages)\n",
+			o->disk_out,
+			(unsigned long long)cc_disk_overlay_pages(
+				&vm->blk.disk));
+	}
 	cc_vm_destroy(vm);
 	return code;
 }

@@ -51,6 +51,71 @@ static int exit_code(const struct cc_vm *vm, const struct cc_vm_result *res)
 	}
 }
 
+/* Per-device counters, as JSON (also printed by --stats). */
+static json_t *transport_json(const struct cc_virtio_mmio *t)
+{
+	return json_pack("{s:I, s:I, s:I, s:s}", "notifies",
+			 (json_int_t)t->notifies, "services",
+			 (json_int_t)t->services, "protocol_errors",
+			 (json_int_t)t->errors, "last_error", t->last_error);
+}
+
+static json_t *devices_json(const struct cc_vm *vm)
+{
+	const struct cc_net_port *p = &vm->net.port;
+	json_t *net = transport_json(&vm->net.t);
+	json_object_update_new(
+		net, json_pack("{s:I, s:I, s:I, s:I}", "tx_frames",
+			       (json_int_t)p->tx_frames, "rx_frames",
+			       (json_int_t)p->rx_frames, "tx_dropped",
+			       (json_int_t)p->tx_dropped, "rx_dropped",
+			       (json_int_t)p->rx_dropped));
+	json_t *o = json_pack("{s:o, s:o}", "virtio_net", net, "virtio_rng",
+			      transport_json(&vm->rng.t));
+	if (!vm->has_disk)
+		return o;
+	const struct cc_disk_state *d = &vm->blk.disk.st;
+	json_t *blk = transport_json(&vm->blk.t);
+	json_object_update_new(
+		blk,
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "reads", (json_int_t)d->reads, "writes",
+			  (json_int_t)d->writes, "flushes",
+			  (json_int_t)d->flushes, "read_errors",
+			  (json_int_t)d->read_errors, "write_errors",
+			  (json_int_t)d->write_errors, "torn_writes",
+			  (json_int_t)d->torn, "corrupted_reads",
+			  (json_int_t)d->corrupted, "no_space",
+			  (json_int_t)d->nospace, "overlay_pages",
+			  (json_int_t)cc_disk_overlay_pages(&vm->blk.disk)));
+	json_object_set_new(o, "virtio_blk", blk);
+	return o;
+}
+
+static void print_devices(const struct cc_vm *vm)
+{
+	json_t *o = devices_json(vm);
+	const char *name;
+	json_t *dev;
+	json_object_foreach(o, name, dev)
+	{
+		fprintf(stderr, "%s:", name);
+		const char *k;
+		json_t *v;
+		json_object_foreach(dev, k, v)
+		{
+			if (json_is_integer(v))
+				fprintf(stderr, " %s=%lld", k,
+					(long long)json_integer_value(v));
+			else if (*json_string_value(v))
+				fprintf(stderr, " %s=\"%s\"", k,
+					json_string_value(v));
+		}
+		fputc('\n', stderr);
+	}
+	json_decref(o);
+}
+
 static void print_stats(const struct cc_vm *vm)
 {
 	const struct cc_vm_stats *s = &vm->stats;
@@ -75,6 +140,7 @@ static void print_stats(const struct cc_vm *vm)
 	for (int i = 0; i < CC_FIXUP__COUNT; i++)
 		fprintf(stderr, "pvm fix-up %-10s %llu\n", cc_fixup_name(i),
 			(unsigned long long)s->fixups[i]);
+	print_devices(vm);
 	fprintf(stderr, "watchdog fires (non-deterministic): %llu\n",
 		(unsigned long long)s->watchdog_fires);
 }
@@ -104,6 +170,18 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 		cc_stop_name(res->stop), res->msg, res->vclock_ns / 1e9,
 		(unsigned long long)total, wall_s,
 		vm->stats.watchdog_fires ? ", WATCHDOG FIRED" : "");
+	/* A device the guest broke is the guest's bug, worth a line. */
+	const struct cc_virtio_mmio *devs[] = {&vm->blk.t, &vm->net.t,
+					       &vm->rng.t};
+	for (unsigned i = 0; i < 3; i++)
+		if (devs[i]->errors && devs[i]->ops)
+			fprintf(stderr,
+				"chaoscontrol: warning: %s: the guest broke "
+				"the virtio protocol %llu times (device "
+				"needs reset); last: %s\n",
+				devs[i]->ops->name,
+				(unsigned long long)devs[i]->errors,
+				devs[i]->last_error);
 	if (stats)
 		print_stats(vm);
 	if (serial_out)
@@ -202,6 +280,7 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 		"watchdog_fires", (json_int_t)s->watchdog_fires, "host", host);
 	json_object_set_new(o, "progress_units",
 			    json_integer((json_int_t)s->progress_units));
+	json_object_set_new(o, "devices", devices_json(vm));
 	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', f);
 	json_decref(o);

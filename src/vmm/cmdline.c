@@ -33,9 +33,11 @@ int cc_cmdline_build(char *buf, size_t len, const struct cc_cmdline_opts *o,
 	/* clearcpuid= is read once (its first occurrence): it stays last
 	 * among our flags so the AVX names extend the same list. */
 	int n = snprintf(
-		buf, len, "%s%s%s%s%s%s", base,
+		buf, len, "%s%s%s%s%s%s%s%s", base,
 		o->hide_avx ? ",avx2,avx512f" : "", o->verbose ? "" : " quiet",
 		o->platform == CC_PLATFORM_PVM ? " cc_pvm_syscall" : "",
+		o->devices && *o->devices ? " " : "",
+		o->devices ? o->devices : "",
 		o->append && *o->append ? " " : "", o->append ? o->append : "");
 	if (n < 0 || (size_t)n >= len)
 		return cc_err_set(err, "kernel command line too long");

@@ -14,9 +14,10 @@
 
 struct cc_cmdline_opts {
 	enum cc_platform_kind platform;
-	bool verbose;	    /* full kernel log instead of `quiet` */
-	bool hide_avx;	    /* also clear AVX2/AVX-512 for the kernel */
-	const char *append; /* user's extra arguments, or NULL */
+	bool verbose;	     /* full kernel log instead of `quiet` */
+	bool hide_avx;	     /* also clear AVX2/AVX-512 for the kernel */
+	const char *devices; /* virtio-mmio declarations, or NULL */
+	const char *append;  /* user's extra arguments, or NULL */
 };
 
 int cc_cmdline_build(char *buf, size_t len, const struct cc_cmdline_opts *o,

@@ -212,6 +212,21 @@ int cc_read_file(const char *path, const char *what, uint8_t **data,
 	return 0;
 }
 
+int cc_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int cc_kernel_load(struct cc_kernel *k, const char *path, struct cc_err *err)
 {
 	uint8_t *d;

@@ -63,5 +63,7 @@ int cc_kernel_place(const struct cc_kernel *k, struct cc_mem *mem,
 /* Reads a whole file (used for kernels and initrds). */
 int cc_read_file(const char *path, const char *what, uint8_t **data,
 		 size_t *len, struct cc_err *err);
+/* write(2) until all of [p, p+n) is written; -1 (errno set) on failure. */
+int cc_write_all(int fd, const void *p, size_t n);
 
 #endif

@@ -11,12 +11,15 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "kernel.h"
 #include "vm.h"
 
 /* Guest RAM is mostly zero pages and code: level 1 is ~as small as 3 at
  * a fraction of the time. */
 #define ZSTD_LEVEL  1
 #define MAX_CONSOLE (64ull << 20)
+/* An overlay of up to 64 GiB: far beyond any guest disk we run. */
+#define MAX_DISK_PAGES (16ull << 20)
 
 static uint64_t header_hash(struct cc_snapfile_header h)
 {
@@ -24,19 +27,18 @@ static uint64_t header_hash(struct cc_snapfile_header h)
 	return XXH3_64bits(&h, sizeof(h));
 }
 
-static int write_all(int fd, const void *p, size_t n)
+/* z holding len compressed bytes, or NULL (z freed) if rc is an error. */
+static uint8_t *zstd_result(uint8_t *z, size_t rc, size_t len, size_t *zlen,
+			    struct cc_err *err)
 {
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
+	if (ZSTD_isError(rc)) {
+		free(z);
+		cc_err_set(err, "snapshot file: zstd: %s",
+			   ZSTD_getErrorName(rc));
+		return NULL;
 	}
-	return 0;
+	*zlen = len;
+	return z;
 }
 
 /* Guest RAM, page by page (pages may be shared with other snapshots),
@@ -67,24 +69,46 @@ static uint8_t *compress_ram(const struct cc_snapshot *s, size_t *zlen,
 		       (in.pos < in.size || (end == ZSTD_e_end && rc)));
 	}
 	ZSTD_freeCCtx(c);
-	if (ZSTD_isError(rc)) {
+	return zstd_result(z, rc, out.pos, zlen, err);
+}
+
+/* The disk overlay: page numbers, then pages, as one zstd frame. */
+static uint8_t *compress_disk(const struct cc_snapshot *s, size_t *zlen,
+			      struct cc_err *err)
+{
+	uint64_t n = s->disk.n, raw = n * (8 + CC_DISK_PAGE);
+	uint8_t *buf = malloc(raw ? raw : 1);
+	size_t cap = ZSTD_compressBound(raw);
+	uint8_t *z = malloc(cap);
+	if (!buf || !z) {
+		free(buf);
 		free(z);
-		cc_err_set(err, "snapshot file: zstd: %s",
-			   ZSTD_getErrorName(rc));
+		cc_err_set(err, "snapshot file: out of memory");
 		return NULL;
 	}
-	*zlen = out.pos;
-	return z;
+	for (uint64_t i = 0; i < n; i++) {
+		memcpy(buf + 8 * i, &s->disk.slot[i].index, 8);
+		memcpy(buf + 8 * n + i * CC_DISK_PAGE,
+		       s->disk.slot[i].page->data, CC_DISK_PAGE);
+	}
+	size_t rc = ZSTD_compress(z, cap, buf, raw, ZSTD_LEVEL);
+	free(buf);
+	return zstd_result(z, rc, rc, zlen, err);
 }
 
 int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		     const char *console, size_t console_len,
 		     struct cc_err *err)
 {
-	size_t zlen;
+	size_t zlen, dzlen;
 	uint8_t *z = compress_ram(s, &zlen, err);
 	if (!z)
 		return -1;
+	uint8_t *dz = compress_disk(s, &dzlen, err);
+	if (!dz) {
+		free(z);
+		return -1;
+	}
 	struct cc_snapfile_header h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, CC_SNAPFILE_MAGIC, 8);
@@ -96,6 +120,9 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	h.devices_size = s->devices_len;
 	h.console_size = console_len;
 	h.ram_zsize = zlen;
+	h.has_disk = s->has_disk;
+	h.disk_pages = s->disk.n;
+	h.disk_zsize = dzlen;
 	snprintf(h.layout, sizeof(h.layout), "%s", cc_vm_state_layout());
 	XXH3_state_t *x = XXH3_createState();
 	XXH3_64bits_reset(x);
@@ -104,6 +131,7 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	XXH3_64bits_update(x, s->devices, s->devices_len);
 	XXH3_64bits_update(x, console, console_len);
 	XXH3_64bits_update(x, z, zlen);
+	XXH3_64bits_update(x, dz, dzlen);
 	h.payload_hash = XXH3_64bits_digest(x);
 	XXH3_freeState(x);
 	h.header_hash = header_hash(h);
@@ -113,15 +141,18 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		free(z);
+		free(dz);
 		return cc_err_errno(err, "snapshot file %s", tmp);
 	}
-	int bad = write_all(fd, &h, sizeof(h)) ||
-		  write_all(fd, &s->vcpu, sizeof(s->vcpu)) ||
-		  write_all(fd, &s->trace, sizeof(s->trace)) ||
-		  write_all(fd, s->devices, s->devices_len) ||
-		  write_all(fd, console, console_len) ||
-		  write_all(fd, z, zlen) || fsync(fd) < 0;
+	int bad = cc_write_all(fd, &h, sizeof(h)) ||
+		  cc_write_all(fd, &s->vcpu, sizeof(s->vcpu)) ||
+		  cc_write_all(fd, &s->trace, sizeof(s->trace)) ||
+		  cc_write_all(fd, s->devices, s->devices_len) ||
+		  cc_write_all(fd, console, console_len) ||
+		  cc_write_all(fd, z, zlen) || cc_write_all(fd, dz, dzlen) ||
+		  fsync(fd) < 0;
 	free(z);
+	free(dz);
 	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
@@ -190,9 +221,16 @@ static int check_header(const char *path, const struct cc_snapfile_header *h,
 	    h->ram_size % CC_PAGE_SIZE || h->console_size > MAX_CONSOLE)
 		return cc_err_set(err, "%s: implausible sizes in the header",
 				  path);
+	if (h->has_disk > 1 || h->disk_pages > MAX_DISK_PAGES ||
+	    (!h->has_disk && h->disk_pages))
+		return cc_err_set(err,
+				  "%s: implausible disk overlay in the "
+				  "header",
+				  path);
 	uint64_t want = sizeof(*h) + h->vcpu_size + h->trace_size +
-			h->devices_size + h->console_size + h->ram_zsize;
-	if (h->ram_zsize > len || want != len)
+			h->devices_size + h->console_size + h->ram_zsize +
+			h->disk_zsize;
+	if (h->ram_zsize > len || h->disk_zsize > len || want != len)
 		return cc_err_set(err,
 				  "%s: truncated snapshot file (%zu of "
 				  "%llu bytes)",
@@ -218,6 +256,34 @@ int cc_snapfile_ram_size(const char *path, uint64_t *ram_size,
 		return -1;
 	*ram_size = h.ram_size;
 	return 0;
+}
+
+/* Decompresses and checks the overlay; NULL when it is sound. */
+static const char *load_disk(struct cc_snapshot *s,
+			     const struct cc_snapfile_header *h,
+			     const uint8_t *z)
+{
+	uint64_t n = h->disk_pages, raw = n * (8 + CC_DISK_PAGE);
+	uint8_t *buf = malloc(raw ? raw : 1);
+	if (!buf)
+		return "out of memory for the disk overlay";
+	size_t got = ZSTD_decompress(buf, raw, z, h->disk_zsize);
+	const char *why = NULL;
+	if (ZSTD_isError(got) || got != raw)
+		why = "disk overlay does not decompress to its size";
+	uint64_t prev = 0;
+	for (uint64_t i = 0; !why && i < n; i++) {
+		uint64_t idx;
+		memcpy(&idx, buf + 8 * i, 8);
+		if (i && idx <= prev)
+			why = "disk overlay pages out of order";
+		prev = idx;
+	}
+	if (!why &&
+	    cc_disk_snap_from(&s->disk, (const uint64_t *)buf, buf + 8 * n, n))
+		why = "out of memory for the disk overlay";
+	free(buf);
+	return why;
 }
 
 int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
@@ -261,7 +327,17 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 	memcpy(con, p, h.console_size);
 	p += h.console_size;
 	size_t n = ZSTD_decompress(s->own, s->ram_size, p, h.ram_zsize);
+	const char *bad_disk = NULL;
+	s->has_disk = h.has_disk;
+	if (!ZSTD_isError(n))
+		bad_disk = load_disk(s, &h, p + h.ram_zsize);
 	free(buf);
+	if (bad_disk) {
+		free(con);
+		cc_snapshot_free(s);
+		return cc_err_set(err, "%s: corrupt snapshot (%s)", path,
+				  bad_disk);
+	}
 	if (ZSTD_isError(n) || n != s->ram_size ||
 	    s->vcpu.nmsrs > CC_SNAP_MAX_MSRS) {
 		free(con);

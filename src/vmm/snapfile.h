@@ -4,11 +4,13 @@
  * validated field by field on load.
  *
  * Layout (little-endian): struct cc_snapfile_header, then the payload:
- * vCPU state, trace state, device blob, console bytes so far, and guest
- * RAM compressed with zstd.  The header records every size it relies on
- * and the device layout string, and carries XXH3-64 checksums of itself
- * and of the payload.  A file from another version, a truncated file or
- * a corrupt one is refused with a message that says which.
+ * vCPU state, trace state, device blob, console bytes so far, guest
+ * RAM compressed with zstd, and (version 2) the disk overlay: a zstd
+ * frame of its page numbers (le64, strictly increasing) then its pages.  The
+ * header records every size it relies on and the device layout string, and
+ * carries XXH3-64 checksums of itself and of the payload.  A file from another
+ * version, a truncated file or a corrupt one is refused with a message that
+ * says which.
  */
 #ifndef CC_SNAPFILE_H
 #define CC_SNAPFILE_H
@@ -20,7 +22,7 @@
 #include "snapshot.h"
 
 #define CC_SNAPFILE_MAGIC   "CCSNAP\0\0"
-#define CC_SNAPFILE_VERSION 1u
+#define CC_SNAPFILE_VERSION 2u
 
 struct cc_snapfile_header {
 	char magic[8];
@@ -32,7 +34,11 @@ struct cc_snapfile_header {
 	uint64_t devices_size;
 	uint64_t console_size;
 	uint64_t ram_zsize; /* compressed */
-	char layout[256];   /* cc_vm_state_layout() of the writer */
+	uint32_t has_disk;
+	uint32_t pad;
+	uint64_t disk_pages;
+	uint64_t disk_zsize; /* compressed overlay */
+	char layout[256];    /* cc_vm_state_layout() of the writer */
 	uint64_t payload_hash;
 	uint64_t header_hash; /* of this header with header_hash = 0 */
 };

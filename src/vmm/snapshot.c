@@ -269,6 +269,7 @@ static void unref(struct cc_snapshot *s)
 {
 	while (s && --s->refs == 0) {
 		struct cc_snapshot *base = s->base;
+		cc_disk_snap_free(&s->disk);
 		free(s->devices);
 		free(s->page);
 		free(s->own);
@@ -368,6 +369,11 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 		return cc_err_set(err, "snapshot: out of memory for %llu MiB",
 				  (unsigned long long)(vm->mem.size >> 20));
 	s->vcpu = v;
+	s->has_disk = vm->has_disk;
+	if (vm->has_disk && cc_disk_snap_take(&vm->blk.disk, &s->disk)) {
+		cc_snapshot_free(s);
+		return cc_err_set(err, "snapshot: out of memory (disk)");
+	}
 	cc_vm_state_save(vm, s->devices);
 	s->trace = vm->trace.st;
 	attach(vm, s);
@@ -389,6 +395,18 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 				  "this build has %llu",
 				  (unsigned long long)s->devices_len,
 				  (unsigned long long)cc_vm_state_size());
+	if (s->has_disk != vm->has_disk)
+		return cc_err_set(err,
+				  "restore: the snapshot was taken %s a "
+				  "disk, this VM has %s",
+				  s->has_disk ? "with" : "without",
+				  vm->has_disk ? "one" : "none");
+	for (uint64_t i = 0; i < s->disk.n; i++)
+		if (s->disk.slot[i].index >=
+		    (vm->blk.disk.size + CC_DISK_PAGE - 1) / CC_DISK_PAGE)
+			return cc_err_set(err, "restore: the snapshot's disk "
+					       "overlay is larger than this "
+					       "VM's disk");
 	if (enable_dirty_log(vm, err) || cc_vm_dirty_harvest(vm, err))
 		return -1;
 	if (s->vm == vm) {
@@ -408,6 +426,12 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	if (remap_memory(vm, err) || set_vcpu(vm, &s->vcpu, err))
 		return -1;
 	cc_vm_state_load(vm, s->devices);
+	const char *why = cc_vm_state_check(vm);
+	if (why)
+		return cc_err_set(err, "restore: invalid device state: %s",
+				  why);
+	if (vm->has_disk && cc_disk_snap_restore(&vm->blk.disk, &s->disk))
+		return cc_err_set(err, "restore: out of memory (disk)");
 	vm->trace.st = s->trace;
 	vm->stopped = false;
 	memset(&vm->result, 0, sizeof(vm->result));

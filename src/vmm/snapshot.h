@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../devices/disk.h"
 #include "err.h"
 #include "trace.h"
 
@@ -64,7 +65,11 @@ struct cc_snapshot {
 	struct cc_snapshot *base;
 	unsigned refs; /* the owner's, plus one per snapshot based on it */
 	uint64_t ram_size;
-	uint64_t *dirty;	/* pages written since, while attached */
+	uint64_t *dirty; /* pages written since, while attached */
+	/* The disk overlay (virtio-blk), when the VM has a disk: its pages
+	 * are shared by reference with the live overlay (disk.h). */
+	bool has_disk;
+	struct cc_disk_snap disk;
 	uint64_t last_restored; /* pages the last restore copied */
 };
 

@@ -225,6 +225,51 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 	return 0;
 }
 
+/* exec_argv as the words init reads from the doorbell. */
+static int setup_orders(struct cc_vm *vm, const char *const *argv,
+			struct cc_err *err)
+{
+	size_t len = 1;
+	for (const char *const *a = argv; a && *a; a++)
+		len += strlen(*a) + 1;
+	if (len > CC_ORDERS_MAX)
+		return cc_err_set(err,
+				  "guest program and arguments exceed "
+				  "%u bytes",
+				  CC_ORDERS_MAX);
+	vm->orders = calloc(1, len);
+	if (!vm->orders)
+		return cc_err_set(err, "out of memory");
+	size_t at = 0;
+	for (const char *const *a = argv; a && *a; a++) {
+		memcpy(vm->orders + at, *a, strlen(*a));
+		at += strlen(*a) + 1;
+	}
+	vm->orders_len = len;
+	return 0;
+}
+
+static int setup_virtio(struct cc_vm *vm, const struct cc_vm_config *cfg,
+			struct cc_err *err)
+{
+	uint64_t vm_seed = cc_seed_for_vm(cfg->seed, cfg->vm_index);
+	cc_virtio_net_init(&vm->net, &vm->mem,
+			   (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_NET},
+			   cfg->vm_index);
+	cc_virtio_rng_init(&vm->rng, &vm->mem,
+			   (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_RNG},
+			   vm_seed);
+	if (!cfg->disk_path)
+		return 0;
+	if (cc_virtio_blk_init(
+		    &vm->blk, &vm->mem,
+		    (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_BLK},
+		    cfg->disk_path, vm_seed, err))
+		return -1;
+	vm->has_disk = true;
+	return 0;
+}
+
 static void setup_devices(struct cc_vm *vm, const struct cc_vm_config *cfg)
 {
 	cc_pic_init(&vm->pic);
@@ -250,6 +295,8 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	setup_devices(vm, cfg);
 	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
+	    setup_virtio(vm, cfg, err) ||
+	    setup_orders(vm, cfg->exec_argv, err) ||
 	    load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
 	    setup_kvm(vm, err) || setup_guest(vm, cfg, err)) {
 		cc_vm_destroy(vm);
@@ -275,11 +322,18 @@ struct state_row {
 	}
 static const struct state_row state_rows[] = {
 	ROW("vclock", vclock, sizeof(struct cc_vclock)),
+	ROW("halt", halt, sizeof(((struct cc_vm *)0)->halt)),
 	ROW("pic", pic, sizeof(struct cc_pic)),
 	ROW("pit", pit, offsetof(struct cc_pit, irq)),
 	ROW("uart", uart, offsetof(struct cc_uart, irq)),
 	ROW("rtc", rtc, sizeof(struct cc_rtc)),
 	ROW("entropy", entropy, sizeof(struct cc_entropy)),
+	ROW("virtio-blk", blk.t, offsetof(struct cc_virtio_mmio, ops)),
+	ROW("disk", blk.disk.st, sizeof(struct cc_disk_state)),
+	ROW("virtio-net", net.t, offsetof(struct cc_virtio_mmio, ops)),
+	ROW("net-port", net.port, sizeof(struct cc_net_port)),
+	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops)),
+	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy)),
 	ROW("stats", stats, sizeof(struct cc_vm_stats)),
 };
 #define NROWS (sizeof(state_rows) / sizeof(state_rows[0]))
@@ -310,9 +364,21 @@ void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob)
 	}
 }
 
+const char *cc_vm_state_check(const struct cc_vm *vm)
+{
+	const char *why = cc_virtio_mmio_check(&vm->net.t);
+	if (!why)
+		why = cc_virtio_mmio_check(&vm->rng.t);
+	if (!why && vm->has_disk)
+		why = cc_virtio_mmio_check(&vm->blk.t);
+	if (!why)
+		why = cc_net_port_check(&vm->net.port);
+	return why;
+}
+
 const char *cc_vm_state_layout(void)
 {
-	static char buf[256];
+	static char buf[512];
 	if (buf[0])
 		return buf;
 	size_t at = 0;
@@ -346,6 +412,8 @@ void cc_vm_destroy(struct cc_vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	cc_virtio_blk_free(&vm->blk);
+	free(vm->orders);
 	cc_mem_free(&vm->mem);
 	cc_kernel_free(&vm->kernel);
 	cc_symtab_free(&vm->syms);
@@ -375,7 +443,11 @@ static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
 void cc_vm_reseed(struct cc_vm *vm, uint64_t seed)
 {
 	vm->cfg.seed = seed;
-	cc_entropy_init(&vm->entropy, cc_seed_for_vm(seed, vm->cfg.vm_index));
+	uint64_t vm_seed = cc_seed_for_vm(seed, vm->cfg.vm_index);
+	cc_entropy_init(&vm->entropy, vm_seed);
+	cc_virtio_rng_reseed(&vm->rng, vm_seed);
+	if (vm->has_disk)
+		cc_entropy_init(&vm->blk.disk.st.rng, vm_seed + CC_DOMAIN_DISK);
 }
 
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm)
@@ -513,6 +585,46 @@ static void handle_pio(struct cc_vm *vm)
 	}
 }
 
+static struct cc_virtio_mmio *virtio_at(struct cc_vm *vm, uint64_t addr)
+{
+	uint64_t page = addr & ~(CC_VIRTIO_MMIO_SIZE - 1);
+	if (page == CC_VIRTIO_BLK_GPA)
+		return vm->has_disk ? &vm->blk.t : NULL;
+	if (page == CC_VIRTIO_NET_GPA)
+		return &vm->net.t;
+	if (page == CC_VIRTIO_RNG_GPA)
+		return &vm->rng.t;
+	return NULL;
+}
+
+/* The doorbell page: "ready", the entropy port and init's orders. */
+static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
+		     uint32_t len)
+{
+	if (write) {
+		uint64_t v = 0;
+		memcpy(&v, data, len);
+		if (off == 0 && len == 4 && v == CC_DOORBELL_READY) {
+			vm->stats.ready_rings++;
+			if (vm->cfg.stop_at_ready)
+				stop(vm, CC_STOP_READY, "guest is ready");
+		}
+		return;
+	}
+	memset(data, 0, len);
+	if (off == CC_DOORBELL_RANDOM) {
+		cc_entropy_fill(&vm->entropy, data, len);
+	} else if (off == CC_DOORBELL_ORDERS) {
+		for (uint32_t i = 0; i < len; i++) {
+			uint64_t at = vm->stats.orders_bytes++;
+			data[i] = at < vm->orders_len ? (uint8_t)vm->orders[at]
+						      : 0;
+		}
+	} else {
+		memset(data, 0xff, len);
+	}
+}
+
 static void handle_mmio(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
@@ -520,25 +632,113 @@ static void handle_mmio(struct cc_vm *vm)
 	enum cc_exit_class c = write ? CC_EXIT_MMIO_WRITE : CC_EXIT_MMIO_READ;
 	vm->stats.exits[c]++;
 	cc_vclock_exit(&vm->vclock, c);
-	uint64_t addr = r->mmio.phys_addr;
+	uint64_t addr = r->mmio.phys_addr, now = vm->vclock.ns;
 	uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
-	bool doorbell = addr >= CC_DOORBELL_GPA &&
-			addr < CC_DOORBELL_GPA + CC_DOORBELL_SIZE;
-	/* No MMIO device yet: reads float high, writes are dropped. */
-	if (!doorbell)
-		vm->stats.unknown_mmio++;
-	if (!write && doorbell && addr == CC_DOORBELL_GPA + CC_DOORBELL_RANDOM)
-		cc_entropy_fill(&vm->entropy, r->mmio.data, len);
-	else if (!write)
-		memset(r->mmio.data, 0xff, len);
+	struct cc_virtio_mmio *dev = virtio_at(vm, addr);
 	uint64_t v = 0;
-	memcpy(&v, r->mmio.data, len);
-	emit(vm, write ? CC_EV_MMIO_WRITE : CC_EV_MMIO_READ, len, addr, v);
-	if (doorbell && write && len == 4 && v == CC_DOORBELL_READY) {
-		vm->stats.ready_rings++;
-		if (vm->cfg.stop_at_ready)
-			stop(vm, CC_STOP_READY, "guest is ready");
+	if (write) {
+		memcpy(&v, r->mmio.data, len);
+		emit(vm, CC_EV_MMIO_WRITE, len, addr, v);
 	}
+	if (dev && write)
+		cc_virtio_mmio_write(dev, addr - dev->base, r->mmio.data, len,
+				     now);
+	else if (dev)
+		cc_virtio_mmio_read(dev, addr - dev->base, r->mmio.data, len,
+				    now);
+	else if (addr >= CC_DOORBELL_GPA &&
+		 addr < CC_DOORBELL_GPA + CC_DOORBELL_SIZE)
+		doorbell(vm, addr - CC_DOORBELL_GPA, write, r->mmio.data, len);
+	else {
+		/* Nothing here: reads float high, writes are dropped. */
+		vm->stats.unknown_mmio++;
+		if (!write)
+			memset(r->mmio.data, 0xff, len);
+	}
+	if (!write) {
+		memcpy(&v, r->mmio.data, len);
+		emit(vm, CC_EV_MMIO_READ, len, addr, v);
+	}
+}
+
+uint64_t cc_vm_device_deadline(const struct cc_vm *vm)
+{
+	uint64_t d = cc_virtio_mmio_deadline(&vm->net.t);
+	uint64_t r = cc_virtio_mmio_deadline(&vm->rng.t);
+	if (r < d)
+		d = r;
+	if (vm->has_disk) {
+		uint64_t b = cc_virtio_mmio_deadline(&vm->blk.t);
+		if (b < d)
+			d = b;
+	}
+	return d;
+}
+
+/* Device work due by now, at an exit: completions and their IRQs. */
+static void poll_devices(struct cc_vm *vm)
+{
+	uint64_t now = vm->vclock.ns;
+	if (cc_vm_device_deadline(vm) > now)
+		return;
+	if (vm->has_disk)
+		cc_virtio_mmio_poll(&vm->blk.t, now);
+	cc_virtio_mmio_poll(&vm->net.t, now);
+	cc_virtio_mmio_poll(&vm->rng.t, now);
+}
+
+int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t gpa;
+		unsigned irq;
+	} dev[] = {{CC_VIRTIO_BLK_GPA, CC_IRQ_VIRTIO_BLK},
+		   {CC_VIRTIO_NET_GPA, CC_IRQ_VIRTIO_NET},
+		   {CC_VIRTIO_RNG_GPA, CC_IRQ_VIRTIO_RNG}};
+	size_t at = 0;
+	buf[0] = 0;
+	for (unsigned i = disk ? 0 : 1; i < 3; i++) {
+		if (at && at < len)
+			buf[at++] = ' ';
+		if (at >= len)
+			return -1;
+		int n = cc_virtio_mmio_cmdline(buf + at, len - at, dev[i].gpa,
+					       dev[i].irq);
+		if (n < 0 || (size_t)n >= len - at)
+			return -1;
+		at += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Idle: the guest waits in HLT with interrupts on.  Nothing can happen
+ * before the next timer or device deadline, so virtual time jumps there.
+ * A jump past cfg.max_ns stops at max_ns instead, with the wait still
+ * pending (vm->halt), and the next run resumes the wait: the host can
+ * act at exact virtual times (deliver a frame at a tick boundary) while
+ * a run cut into pieces still traces exactly like an uninterrupted one.
+ */
+static void idle(struct cc_vm *vm)
+{
+	uint64_t next = cc_pit_deadline(&vm->pit);
+	uint64_t dev = cc_vm_device_deadline(vm);
+	if (next == CC_PIT_NEVER || dev < next)
+		next = dev; /* both "never" values are UINT64_MAX */
+	if (next == CC_PIT_NEVER) {
+		stop(vm, CC_STOP_IDLE,
+		     "guest halted with no timer armed: it "
+		     "would sleep forever");
+		return;
+	}
+	if (vm->cfg.max_ns && next > vm->cfg.max_ns) {
+		cc_vclock_advance_to(&vm->vclock, vm->cfg.max_ns);
+		vm->halt.pending = 1;
+		return;
+	}
+	vm->halt.pending = 0;
+	cc_vclock_advance_to(&vm->vclock, next);
+	emit(vm, CC_EV_HLT, 0, vm->vclock.ns, 0);
 }
 
 static void handle_hlt(struct cc_vm *vm)
@@ -552,16 +752,19 @@ static void handle_hlt(struct cc_vm *vm)
 	}
 	if (cc_pic_pending(&vm->pic))
 		return;
-	uint64_t next = cc_pit_deadline(&vm->pit);
-	if (next == CC_PIT_NEVER) {
-		stop(vm, CC_STOP_IDLE,
-		     "guest halted with no timer armed: it "
-		     "would sleep forever");
-		return;
-	}
-	/* Idle fast-forward: nothing can happen before the next deadline. */
-	cc_vclock_advance_to(&vm->vclock, next);
-	emit(vm, CC_EV_HLT, 0, vm->vclock.ns, 0);
+	idle(vm);
+}
+
+/* A wait cut short by a limit goes on, unless the host gave the guest
+ * something to wake for while it was stopped. */
+static void resume_idle(struct cc_vm *vm)
+{
+	cc_pit_update(&vm->pit, vm->vclock.ns);
+	poll_devices(vm);
+	if (cc_pic_pending(&vm->pic))
+		vm->halt.pending = 0;
+	else
+		idle(vm);
 }
 
 static void handle_internal_error(struct cc_vm *vm)
@@ -683,6 +886,7 @@ static int prepare_entry(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
 	cc_pit_update(&vm->pit, vm->vclock.ns);
+	poll_devices(vm);
 	r->request_interrupt_window = 0;
 	if (!cc_pic_pending(&vm->pic) || !r->ready_for_interrupt_injection ||
 	    !r->if_flag)
@@ -729,6 +933,11 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 		rc = -1;
 	}
 	while (!vm->stopped && !limits_reached(vm)) {
+		if (vm->halt.pending) {
+			resume_idle(vm);
+			if (vm->halt.pending || vm->stopped)
+				continue;
+		}
 		if (prepare_entry(vm) < 0) {
 			stop(vm, CC_STOP_ERROR, "KVM_INTERRUPT: %s",
 			     strerror(errno));

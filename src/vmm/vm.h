@@ -16,6 +16,9 @@
 #include "../devices/pit.h"
 #include "../devices/rtc.h"
 #include "../devices/uart.h"
+#include "../devices/virtio_blk.h"
+#include "../devices/virtio_net.h"
+#include "../devices/virtio_rng.h"
 #include "boot.h"
 #include "err.h"
 #include "fixup.h"
@@ -27,6 +30,7 @@
 #include "watchdog.h"
 
 #define CC_DEFAULT_MEM (256ull << 20)
+#define CC_ORDERS_MAX  4096u /* bytes of exec_argv, NULs included */
 /* Virtual time per unit of reported progress (one system call, one user
  * page fault, one batch of edges): a slow but fixed virtual CPU. */
 #define CC_PROGRESS_DEFAULT_NS 10000ull
@@ -36,13 +40,18 @@ struct cc_vm_config {
 	const uint8_t *kernel_image; /* in-memory image (probe guests) */
 	size_t kernel_image_len;
 	const char *initrd_path; /* NULL: no initrd */
-	const char *cmdline;	 /* full command line */
-	uint64_t mem_size;	 /* bytes; 0 = CC_DEFAULT_MEM */
-	int serial_fd;		 /* also stream serial output here; -1 = no */
-	uint64_t max_ns;	 /* stop at this virtual time; 0 = never */
-	uint64_t max_exits;	 /* stop after this many exits; 0 = never */
-	unsigned watchdog_ms;	 /* wall ms without an exit; 0 = off */
-	bool stop_at_ready;	 /* stop when the guest rings "ready" */
+	const char *disk_path;	 /* raw disk image for virtio-blk; NULL: none */
+	/* The guest program and its arguments, handed to init after the
+	 * ready point (so one boot cache entry serves every program);
+	 * NULL: init's default, or cc.exec= on the command line. */
+	const char *const *exec_argv;
+	const char *cmdline;  /* full command line */
+	uint64_t mem_size;    /* bytes; 0 = CC_DEFAULT_MEM */
+	int serial_fd;	      /* also stream serial output here; -1 = no */
+	uint64_t max_ns;      /* stop at this virtual time; 0 = never */
+	uint64_t max_exits;   /* stop after this many exits; 0 = never */
+	unsigned watchdog_ms; /* wall ms without an exit; 0 = off */
+	bool stop_at_ready;   /* stop when the guest rings "ready" */
 	/* Dirty-page tracking for snapshots: 0 = KVM's dirty log (bitmap),
 	 * else KVM's dirty ring with this many entries (a power of two). */
 	uint32_t dirty_ring_entries;
@@ -82,6 +91,7 @@ struct cc_vm_stats {
 	uint64_t serial_bytes;
 	uint64_t progress_units;
 	uint64_t ready_rings;
+	uint64_t orders_bytes; /* bytes of exec_argv init has read */
 };
 
 struct cc_vm_result {
@@ -104,11 +114,23 @@ struct cc_vm {
 	struct cc_kernel kernel;
 	struct cc_symtab syms;
 	struct cc_vclock vclock;
+	/* The vCPU executed HLT and its idle fast-forward was cut short by
+	 * cfg.max_ns: the next run goes on waiting instead of entering the
+	 * guest, so stopping there changes nothing (a snapshot row). */
+	struct {
+		uint32_t pending, pad;
+	} halt;
 	struct cc_pic pic;
 	struct cc_pit pit;
 	struct cc_uart uart;
 	struct cc_rtc rtc;
 	struct cc_entropy entropy; /* this VM's stream: seed + vm_index */
+	struct cc_virtio_blk blk;  /* present when has_disk */
+	struct cc_virtio_net net;
+	struct cc_virtio_rng rng;
+	bool has_disk;
+	char *orders; /* exec_argv as NUL-separated words, double-NUL ended */
+	size_t orders_len;
 	struct cc_watchdog wd;
 	struct cc_trace trace;
 	struct cc_vm_stats stats;
@@ -140,6 +162,10 @@ struct cc_vm {
 uint64_t cc_vm_state_size(void);
 void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob);
 void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob);
+/* After a load: NULL if the device state is one the devices could have
+ * reached (indices in range, sizes within bounds), else what is wrong.
+ * A snapshot file's blob passes its checksum but is still input. */
+const char *cc_vm_state_check(const struct cc_vm *vm);
 /* "pic:NN,pit:NN,..." - names and sizes, to validate a saved blob. */
 const char *cc_vm_state_layout(void);
 
@@ -160,6 +186,12 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 /* Runs until the guest stops; fills *res.  0 unless KVM itself failed. */
 int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res);
 void cc_vm_destroy(struct cc_vm *vm);
+
+/* The kernel command-line words that declare this VM's virtio devices. */
+int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len);
+
+/* Earliest virtual time a device has work scheduled, or UINT64_MAX. */
+uint64_t cc_vm_device_deadline(const struct cc_vm *vm);
 
 /* Opens /dev/kvm with a clear message when it is missing. */
 int cc_kvm_open(struct cc_err *err);

@@ -1,0 +1,109 @@
+/*
+ * A VM's disk: a raw image file, opened read-only and shared by every VM
+ * that uses it, under a private copy-on-write overlay of 4 KiB pages.
+ *
+ * The image is never written.  A write lands in overlay pages (copied
+ * from the image on first touch); reads see the overlay where it has a
+ * page and the image elsewhere.  Overlay pages are reference-counted and
+ * immutable while shared, so a snapshot of the overlay copies its page
+ * table only - O(pages written), not O(disk) - and a restore swaps the
+ * table back.  cc_disk_writeback() merges image + overlay into a new
+ * image file for the host to inspect or reuse.
+ *
+ * Faults (glossary: DiskReadError, DiskWriteError, DiskTornWrite,
+ * DiskCorruption, DiskFull) are per-disk switches; where a fault needs
+ * randomness (how much of a write lands, which bytes flip) it draws from
+ * the disk's own seeded stream, so the damage is a function of the seed.
+ */
+#ifndef CC_DISK_H
+#define CC_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../vmm/err.h"
+#include "entropy.h"
+
+#define CC_DISK_PAGE   4096u
+#define CC_SECTOR      512u
+#define CC_DOMAIN_DISK 0x4449534bull /* "DISK" */
+
+enum cc_disk_status {
+	CC_DISK_OK,
+	CC_DISK_EIO,
+	CC_DISK_NOSPC,
+};
+
+/* Per-disk fault switches (driven by the fault engine). */
+struct cc_disk_faults {
+	bool read_error;  /* reads fail with EIO */
+	bool write_error; /* writes fail with EIO */
+	bool torn_write;  /* writes land only in part, and report success */
+	bool corruption;  /* reads return data with flipped bytes */
+	bool full;	  /* writes fail with "no space" */
+};
+
+struct cc_disk_page {
+	uint32_t refs;
+	uint8_t data[CC_DISK_PAGE];
+};
+
+struct cc_disk_slot {
+	uint64_t index; /* page number */
+	struct cc_disk_page *page;
+};
+
+/* A saved overlay: its pages, sorted by index, each holding a reference. */
+struct cc_disk_snap {
+	uint64_t n;
+	struct cc_disk_slot *slot;
+};
+
+/* Guest-visible disk state besides the overlay (a snapshot row). */
+struct cc_disk_state {
+	struct cc_disk_faults faults;
+	struct cc_entropy rng;
+	uint64_t reads, writes, flushes, read_errors, write_errors, torn,
+		corrupted, nospace;
+};
+
+struct cc_disk {
+	struct cc_disk_state st;
+	const uint8_t *image; /* read-only mapping; NULL for an empty disk */
+	uint64_t size;	      /* bytes, a multiple of CC_SECTOR */
+	int fd;
+	/* Overlay: open addressing, capacity a power of two, half full at
+	 * most; index UINT64_MAX marks an empty slot. */
+	struct cc_disk_slot *tab;
+	uint64_t cap, used;
+};
+
+/* Opens path read-only as the disk image. */
+int cc_disk_open(struct cc_disk *d, const char *path, uint64_t seed,
+		 struct cc_err *err);
+void cc_disk_close(struct cc_disk *d);
+
+/* Bytes [off, off+len) must lie within the disk (callers check). */
+enum cc_disk_status cc_disk_read(struct cc_disk *d, uint64_t off, void *buf,
+				 uint64_t len);
+enum cc_disk_status cc_disk_write(struct cc_disk *d, uint64_t off,
+				  const void *buf, uint64_t len);
+enum cc_disk_status cc_disk_flush(struct cc_disk *d);
+
+/* Pages in the overlay. */
+uint64_t cc_disk_overlay_pages(const struct cc_disk *d);
+
+/* Snapshot / restore of the overlay (the rest is in struct
+ * cc_disk_state).  cc_disk_snap_free drops the snapshot's references. */
+int cc_disk_snap_take(const struct cc_disk *d, struct cc_disk_snap *s);
+int cc_disk_snap_restore(struct cc_disk *d, const struct cc_disk_snap *s);
+void cc_disk_snap_free(struct cc_disk_snap *s);
+/* Builds a snapshot from raw pages (a loader); data is npages*4 KiB. */
+int cc_disk_snap_from(struct cc_disk_snap *s, const uint64_t *index,
+		      const uint8_t *data, uint64_t npages);
+
+/* Writes image + overlay to path (temp name, then rename). */
+int cc_disk_writeback(const struct cc_disk *d, const char *path,
+		      struct cc_err *err);
+
+#endif
