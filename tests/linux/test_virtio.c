@@ -193,6 +193,30 @@ Test(virtio_linux, hwrng_yields_the_seeded_stream)
 	cr_assert(memcmp(got, again, 64), "seeds 5 and 6 gave the same bytes");
 }
 
+/* A snapshot file saved mid-traffic (disk overlay included) and restored
+ * in a new process continues exactly like the uninterrupted run. */
+Test(virtio_linux, snapshot_file_mid_traffic_restores_in_a_new_process)
+{
+	char a[17], b[17], c[17];
+	const char *snap = CC_BUILD_DIR "/tests/virtio-mid.snap";
+#define IOMIX " --net-echo --ticks 20 --quiet -- /bin/iomix 20 2>&1"
+	cr_assert_eq(sh(out, sizeof(out), RUN IOMIX), 0, "%s", out);
+	cr_assert_eq(sh(out2, sizeof(out2),
+			RUN " --snapshot-at 3 --save %s" IOMIX, snap),
+		     0, "%s", out2);
+	cr_assert_str_eq(hash_of(out, a), hash_of(out2, b));
+	cr_assert_eq(sh(out2, sizeof(out2), RUN " --restore %s" IOMIX, snap), 0,
+		     "%s", out2);
+	cr_assert_str_eq(hash_of(out, a), hash_of(out2, c),
+			 "the restored run diverged");
+	/* Restoring it without its disk is refused, not guessed at. */
+	cr_assert_neq(sh(out2, sizeof(out2),
+			 CC " run --restore %s --ticks 20 2>&1", snap),
+		      0);
+	cr_assert(strstr(out2, "taken with a disk"), "%s", out2);
+	unlink(snap);
+}
+
 /* ---- snapshot in mid-traffic, in process --------------------------------- */
 
 /* The boot cache entry the CLI used (it says so on stderr). */
