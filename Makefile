@@ -17,7 +17,8 @@ LDFLAGS := $(SAN)
 LIBS := -lxxhash -lsodium -ljansson -lzstd -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/replay/*.c)
+VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/fault/*.c \
+	src/explore/*.c src/replay/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
@@ -88,6 +89,14 @@ $(B)/tests/%: tests/%.c tests/helpers.c tests/helpers.h $(LIBCC) \
 # Tests of host-side guest tools link the tool's module too.
 $(B)/tests/unit/test_cpio: TEST_EXTRA := guest/initramfs/cpio.c
 $(B)/tests/unit/test_cpio: guest/initramfs/cpio.c
+# The SDK outside a VM: sdkcheck built for the host (glibc), run by
+# test_sdk in local-output and no-op modes.
+$(B)/tests/sdkcheck-host: guest/programs/sdkcheck.c $(SDK_DEPS) \
+		| $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude -Isdk $(SAN) \
+		-o $@ $< $(SDK_SRCS)
+$(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host
 
 UNIT_TESTS += $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
 MICRO_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/micro/*.c))

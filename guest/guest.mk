@@ -15,22 +15,62 @@ $(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
 
-# Systems under test are built with the SDK's edge hook (sdk/progress.c,
-# itself not instrumented), as the hostile guest is.
-SDK_SRCS := sdk/progress.c
-$(B)/guest/bin/hostile: guest/programs/hostile.c $(SDK_SRCS) | $(SETUP_STAMP)
+# The guest SDK, libchaoscontrol.a (sdk/, never instrumented itself),
+# for musl guests; systems under test link it and are built with an edge
+# hook: GCC's trace-pc, or clang's trace-pc-guard (covguard).
+SDK_SRCS := sdk/sdk.c sdk/coverage.c sdk/kcov.c
+SDK_DEPS := $(SDK_SRCS) sdk/chaoscontrol.h sdk/sdk_internal.h \
+	include/chaoscontrol/protocol.h
+SDK_LIB := $(B)/guest/sdk/libchaoscontrol.a
+SDK_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -Iinclude -Isdk
+$(SDK_LIB): $(SDK_DEPS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(GUEST_CFLAGS) -c -o $(B)/guest/sdk-progress.o $(SDK_SRCS)
-	$(MUSL_CC) $(GUEST_CFLAGS) -fsanitize-coverage=trace-pc -o $@ $< \
-		$(B)/guest/sdk-progress.o -lpthread
+	@rm -f $@
+	for f in $(SDK_SRCS); do \
+		$(MUSL_CC) $(SDK_CFLAGS) -c -o $(dir $@)$$(basename $$f .c).o \
+			$$f || exit 1; done
+	ar rcs $@ $(patsubst sdk/%.c,$(dir $@)%.o,$(SDK_SRCS))
+
+SDK_PROGS := hostile sdkcheck
+$(foreach p,$(SDK_PROGS),$(B)/guest/bin/$(p)): $(B)/guest/bin/%: \
+		guest/programs/%.c $(SDK_LIB)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(GUEST_CFLAGS) -Isdk -fsanitize-coverage=trace-pc -o $@ \
+		$< $(SDK_LIB) -lpthread
+
+# clang's trace-pc-guard (GCC has no guards): compiled against musl's
+# headers by clang, linked by musl-gcc.
+$(B)/guest/bin/covguard: guest/programs/covguard.c $(SDK_LIB)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Os -Wall -Wextra -Werror -nostdinc \
+		-isystem /usr/include/x86_64-linux-musl \
+		-isystem $$(clang -print-resource-dir)/include -Isdk \
+		-fsanitize-coverage=trace-pc-guard -c -o $(B)/guest/covguard.o $<
+	$(MUSL_CC) -static -o $@ $(B)/guest/covguard.o $(SDK_LIB)
+
+# libvoidstar.so (guest/voidstar/) and its dynamically linked user; musl's
+# loader goes into the initramfs with them.
+VOIDSTAR := $(B)/guest/lib/libvoidstar.so
+MUSL_LOADER := /usr/lib/x86_64-linux-musl/libc.so
+$(VOIDSTAR): guest/voidstar/voidstar.c $(SDK_DEPS) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(SDK_CFLAGS) -shared -fPIC -fvisibility=hidden -o $@ $< \
+		$(SDK_SRCS)
+$(B)/guest/bin/voidstar_user: guest/programs/voidstar_user.c \
+		| $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -std=gnu11 -Os -Wall -Wextra -Werror -o $@ $<
 
 $(MKINITRAMFS): guest/initramfs/mkinitramfs.c guest/initramfs/cpio.c \
 		guest/initramfs/cpio.h | $(SETUP_STAMP)
 	$(CC) $(CFLAGS) -o $@ guest/initramfs/mkinitramfs.c \
 		guest/initramfs/cpio.c -lz $(LDFLAGS)
 
-$(B)/guest/initramfs.cpio: $(MKINITRAMFS) $(B)/guest/init $(GUEST_PROGS)
+$(B)/guest/initramfs.cpio: $(MKINITRAMFS) $(B)/guest/init $(GUEST_PROGS) \
+		$(VOIDSTAR)
 	$(MKINITRAMFS) -o $@ --init $(B)/guest/init \
-		$(foreach p,$(GUEST_PROGS),--bin $(notdir $(p))=$(p))
+		$(foreach p,$(GUEST_PROGS),--bin $(notdir $(p))=$(p)) \
+		--file lib/ld-musl-x86_64.so.1=$(MUSL_LOADER) \
+		--file usr/lib/libvoidstar.so=$(VOIDSTAR)
 
 GUEST_ALL += $(B)/guest/initramfs.cpio

@@ -2,9 +2,11 @@
  * cc-mkinitramfs: packs the PID-1 init and static programs into a gzip'd
  * newc cpio archive that the kernel unpacks as its root file system.
  *
- *   cc-mkinitramfs -o OUT --init PATH [--bin NAME=PATH]... [--no-gzip]
+ *   cc-mkinitramfs -o OUT --init PATH [--bin NAME=PATH]...
+ *                  [--file lib/NAME=PATH | usr/lib/NAME=PATH]... [--no-gzip]
  *
- * The archive holds /init, /bin/NAME for each --bin, /dev/console (the
+ * The archive holds /init, /bin/NAME for each --bin, the --file shared
+ * objects (the musl loader, libvoidstar.so), /dev/console (the
  * kernel opens it for init before devtmpfs is mounted) and the empty
  * mount points /dev /proc /sys /tmp.  Written to a temporary name and
  * renamed, so a half-written archive never has the final name.
@@ -23,7 +25,7 @@
 
 static const char usage[] =
 	"usage: cc-mkinitramfs -o OUT --init PATH [--bin NAME=PATH]... "
-	"[--no-gzip]\n";
+	"[--file lib/NAME=PATH]... [--no-gzip]\n";
 
 static int die(const char *fmt, const char *arg)
 {
@@ -117,9 +119,27 @@ static int write_out(const char *out, const struct cc_cpio *c, int gzip)
 	return 0;
 }
 
-static int build(struct cc_cpio *c, const char *init, char **bins, int nbins)
+/* --file DEST=PATH: DEST relative, inside lib/ or usr/lib/, no "..". */
+static int add_other(struct cc_cpio *c, const char *spec)
 {
-	static const char *const dirs[] = {"dev", "proc", "sys", "tmp", "bin"};
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+	if (!eq || !eq[1] ||
+	    (strncmp(spec, "lib/", 4) && strncmp(spec, "usr/lib/", 8)) ||
+	    memmem(spec, n, "..", 2) || n >= 512)
+		return die("--file wants lib/NAME=PATH or usr/lib/NAME=PATH, "
+			   "got '%s'",
+			   spec);
+	char dest[512];
+	snprintf(dest, sizeof(dest), "%.*s", (int)n, spec);
+	return add_file(c, dest, eq + 1);
+}
+
+static int build(struct cc_cpio *c, const char *init, char **bins, int nbins,
+		 char **files, int nfiles)
+{
+	static const char *const dirs[] = {"dev", "proc", "sys", "tmp",
+					   "bin", "lib",  "usr", "usr/lib"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		cc_cpio_dir(c, dirs[i]);
 	cc_cpio_chardev(c, "dev/console", 0600, 5, 1);
@@ -136,6 +156,9 @@ static int build(struct cc_cpio *c, const char *init, char **bins, int nbins)
 		if (add_file(c, dest, eq + 1))
 			return 1;
 	}
+	for (int i = 0; i < nfiles; i++)
+		if (add_other(c, files[i]))
+			return 1;
 	return cc_cpio_finish(c) ? die("%s", "archive too large") : 0;
 }
 
@@ -143,7 +166,8 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL, *init = NULL;
 	char **bins = calloc((size_t)argc, sizeof(char *));
-	int nbins = 0, gzip = 1;
+	char **files = calloc((size_t)argc, sizeof(char *));
+	int nbins = 0, nfiles = 0, gzip = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-o") && i + 1 < argc)
@@ -152,6 +176,8 @@ int main(int argc, char **argv)
 			init = argv[++i];
 		else if (!strcmp(a, "--bin") && i + 1 < argc)
 			bins[nbins++] = argv[++i];
+		else if (!strcmp(a, "--file") && i + 1 < argc)
+			files[nfiles++] = argv[++i];
 		else if (!strcmp(a, "--no-gzip"))
 			gzip = 0;
 		else {
@@ -165,10 +191,11 @@ int main(int argc, char **argv)
 	}
 	struct cc_cpio c;
 	cc_cpio_init(&c);
-	int rc = build(&c, init, bins, nbins);
+	int rc = build(&c, init, bins, nbins, files, nfiles);
 	if (!rc)
 		rc = write_out(out, &c, gzip);
 	cc_cpio_free(&c);
 	free(bins);
+	free(files);
 	return rc;
 }

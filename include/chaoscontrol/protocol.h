@@ -75,6 +75,91 @@
 #define CC_PORT_PROGRESS      0x0513
 #define CC_PROGRESS_MAX_UNITS 1000000u
 
+/* --- The hypercall protocol (SDK <-> VMM) ---------------------------------
+ *
+ * One shared page at CC_HYPERCALL_GPA, laid out as struct cc_hc_page.
+ * Before boot the VMM writes magic, version and the transport the guest
+ * must use; guest programs map the page (and, for the MMIO transport,
+ * the doorbell page) through /dev/mem.  A call:
+ *
+ *   1. take the page's lock (an atomic exchange on `lock`; yield while
+ *      another process holds it - one vCPU, so it is never contended
+ *      for long),
+ *   2. write cmd, len and payload,
+ *   3. trigger: CC_HC_TRANSPORT_PIO: outb to CC_PORT_HYPERCALL (guest
+ *      kernel, or user space after iopl(3) on hardware KVM);
+ *      CC_HC_TRANSPORT_MMIO: a 32-bit write of CC_HC_TRIGGER to
+ *      CC_DOORBELL_GPA + CC_DOORBELL_HYPERCALL (user space on PVM, where
+ *      port I/O from CPL3 faults even with iopl(3)),
+ *   4. read status and result (the VMM answered during the exit), unlock.
+ *
+ * (No vmcall transport: KVM runs guest hypercalls in the host kernel and
+ * refuses them from CPL3, and KVM_CAP_EXIT_HYPERCALL forwards only
+ * KVM_HC_MAP_GPA_RANGE - docs/SDK.md.)
+ *
+ * Payloads: CC_HC_JSON carries one record of the Antithesis SDK schema
+ * ("antithesis_assert", "antithesis_setup", "antithesis_sdk", or an
+ * event {"name": {details}}) as UTF-8 JSON text of `len` bytes; the
+ * numeric commands carry struct cc_hc_choice.  The VMM never trusts a
+ * field: a bad magic, version, command, length or JSON text gets an error
+ * status and nothing else.
+ */
+#define CC_HC_MAGIC	      0x43484343u /* "CCHC" */
+#define CC_HC_VERSION	      1u
+#define CC_HC_TRANSPORT_PIO   1u
+#define CC_HC_TRANSPORT_MMIO  2u
+#define CC_DOORBELL_HYPERCALL 0x18
+#define CC_DOORBELL_COVERAGE  0x20	  /* MMIO twin of CC_PORT_COVERAGE */
+#define CC_HC_TRIGGER	      0x48435452u /* "RTCH" */
+
+enum cc_hc_cmd {
+	CC_HC_NOP = 0,	    /* answers CC_HC_OK: a transport check */
+	CC_HC_JSON = 1,	    /* one Antithesis-schema record */
+	CC_HC_RANDOM = 2,   /* result = 64 random bits */
+	CC_HC_CHOICE = 3,   /* result = a choice in [0, n) */
+	CC_HC_COVERAGE = 4, /* the bitmap is live (as CC_PORT_COVERAGE) */
+};
+
+enum cc_hc_status {
+	CC_HC_OK = 0,
+	CC_HC_EBADMAGIC = 1,	     /* page not initialised by this protocol */
+	CC_HC_EVERSION = 2,	     /* the guest speaks another version */
+	CC_HC_ECMD = 3,		     /* unknown command */
+	CC_HC_ELEN = 4,		     /* payload length out of range */
+	CC_HC_EPAYLOAD = 5,	     /* payload malformed (bad JSON, n = 0) */
+	CC_HC_PENDING = 0xffffffffu, /* written by the guest before a call */
+};
+
+#define CC_HC_HEADER_SIZE 64u
+#define CC_HC_PAYLOAD_MAX (4096u - CC_HC_HEADER_SIZE)
+
+struct cc_hc_page {
+	unsigned int magic;	/* VMM: CC_HC_MAGIC */
+	unsigned int version;	/* VMM: CC_HC_VERSION */
+	unsigned int transport; /* VMM: CC_HC_TRANSPORT_* */
+	unsigned int lock;	/* guests: 0 free, 1 held */
+	unsigned int cmd;	/* guest: enum cc_hc_cmd */
+	unsigned int len;	/* guest: payload bytes */
+	unsigned int status;	/* VMM: enum cc_hc_status */
+	unsigned int pad;
+	unsigned long long result; /* VMM: the answer of numeric commands */
+	unsigned long long calls;  /* VMM: hypercalls served so far */
+	unsigned char reserved[CC_HC_HEADER_SIZE - 48];
+	unsigned char payload[CC_HC_PAYLOAD_MAX];
+};
+
+/* CC_HC_CHOICE's payload: choose in [0, n).  CC_HC_RANDOM has none. */
+struct cc_hc_choice {
+	unsigned long long n;
+};
+
+/* --- Coverage: AFL-style edges in the bitmap at CC_COVERAGE_GPA ------------
+ * Edge = (prev ^ cur) mod CC_COVERAGE_SIZE with prev = cur >> 1 after each
+ * edge; counters are 8-bit and saturate at 255.  Location ids come from
+ * FNV-1a (below) of the guard's module and index, so they are the same
+ * in every run. */
+#define CC_COVERAGE_EDGES CC_COVERAGE_SIZE
+
 /* --- Assertion ids: FNV-1a (64-bit) of the source location string ------- */
 #define CC_FNV1A_OFFSET 0xcbf29ce484222325ull
 #define CC_FNV1A_PRIME	0x100000001b3ull

@@ -95,6 +95,7 @@ int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
 		(uint64_t)cfg->cpuid_hide_avx,
 		(uint64_t)cfg->cpuid_fixed_model,
 		(uint64_t)platform,
+		cfg->hc_transport, /* written into the hypercall page */
 	};
 	add(x, "chaoscontrol boot cache", 23);
 	add(x, &version, sizeof(version));

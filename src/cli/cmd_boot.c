@@ -17,6 +17,7 @@
 #include "../vmm/platform.h"
 #include "../vmm/snapfile.h"
 #include "../vmm/snapshot.h"
+#include "../explore/coverage.h"
 #include "../sim/net_echo.h"
 #include "../vmm/trace.h"
 #include "boot_cache.h"
@@ -69,6 +70,15 @@ static const char help_options[] =
 	"  --disk-fault F      from the ready point on, inject F: read-error,\n"
 	"                      write-error, torn-write, corruption or full\n"
 	"                      (repeatable)\n"
+	"  --coverage-out FILE write the guest's coverage bitmap (64 KiB of\n"
+	"                      AFL-style edge counters) to FILE at the end\n"
+	"  --choice SEQ=VALUE  answer the guest's SEQ-th random draw (SDK\n"
+	"                      random_choice/get_random, from 0) with VALUE\n"
+	"                      (repeatable)\n"
+	"  --hypercall-transport T\n"
+	"                      how SDK calls reach the VMM: mmio (default,\n"
+	"                      works everywhere) or pio (outb 0x510; guest\n"
+	"                      user space needs iopl, not on PVM)\n"
 	"  --net-echo          connect the VM's network port to a mirror that\n"
 	"                      answers ARP and echoes IPv4 (UDP, TCP, ICMP)\n"
 	"                      back; frames move at every 1 ms tick\n"
@@ -117,9 +127,12 @@ static const char help_options[] =
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
 	const char *trace, *save, *restore;
-	const char *disk, *disk_out;
+	const char *disk, *disk_out, *coverage_out;
 	struct cc_disk_faults faults;
 	bool any_fault, net_echo;
+	struct cc_hc_override choices[64];
+	size_t nchoices;
+	uint32_t hc_transport;
 	char **exec_argv; /* NULL: init's default */
 	uint64_t snapshot_at;
 	bool no_cache, seed_given;
@@ -158,6 +171,9 @@ enum {
 	OPT_DISK_OUT,
 	OPT_DISK_FAULT,
 	OPT_NET_ECHO,
+	OPT_CHOICE,
+	OPT_HC_TRANSPORT,
+	OPT_COVERAGE_OUT,
 	OPT_HELP,
 };
 
@@ -190,6 +206,9 @@ static const struct option longopts[] = {
 	{"disk-out", required_argument, 0, OPT_DISK_OUT},
 	{"disk-fault", required_argument, 0, OPT_DISK_FAULT},
 	{"net-echo", no_argument, 0, OPT_NET_ECHO},
+	{"choice", required_argument, 0, OPT_CHOICE},
+	{"coverage-out", required_argument, 0, OPT_COVERAGE_OUT},
+	{"hypercall-transport", required_argument, 0, OPT_HC_TRANSPORT},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -224,6 +243,20 @@ static int parse_fault(const char *s, struct cc_disk_faults *f)
 		f->full = true;
 	else
 		return -1;
+	return 0;
+}
+
+static int parse_choice(const char *s, struct boot_opts *o)
+{
+	char *end;
+	unsigned long long seq = strtoull(s, &end, 10), val;
+	if (end == s || *end != '=' || o->nchoices == 64 || s[0] == '-')
+		return -1;
+	const char *v = end + 1;
+	val = strtoull(v, &end, 10);
+	if (end == v || *end || v[0] == '-')
+		return -1;
+	o->choices[o->nchoices++] = (struct cc_hc_override){seq, val};
 	return 0;
 }
 
@@ -341,6 +374,24 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			break;
 		case OPT_NET_ECHO:
 			o->net_echo = true;
+			break;
+		case OPT_COVERAGE_OUT:
+			o->coverage_out = optarg;
+			break;
+		case OPT_CHOICE:
+			if (parse_choice(optarg, o))
+				return bad("invalid --choice (want SEQ=VALUE, "
+					   "at most 64)",
+					   optarg);
+			break;
+		case OPT_HC_TRANSPORT:
+			if (!strcmp(optarg, "mmio"))
+				o->hc_transport = CC_HC_TRANSPORT_MMIO;
+			else if (!strcmp(optarg, "pio"))
+				o->hc_transport = CC_HC_TRANSPORT_PIO;
+			else
+				return bad("invalid --hypercall-transport",
+					   optarg);
 			break;
 		case OPT_HELP:
 			fputs(is_run ? help_run : help_boot, stdout);
@@ -544,6 +595,9 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 							       : WATCHDOG_HW_MS,
 		.sample_ms = o->profile_ms,
 		.disk_path = o->disk,
+		.hc_transport = o->hc_transport,
+		.choice_overrides = o->choices,
+		.n_choice_overrides = o->nchoices,
 		.exec_argv = (const char *const *)o->exec_argv,
 	};
 }
@@ -584,6 +638,23 @@ static int finish(struct cc_vm *vm, const struct boot_opts *o,
 		printf("trace-hash: %016llx\n", (unsigned long long)hash);
 	fflush(stdout);
 	return code;
+}
+
+/* --coverage-out: the bitmap as the guest left it, temp name + rename. */
+static int save_coverage(struct cc_vm *vm, const char *path)
+{
+	static uint8_t map[CC_COVERAGE_SIZE];
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!cc_coverage_read(&vm->mem, map) || !f ||
+	    fwrite(map, 1, sizeof(map), f) != sizeof(map) || fclose(f) ||
+	    rename(tmp, path)) {
+		perror("chaoscontrol: --coverage-out");
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }
 
 static int fail(const struct cc_err *e, int code)
@@ -680,6 +751,8 @@ static int run(const struct boot_opts *o)
 		return CC_EXIT_SETUP;
 	}
 	int code = finish(vm, o, &res, kind, t0);
+	if (o->coverage_out && save_coverage(vm, o->coverage_out))
+		code = CC_EXIT_SETUP;
 	if (o->disk_out && cc_disk_writeback(&vm->blk.disk, o->disk_out, &e)) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		code = CC_EXIT_SETUP;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../explore/coverage.h"
+#include "../fault/oracle.h"
 #include "../vmm/platform.h"
 #include "cli.h"
 
@@ -116,6 +118,80 @@ static void print_devices(const struct cc_vm *vm)
 	json_decref(o);
 }
 
+/* ---- what the guest's SDK said --------------------------------------------
+ */
+
+static uint64_t edges(const struct cc_vm *vm)
+{
+	static uint8_t map[CC_COVERAGE_SIZE];
+	uint64_t n = 0;
+	if (!cc_coverage_read(&vm->mem, map))
+		return 0;
+	for (uint32_t i = 0; i < CC_COVERAGE_SIZE; i++)
+		n += map[i] != 0;
+	return n;
+}
+
+static bool sdk_used(const struct cc_vm *vm)
+{
+	return vm->hc.calls || vm->hc.coverage_live;
+}
+
+json_t *cc_report_sdk_json(const struct cc_vm *vm)
+{
+	struct cc_oracle o = {0};
+	cc_oracle_add_run(&o, (const char *const *)vm->hc_log.records,
+			  vm->hc_log.nrecords);
+	json_t *choices = json_array();
+	for (size_t i = 0; i < vm->hc_log.nchoices; i++) {
+		const struct cc_choice_record *c = &vm->hc_log.choices[i];
+		json_array_append_new(choices,
+				      json_pack("{s:I, s:I, s:I, s:b}", "seq",
+						(json_int_t)c->seq, "n",
+						(json_int_t)c->n, "value",
+						(json_int_t)c->value,
+						"overridden", c->overridden));
+	}
+	json_t *events = json_array();
+	for (size_t i = 0; i < vm->hc_log.nrecords; i++)
+		if (!strstr(vm->hc_log.records[i], "\"antithesis_assert\""))
+			json_array_append_new(
+				events,
+				json_loads(vm->hc_log.records[i], 0, NULL));
+	json_t *j = json_pack(
+		"{s:I, s:I, s:I, s:b, s:I, s:o, s:o, s:{s:b, s:I}, s:o}",
+		"calls", (json_int_t)vm->hc.calls, "errors",
+		(json_int_t)vm->hc.errors, "records",
+		(json_int_t)vm->hc.records, "setup_complete",
+		vm->hc.setup_complete != 0, "setup_ns",
+		(json_int_t)vm->hc.setup_ns, "choices", choices, "events",
+		events, "coverage", "live", vm->hc.coverage_live != 0, "edges",
+		(json_int_t)edges(vm), "properties", cc_oracle_json(&o));
+	cc_oracle_free(&o);
+	return j;
+}
+
+static void print_sdk(const struct cc_vm *vm)
+{
+	if (!sdk_used(vm))
+		return;
+	struct cc_oracle o = {0};
+	cc_oracle_add_run(&o, (const char *const *)vm->hc_log.records,
+			  vm->hc_log.nrecords);
+	fprintf(stderr,
+		"sdk: %llu calls (%llu refused), %llu records, setup %s, "
+		"%llu random draws, coverage %llu edges\n",
+		(unsigned long long)vm->hc.calls,
+		(unsigned long long)vm->hc.errors,
+		(unsigned long long)vm->hc.records,
+		vm->hc.setup_complete ? "complete" : "not complete",
+		(unsigned long long)vm->hc.choices,
+		(unsigned long long)edges(vm));
+	if (o.n)
+		cc_oracle_print(&o, stderr);
+	cc_oracle_free(&o);
+}
+
 static void print_stats(const struct cc_vm *vm)
 {
 	const struct cc_vm_stats *s = &vm->stats;
@@ -182,6 +258,7 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 				devs[i]->ops->name,
 				(unsigned long long)devs[i]->errors,
 				devs[i]->last_error);
+	print_sdk(vm);
 	if (stats)
 		print_stats(vm);
 	if (serial_out)
@@ -281,6 +358,8 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 	json_object_set_new(o, "progress_units",
 			    json_integer((json_int_t)s->progress_units));
 	json_object_set_new(o, "devices", devices_json(vm));
+	if (sdk_used(vm))
+		json_object_set_new(o, "sdk", cc_report_sdk_json(vm));
 	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', f);
 	json_decref(o);

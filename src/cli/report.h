@@ -3,6 +3,7 @@
 #define CC_REPORT_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "../vmm/vm.h"
@@ -14,6 +15,10 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 
 /* One JSON object describing the run.  Everything outside "host" is a
  * function of the inputs (compare it); "host" holds wall-clock figures. */
+/* The SDK's log as JSON: calls, choices, events, coverage, and the
+ * PropertyOracle's verdicts for this run. */
+json_t *cc_report_sdk_json(const struct cc_vm *vm);
+
 void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 		    uint64_t trace_hash, int platform_kind, double wall_s,
 		    FILE *f);

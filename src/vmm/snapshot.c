@@ -432,6 +432,7 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 				  why);
 	if (vm->has_disk && cc_disk_snap_restore(&vm->blk.disk, &s->disk))
 		return cc_err_set(err, "restore: out of memory (disk)");
+	cc_hypercall_log_truncate(&vm->hc_log, &vm->hc);
 	vm->trace.st = s->trace;
 	vm->stopped = false;
 	memset(&vm->result, 0, sizeof(vm->result));

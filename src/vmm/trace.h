@@ -26,12 +26,13 @@ enum cc_event_kind {
 	CC_EV_PIO_OUT,
 	CC_EV_MMIO_READ,
 	CC_EV_MMIO_WRITE,
-	CC_EV_HLT,	/* a = vclock after the fast-forward */
-	CC_EV_IRQ,	/* a = vector injected */
-	CC_EV_FIXUP,	/* a = enum cc_fixup_kind */
-	CC_EV_WATCHDOG, /* a = vclock after the forced advance */
-	CC_EV_STOP,	/* a = enum cc_stop, b = exit status */
-	CC_EV_PROGRESS, /* a = units reported by the guest */
+	CC_EV_HLT,	 /* a = vclock after the fast-forward */
+	CC_EV_IRQ,	 /* a = vector injected */
+	CC_EV_FIXUP,	 /* a = enum cc_fixup_kind */
+	CC_EV_WATCHDOG,	 /* a = vclock after the forced advance */
+	CC_EV_STOP,	 /* a = enum cc_stop, b = exit status */
+	CC_EV_PROGRESS,	 /* a = units reported by the guest */
+	CC_EV_HYPERCALL, /* a = command | status << 32, b = result */
 };
 
 /* One event, as hashed and as stored (little-endian, no padding). */

@@ -153,6 +153,9 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	free(initrd);
 	if (rc)
 		return -1;
+	cc_hypercall_page_init(&vm->mem, cfg->hc_transport
+						 ? cfg->hc_transport
+						 : CC_HC_TRANSPORT_MMIO);
 	struct cc_cpuid_opts co = {cfg->cpuid_signature, cfg->cpuid_hide_avx,
 				   cfg->cpuid_fixed_model};
 	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, &co, err))
@@ -328,6 +331,7 @@ static const struct state_row state_rows[] = {
 	ROW("uart", uart, offsetof(struct cc_uart, irq)),
 	ROW("rtc", rtc, sizeof(struct cc_rtc)),
 	ROW("entropy", entropy, sizeof(struct cc_entropy)),
+	ROW("sdk", hc, sizeof(struct cc_hc_state)),
 	ROW("virtio-blk", blk.t, offsetof(struct cc_virtio_mmio, ops)),
 	ROW("disk", blk.disk.st, sizeof(struct cc_disk_state)),
 	ROW("virtio-net", net.t, offsetof(struct cc_virtio_mmio, ops)),
@@ -413,6 +417,7 @@ void cc_vm_destroy(struct cc_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	cc_virtio_blk_free(&vm->blk);
+	cc_hypercall_log_free(&vm->hc_log);
 	free(vm->orders);
 	cc_mem_free(&vm->mem);
 	cc_kernel_free(&vm->kernel);
@@ -497,6 +502,19 @@ static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
 	}
 }
 
+/* One SDK call (hypercall.c), traced with its command, status and
+ * result: what the guest was told is part of the execution. */
+static void hypercall(struct cc_vm *vm)
+{
+	cc_hypercall_serve(&vm->hc, &vm->hc_log, &vm->mem, &vm->entropy,
+			   vm->cfg.choice_overrides, vm->cfg.n_choice_overrides,
+			   vm->vclock.ns);
+	struct cc_hc_page h;
+	if (cc_mem_read(&vm->mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE))
+		emit(vm, CC_EV_HYPERCALL, 0, h.cmd | (uint64_t)h.status << 32,
+		     h.result);
+}
+
 /* The guest reports deterministic work (protocol.h, CC_PORT_PROGRESS):
  * virtual time moves by a fixed cost per unit, so busy guests see time
  * pass without any host clock. */
@@ -535,6 +553,12 @@ static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
 		return;
 	case CC_PORT_PROGRESS:
 		report_progress(vm, val);
+		return;
+	case CC_PORT_HYPERCALL:
+		hypercall(vm);
+		return;
+	case CC_PORT_COVERAGE:
+		vm->hc.coverage_live = 1;
 		return;
 	case CC_PORT_EXIT:
 		vm->result.exit_status = val;
@@ -608,6 +632,11 @@ static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 			vm->stats.ready_rings++;
 			if (vm->cfg.stop_at_ready)
 				stop(vm, CC_STOP_READY, "guest is ready");
+		} else if (off == CC_DOORBELL_HYPERCALL && len == 4 &&
+			   v == CC_HC_TRIGGER) {
+			hypercall(vm);
+		} else if (off == CC_DOORBELL_COVERAGE) {
+			vm->hc.coverage_live = 1;
 		}
 		return;
 	}

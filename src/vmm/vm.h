@@ -22,6 +22,7 @@
 #include "boot.h"
 #include "err.h"
 #include "fixup.h"
+#include "hypercall.h"
 #include "kernel.h"
 #include "mem.h"
 #include "symtab.h"
@@ -45,6 +46,12 @@ struct cc_vm_config {
 	 * ready point (so one boot cache entry serves every program);
 	 * NULL: init's default, or cc.exec= on the command line. */
 	const char *const *exec_argv;
+	/* How guest programs trigger hypercalls (CC_HC_TRANSPORT_*);
+	 * 0 = MMIO, which works on every platform. */
+	uint32_t hc_transport;
+	/* random_choice/get_random answers to force, by sequence number. */
+	const struct cc_hc_override *choice_overrides;
+	size_t n_choice_overrides;
 	const char *cmdline;  /* full command line */
 	uint64_t mem_size;    /* bytes; 0 = CC_DEFAULT_MEM */
 	int serial_fd;	      /* also stream serial output here; -1 = no */
@@ -129,6 +136,8 @@ struct cc_vm {
 	struct cc_virtio_net net;
 	struct cc_virtio_rng rng;
 	bool has_disk;
+	struct cc_hc_state hc;	 /* the SDK's counters and lifecycle */
+	struct cc_hc_log hc_log; /* what the guest's SDK sent this run */
 	char *orders; /* exec_argv as NUL-separated words, double-NUL ended */
 	size_t orders_len;
 	struct cc_watchdog wd;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chaoscontrol/protocol.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 
@@ -233,4 +234,71 @@ Test(micro, cpuid_options_fix_the_model_and_hide_avx)
 				 "signature: 0x0000000000830f10", 29),
 		  "%.*s", (int)vm->serial_len, s);
 	cc_vm_destroy(vm);
+}
+
+/* ---- the hypercall protocol --------------------------------------------- */
+
+static struct run boot_sdk(const struct cc_hc_override *ov, size_t nov)
+{
+	struct cc_vm_config cfg = {
+		.kernel_path = CC_BUILD_DIR "/guest/micro/hypercalls.elf",
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.max_exits = 100000,
+		.choice_overrides = ov,
+		.n_choice_overrides = nov,
+	};
+	struct run r = {0};
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&r.vm, &cfg, &e), 0, "%s", e.msg);
+	cr_assert_eq(cc_vm_run(r.vm, &r.res), 0, "%s", r.res.msg);
+	cr_assert_eq(r.res.stop, CC_STOP_EXIT_PORT, "%s", r.res.msg);
+	cr_assert_eq(r.res.exit_status, 0, "%.*s", (int)r.vm->serial_len,
+		     r.vm->serial);
+	return r;
+}
+
+Test(micro, hypercalls_are_answered_and_hostile_ones_refused)
+{
+	struct run r = boot_sdk(NULL, 0);
+	cr_assert(serial_has(&r, "hypercalls ok\n"));
+	/* 9 good calls, 12 refused (each status checked in the guest). */
+	cr_assert_eq(r.vm->hc.calls, 21);
+	cr_assert_eq(r.vm->hc.errors, 12);
+	cr_assert_eq(r.vm->hc.records, 3, "only valid records are kept");
+	cr_assert_eq(r.vm->hc_log.nrecords, 3);
+	cr_assert_eq(r.vm->hc.choices, 4);
+	cr_assert(r.vm->hc.setup_complete && r.vm->hc.coverage_live);
+	cr_assert_eq(r.vm->hc_log.choices[0].n, 10);
+	cr_assert_eq(r.vm->hc_log.choices[3].n, 0, "get_random: n = 0");
+	cc_vm_destroy(r.vm);
+}
+
+static void bitmap(struct cc_vm *vm, uint8_t *map)
+{
+	cr_assert(
+		cc_mem_read(&vm->mem, CC_COVERAGE_GPA, map, CC_COVERAGE_SIZE));
+}
+
+Test(micro, choices_replay_and_overrides_change_them)
+{
+	static uint8_t m1[CC_COVERAGE_SIZE], m2[CC_COVERAGE_SIZE];
+	struct run a = boot_sdk(NULL, 0), b = boot_sdk(NULL, 0);
+	cr_assert_eq(cc_vm_trace_hash(a.vm), cc_vm_trace_hash(b.vm));
+	bitmap(a.vm, m1);
+	bitmap(b.vm, m2);
+	cr_assert_arr_eq(m1, m2, sizeof(m1), "identical runs, other edges");
+	uint64_t first = a.vm->hc_log.choices[0].value;
+	struct cc_hc_override ov = {0, first == 7 ? 8 : 7};
+	struct run c = boot_sdk(&ov, 1);
+	cr_assert_eq(c.vm->hc_log.choices[0].value, ov.value);
+	cr_assert(c.vm->hc_log.choices[0].overridden);
+	cr_assert_eq(c.vm->hc_log.choices[1].value,
+		     a.vm->hc_log.choices[1].value, "only seq 0 changes");
+	cr_assert_neq(cc_vm_trace_hash(c.vm), cc_vm_trace_hash(a.vm));
+	bitmap(c.vm, m2);
+	cr_assert(memcmp(m1, m2, sizeof(m1)), "same edges for another choice");
+	cc_vm_destroy(a.vm);
+	cc_vm_destroy(b.vm);
+	cc_vm_destroy(c.vm);
 }

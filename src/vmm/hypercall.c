@@ -1,0 +1,214 @@
+#include "hypercall.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chaoscontrol/protocol.h"
+
+#define OFF(field) offsetof(struct cc_hc_page, field)
+
+void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport)
+{
+	struct cc_hc_page h;
+	memset(&h, 0, CC_HC_HEADER_SIZE);
+	h.magic = CC_HC_MAGIC;
+	h.version = CC_HC_VERSION;
+	h.transport = transport;
+	cc_mem_write(mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE);
+}
+
+static bool push_record(struct cc_hc_log *log, char *text)
+{
+	if (log->nrecords == log->cap_records) {
+		size_t cap = log->cap_records ? 2 * log->cap_records : 64;
+		char **p = realloc(log->records, cap * sizeof(*p));
+		if (!p)
+			return false;
+		log->records = p;
+		log->cap_records = cap;
+	}
+	log->records[log->nrecords++] = text;
+	return true;
+}
+
+static bool push_choice(struct cc_hc_log *log, struct cc_choice_record c)
+{
+	if (log->nchoices == log->cap_choices) {
+		size_t cap = log->cap_choices ? 2 * log->cap_choices : 64;
+		struct cc_choice_record *p =
+			realloc(log->choices, cap * sizeof(*p));
+		if (!p)
+			return false;
+		log->choices = p;
+		log->cap_choices = cap;
+	}
+	log->choices[log->nchoices++] = c;
+	return true;
+}
+
+static bool is(json_t *o, const char *key, json_type t)
+{
+	json_t *v = json_object_get(o, key);
+	return v && (json_typeof(v) == t ||
+		     (t == JSON_TRUE && json_typeof(v) == JSON_FALSE));
+}
+
+/* The fields the oracle relies on, with the types it expects. */
+static bool valid_assert(json_t *a)
+{
+	if (!json_is_object(a) || !is(a, "hit", JSON_TRUE) ||
+	    !is(a, "must_hit", JSON_TRUE) || !is(a, "condition", JSON_TRUE) ||
+	    !is(a, "assert_type", JSON_STRING) || !is(a, "id", JSON_STRING) ||
+	    !is(a, "message", JSON_STRING))
+		return false;
+	const char *t = json_string_value(json_object_get(a, "assert_type"));
+	return !strcmp(t, "always") || !strcmp(t, "sometimes") ||
+	       !strcmp(t, "reachability");
+}
+
+/* One JSON record: parsed, checked, kept in compact form. */
+static uint32_t record(struct cc_hc_state *st, struct cc_hc_log *log,
+		       const uint8_t *p, uint32_t len, uint64_t now)
+{
+	json_error_t e;
+	json_t *r =
+		json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &e);
+	if (!json_is_object(r) || json_object_size(r) != 1) {
+		json_decref(r);
+		return CC_HC_EPAYLOAD;
+	}
+	const char *key = json_object_iter_key(json_object_iter(r));
+	json_t *body = json_object_iter_value(json_object_iter(r));
+	if ((!strcmp(key, "antithesis_assert") && !valid_assert(body)) ||
+	    (!strcmp(key, "antithesis_setup") && !json_is_object(body))) {
+		json_decref(r);
+		return CC_HC_EPAYLOAD;
+	}
+	if (!strcmp(key, "antithesis_setup") && !st->setup_complete) {
+		st->setup_complete = 1;
+		st->setup_ns = now;
+	}
+	char *text = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(r);
+	if (!text || !push_record(log, text)) {
+		free(text);
+		return CC_HC_EPAYLOAD;
+	}
+	st->records++;
+	return CC_HC_OK;
+}
+
+/* A random draw, recorded; an override for its sequence number wins. */
+static uint64_t choose(struct cc_hc_state *st, struct cc_hc_log *log,
+		       struct cc_entropy *rng, const struct cc_hc_override *ov,
+		       size_t nov, uint64_t n)
+{
+	struct cc_choice_record c = {st->choices, n, cc_entropy_u64(rng),
+				     false};
+	if (n)
+		c.value %= n;
+	for (size_t i = 0; i < nov; i++) {
+		if (ov[i].seq == c.seq) {
+			c.value = n ? ov[i].value % n : ov[i].value;
+			c.overridden = true;
+		}
+	}
+	push_choice(log, c); /* out of memory: the log misses one entry */
+	st->choices++;
+	return c.value;
+}
+
+static uint32_t dispatch(struct cc_hc_state *st, struct cc_hc_log *log,
+			 struct cc_mem *mem, struct cc_entropy *rng,
+			 const struct cc_hc_override *ov, size_t nov,
+			 uint64_t now, const struct cc_hc_page *h,
+			 uint64_t *result)
+{
+	if (h->magic != CC_HC_MAGIC)
+		return CC_HC_EBADMAGIC;
+	if (h->version != CC_HC_VERSION)
+		return CC_HC_EVERSION;
+	if (h->len > CC_HC_PAYLOAD_MAX)
+		return CC_HC_ELEN;
+	static uint8_t payload[CC_HC_PAYLOAD_MAX];
+	if (!cc_mem_read(mem, CC_HYPERCALL_GPA + CC_HC_HEADER_SIZE, payload,
+			 h->len))
+		return CC_HC_ELEN;
+	switch (h->cmd) {
+	case CC_HC_NOP:
+		return CC_HC_OK;
+	case CC_HC_JSON:
+		return record(st, log, payload, h->len, now);
+	case CC_HC_RANDOM:
+		*result = choose(st, log, rng, ov, nov, 0);
+		return CC_HC_OK;
+	case CC_HC_CHOICE: {
+		struct cc_hc_choice c;
+		if (h->len != sizeof(c))
+			return CC_HC_ELEN;
+		memcpy(&c, payload, sizeof(c));
+		if (!c.n)
+			return CC_HC_EPAYLOAD;
+		*result = choose(st, log, rng, ov, nov, c.n);
+		return CC_HC_OK;
+	}
+	case CC_HC_COVERAGE:
+		st->coverage_live = 1;
+		return CC_HC_OK;
+	default:
+		return CC_HC_ECMD;
+	}
+}
+
+void cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
+			struct cc_mem *mem, struct cc_entropy *rng,
+			const struct cc_hc_override *ov, size_t nov,
+			uint64_t now)
+{
+	struct cc_hc_page h;
+	uint64_t result = 0;
+	st->calls++;
+	uint32_t status = CC_HC_EBADMAGIC;
+	if (cc_mem_read(mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE))
+		status = dispatch(st, log, mem, rng, ov, nov, now, &h, &result);
+	if (status != CC_HC_OK)
+		st->errors++;
+	cc_mem_write(mem, CC_HYPERCALL_GPA + OFF(status), &status,
+		     sizeof(status));
+	cc_mem_write(mem, CC_HYPERCALL_GPA + OFF(result), &result,
+		     sizeof(result));
+	cc_mem_write(mem, CC_HYPERCALL_GPA + OFF(calls), &st->calls,
+		     sizeof(st->calls));
+}
+
+void cc_hypercall_log_truncate(struct cc_hc_log *log,
+			       const struct cc_hc_state *st)
+{
+	if (st->records < log->base_records ||
+	    st->choices < log->base_choices) {
+		while (log->nrecords)
+			free(log->records[--log->nrecords]);
+		log->nchoices = 0;
+		log->base_records = st->records;
+		log->base_choices = st->choices;
+		return;
+	}
+	if (!log->nrecords && !log->nchoices) {
+		log->base_records = st->records;
+		log->base_choices = st->choices;
+	}
+	while (log->nrecords > st->records - log->base_records)
+		free(log->records[--log->nrecords]);
+	if (log->nchoices > st->choices - log->base_choices)
+		log->nchoices = st->choices - log->base_choices;
+}
+
+void cc_hypercall_log_free(struct cc_hc_log *log)
+{
+	while (log->nrecords)
+		free(log->records[--log->nrecords]);
+	free(log->records);
+	free(log->choices);
+	memset(log, 0, sizeof(*log));
+}

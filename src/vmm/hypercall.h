@@ -1,0 +1,67 @@
+/*
+ * The VMM's side of the HypercallPage (include/chaoscontrol/protocol.h):
+ * one call per trigger (outb CC_PORT_HYPERCALL, or a write to the
+ * doorbell's CC_DOORBELL_HYPERCALL), decoded from guest memory with every
+ * field checked, answered in the page before the guest runs again.
+ *
+ * What the calls leave behind is the run's SDK log: the records the
+ * guest sent (Antithesis-schema JSON, re-serialised after validation),
+ * and every random value it drew (choice records: sequence number, n,
+ * value) - the input tree later exploration branches on.  An override
+ * table replaces chosen values by sequence number.
+ */
+#ifndef CC_HYPERCALL_H
+#define CC_HYPERCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../devices/entropy.h"
+#include "mem.h"
+
+/* Guest-visible SDK state (a snapshot row): counters and lifecycle. */
+struct cc_hc_state {
+	uint64_t calls, errors;
+	uint64_t records;  /* entries of the log's records, at this point */
+	uint64_t choices;  /* entries of the log's choices = next seq */
+	uint64_t setup_ns; /* vclock of setup_complete, 0 = not yet */
+	uint32_t setup_complete, coverage_live;
+};
+
+struct cc_choice_record {
+	uint64_t seq, n, value;
+	bool overridden;
+};
+
+struct cc_hc_override {
+	uint64_t seq, value;
+};
+
+/* Host-side: what the guest sent.  Grows with the run; a restore cuts it
+ * back to the counts its state row recorded.  A log that starts from a
+ * restored snapshot file begins at that point: base_* say where. */
+struct cc_hc_log {
+	uint64_t base_records, base_choices;
+	char **records;
+	size_t nrecords, cap_records;
+	struct cc_choice_record *choices;
+	size_t nchoices, cap_choices;
+};
+
+/* Serves the call now in the page.  `rng` is the VM's stream. */
+void cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
+			struct cc_mem *mem, struct cc_entropy *rng,
+			const struct cc_hc_override *ov, size_t nov,
+			uint64_t now);
+
+/* Writes the page's header (magic, version, transport) before boot. */
+void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport);
+
+/* After a restore: cuts the log back to what st says existed, or, when
+ * st lies before the log's start (another lineage), starts it afresh. */
+void cc_hypercall_log_truncate(struct cc_hc_log *log,
+			       const struct cc_hc_state *st);
+void cc_hypercall_log_free(struct cc_hc_log *log);
+
+#endif
