@@ -106,10 +106,11 @@ test-unit: $(UNIT_TESTS)
 	@bash tests/run.sh unit $(UNIT_TESTS)
 test-micro: $(CHAOSCONTROL) $(MICRO_GUESTS) $(MICRO_TESTS)
 	@bash tests/run.sh micro $(MICRO_TESTS)
-test-linux: all $(LINUX_TESTS)
+# The Linux tier also boots the KCOV kernel (SDK kernel coverage).
+test-linux: all kernel-kcov $(LINUX_TESTS)
 	@bash tests/run.sh linux $(LINUX_TESTS)
 
-test: all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+test: all kernel-kcov $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 	@bash tests/run.sh all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 
 # ---- running ------------------------------------------------------------
@@ -122,13 +123,23 @@ $(B)/bench/%: bench/%.c $(LIBCC) | $(SETUP_STAMP)
 	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' -o $@ $< \
 		$(LIBCC) $(LIBS) $(LDFLAGS)
 
-bench: all $(BENCH_PROGS)
+$(B)/bench/sdk_host: bench/sdk/sdk_host.c $(SDK_DEPS) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude -Isdk -o $@ $< \
+		$(SDK_SRCS)
+
+bench: all $(BENCH_PROGS) $(B)/bench/sdk_host
 	@echo "== exit cost"
 	@$(B)/bench/exit_cost
 	@echo "== snapshot restore cost"
 	@$(B)/bench/restore_cost
 	@echo "== dirty-page tracking: KVM dirty log vs dirty ring"
 	@$(B)/bench/dirty_tracking
+	@echo "== SDK call cost (VM side, then guest side natively)"
+	@$(B)/bench/sdk_cost
+	@env -u CHAOSCONTROL_SDK_LOCAL_OUTPUT -u ANTITHESIS_SDK_LOCAL_OUTPUT \
+		$(B)/bench/sdk_host
+	@CHAOSCONTROL_SDK_LOCAL_OUTPUT=/dev/null $(B)/bench/sdk_host
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
 
 asan:

@@ -31,7 +31,7 @@ $(SDK_LIB): $(SDK_DEPS) | $(SETUP_STAMP)
 			$$f || exit 1; done
 	ar rcs $@ $(patsubst sdk/%.c,$(dir $@)%.o,$(SDK_SRCS))
 
-SDK_PROGS := hostile sdkcheck
+SDK_PROGS := hostile sdkcheck diskcheck
 $(foreach p,$(SDK_PROGS),$(B)/guest/bin/$(p)): $(B)/guest/bin/%: \
 		guest/programs/%.c $(SDK_LIB)
 	@mkdir -p $(dir $@)

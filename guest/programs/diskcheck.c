@@ -10,6 +10,8 @@
  *   diskcheck torn     write 64 KiB of 0xAB (O_DIRECT), read it back and
  *                      count the 512-byte sectors that landed
  *   diskcheck corrupt  write 4 KiB of 0x5A, read back, count bad bytes
+ *   diskcheck setup-read  one read, then the SDK's setup_complete, then
+ *                      another read (faults gated on set-up hit the second)
  *   diskcheck raw N    N rounds of O_DIRECT 4 KiB write + read-back +
  *                      compare at successive offsets (steady traffic)
  *
@@ -26,6 +28,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "chaoscontrol.h"
 
 #define DEV "/dev/vda"
 #define MNT "/mnt"
@@ -74,6 +78,21 @@ static int raw_read(void)
 	char *b = block(4096, 0);
 	ssize_t n = pread(fd, b, 4096, at);
 	printf("diskcheck: read %s\n", ename(n == 4096 ? 0 : errno));
+	return 0;
+}
+
+static int setup_read(void)
+{
+	off_t at;
+	int fd = open_raw(O_RDONLY, &at);
+	char *b = block(4096, 0);
+	ssize_t n = pread(fd, b, 4096, at);
+	printf("diskcheck: before setup read %s\n",
+	       ename(n == 4096 ? 0 : errno));
+	cc_setup_complete("{\"program\":\"diskcheck\"}");
+	n = pread(fd, b, 4096, at + 4096);
+	printf("diskcheck: after setup read %s\n",
+	       ename(n == 4096 ? 0 : errno));
 	return 0;
 }
 
@@ -224,6 +243,8 @@ int main(int argc, char **argv)
 		return fs_write();
 	if (!strcmp(m, "read"))
 		return raw_read();
+	if (!strcmp(m, "setup-read"))
+		return setup_read();
 	if (!strcmp(m, "write"))
 		return raw_write();
 	if (!strcmp(m, "torn"))

@@ -67,9 +67,10 @@ static const char help_options[] =
 	"  --disk IMAGE        attach IMAGE (raw, opened read-only) as\n"
 	"                      /dev/vda; writes go to a copy-on-write overlay\n"
 	"  --disk-out FILE     at the end, write image + overlay to FILE\n"
-	"  --disk-fault F      from the ready point on, inject F: read-error,\n"
-	"                      write-error, torn-write, corruption or full\n"
-	"                      (repeatable)\n"
+	"  --disk-fault F      inject F: read-error, write-error, torn-write,\n"
+	"                      corruption or full (repeatable), from ...\n"
+	"  --faults-at WHEN    ... ready (init is up; the default) or setup\n"
+	"                      (the guest program's SDK setup_complete)\n"
 	"  --coverage-out FILE write the guest's coverage bitmap (64 KiB of\n"
 	"                      AFL-style edge counters) to FILE at the end\n"
 	"  --choice SEQ=VALUE  answer the guest's SEQ-th random draw (SDK\n"
@@ -129,7 +130,7 @@ struct boot_opts {
 	const char *trace, *save, *restore;
 	const char *disk, *disk_out, *coverage_out;
 	struct cc_disk_faults faults;
-	bool any_fault, net_echo;
+	bool any_fault, net_echo, faults_at_setup;
 	struct cc_hc_override choices[64];
 	size_t nchoices;
 	uint32_t hc_transport;
@@ -174,6 +175,7 @@ enum {
 	OPT_CHOICE,
 	OPT_HC_TRANSPORT,
 	OPT_COVERAGE_OUT,
+	OPT_FAULTS_AT,
 	OPT_HELP,
 };
 
@@ -208,6 +210,7 @@ static const struct option longopts[] = {
 	{"net-echo", no_argument, 0, OPT_NET_ECHO},
 	{"choice", required_argument, 0, OPT_CHOICE},
 	{"coverage-out", required_argument, 0, OPT_COVERAGE_OUT},
+	{"faults-at", required_argument, 0, OPT_FAULTS_AT},
 	{"hypercall-transport", required_argument, 0, OPT_HC_TRANSPORT},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
@@ -375,6 +378,11 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		case OPT_NET_ECHO:
 			o->net_echo = true;
 			break;
+		case OPT_FAULTS_AT:
+			if (strcmp(optarg, "ready") && strcmp(optarg, "setup"))
+				return bad("invalid --faults-at", optarg);
+			o->faults_at_setup = !strcmp(optarg, "setup");
+			break;
 		case OPT_COVERAGE_OUT:
 			o->coverage_out = optarg;
 			break;
@@ -525,16 +533,25 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 	uint64_t horizon = horizon_ns(o);
 	uint64_t snap_at = o->snapshot_at * CC_NS_PER_TICK;
 	struct cc_net_echo echo = {0};
+	/* Faults gated on setup_complete wait for it (unless it is past). */
+	bool faults_at_setup =
+		o->any_fault && o->faults_at_setup && !vm->hc.setup_complete;
 	for (;;) {
 		vm->cfg.max_ns = next_stop(vm, o, horizon, snap_at);
 		vm->cfg.stop_at_ready = cache_path || faults_at_ready;
+		vm->cfg.stop_at_setup = faults_at_setup;
 		if (cc_vm_run(vm, res))
 			return -1;
+		if (res->stop == CC_STOP_SETUP) {
+			arm_faults(vm, o);
+			faults_at_setup = false;
+			continue;
+		}
 		if (res->stop == CC_STOP_READY) {
 			if (cache_path)
 				save_snapshot(vm, cache_path, "boot cache");
 			cache_path = NULL; /* a failed save is only a warning */
-			if (faults_at_ready)
+			if (faults_at_ready && !o->faults_at_setup)
 				arm_faults(vm, o);
 			faults_at_ready = false;
 			continue;
@@ -742,7 +759,7 @@ static int run(const struct boot_opts *o)
 	}
 	/* Started at or after the ready point: faults apply from here. */
 	bool faults_at_ready = !o->restore && !(use_cache && !save_cache);
-	if (!faults_at_ready)
+	if (!faults_at_ready && (!o->faults_at_setup || vm->hc.setup_complete))
 		arm_faults(vm, o);
 	struct cc_vm_result res;
 	if (drive(vm, o, save_cache, faults_at_ready, &res) &&

@@ -29,6 +29,7 @@ static const char *const stop_names[] = {
 	[CC_STOP_POWEROFF] = "poweroff", [CC_STOP_SHUTDOWN] = "shutdown",
 	[CC_STOP_IDLE] = "idle",	 [CC_STOP_LIMIT] = "limit",
 	[CC_STOP_ERROR] = "error",	 [CC_STOP_READY] = "ready",
+	[CC_STOP_SETUP] = "setup",
 };
 
 const char *cc_stop_name(enum cc_stop s)
@@ -506,6 +507,7 @@ static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
  * result: what the guest was told is part of the execution. */
 static void hypercall(struct cc_vm *vm)
 {
+	uint32_t was_setup = vm->hc.setup_complete;
 	cc_hypercall_serve(&vm->hc, &vm->hc_log, &vm->mem, &vm->entropy,
 			   vm->cfg.choice_overrides, vm->cfg.n_choice_overrides,
 			   vm->vclock.ns);
@@ -513,6 +515,9 @@ static void hypercall(struct cc_vm *vm)
 	if (cc_mem_read(&vm->mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE))
 		emit(vm, CC_EV_HYPERCALL, 0, h.cmd | (uint64_t)h.status << 32,
 		     h.result);
+	/* A host-chosen stop, like "ready": faults gated on setup start. */
+	if (!was_setup && vm->hc.setup_complete && vm->cfg.stop_at_setup)
+		stop(vm, CC_STOP_SETUP, "guest completed its set-up");
 }
 
 /* The guest reports deterministic work (protocol.h, CC_PORT_PROGRESS):
@@ -950,7 +955,8 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	struct cc_err e;
 	int rc = 0;
 	if (vm->stopped && (vm->result.stop == CC_STOP_LIMIT ||
-			    vm->result.stop == CC_STOP_READY)) {
+			    vm->result.stop == CC_STOP_READY ||
+			    vm->result.stop == CC_STOP_SETUP)) {
 		/* Resume after a host-chosen stop (a limit the caller has
 		 * raised, or the ready point the boot cache saved). */
 		vm->stopped = false;
@@ -996,7 +1002,8 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	/* A limit is the host's choice, not the guest's: running to T, then
 	 * on to T+N must hash like running to T+N at once. */
 	if (vm->result.stop != CC_STOP_LIMIT &&
-	    vm->result.stop != CC_STOP_READY)
+	    vm->result.stop != CC_STOP_READY &&
+	    vm->result.stop != CC_STOP_SETUP)
 		emit(vm, CC_EV_STOP, 0, vm->result.stop,
 		     vm->result.exit_status);
 	vm->result.vclock_ns = vm->vclock.ns;

@@ -59,6 +59,7 @@ struct cc_vm_config {
 	uint64_t max_exits;   /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms; /* wall ms without an exit; 0 = off */
 	bool stop_at_ready;   /* stop when the guest rings "ready" */
+	bool stop_at_setup;   /* stop at the SDK's setup_complete */
 	/* Dirty-page tracking for snapshots: 0 = KVM's dirty log (bitmap),
 	 * else KVM's dirty ring with this many entries (a power of two). */
 	uint32_t dirty_ring_entries;
@@ -84,6 +85,7 @@ enum cc_stop {
 	CC_STOP_IDLE,	   /* HLT with no interrupt source armed */
 	CC_STOP_LIMIT,	   /* max_ns or max_exits reached */
 	CC_STOP_READY,	   /* the guest rang "ready" (cfg.stop_at_ready) */
+	CC_STOP_SETUP,	   /* SDK setup_complete (cfg.stop_at_setup) */
 	CC_STOP_ERROR,	   /* KVM or emulation failure */
 };
 

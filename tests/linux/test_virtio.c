@@ -105,6 +105,14 @@ Test(virtio_linux, read_error_is_eio)
 	fault("read-error", "read", "diskcheck: read EIO");
 }
 
+Test(virtio_linux, faults_can_wait_for_sdk_setup_complete)
+{
+	fault("read-error --faults-at setup", "setup-read",
+	      "diskcheck: before setup read ok");
+	cr_assert(strstr(out, "diskcheck: after setup read EIO"), "%s", out);
+	fault("read-error", "setup-read", "diskcheck: before setup read EIO");
+}
+
 Test(virtio_linux, write_error_is_eio)
 {
 	fault("write-error", "write", "diskcheck: write EIO");

@@ -1,0 +1,196 @@
+/*
+ * The guest SDK end to end on the real guest, from the boot cache (the
+ * same entry as test_virtio: the ext4 test image attached): sdkcheck's
+ * verdicts as the PropertyOracle gives them, identical coverage bitmaps
+ * for identical runs and other edges for other random_choice overrides,
+ * clang's trace-pc-guard build, libvoidstar.so loaded the way the
+ * Antithesis SDKs load it, and kernel edges from the KCOV kernel.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "helpers.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CC   CC_BUILD_DIR "/chaoscontrol"
+#define DISK CC_BUILD_DIR "/tests/virtio-disk.img"
+#define RUN  CC " run --disk " DISK " --ticks 60000"
+#define COV  CC_BUILD_DIR "/tests/sdk-cov"
+
+static char out[1 << 20];
+
+static void make_disk(void)
+{
+	char o[4096];
+	cr_assert_eq(cc_test_sh(o, sizeof(o),
+				"test -f " DISK " || " CC_BUILD_DIR
+				"/../tests/linux/mkdisk.sh " DISK " 2>&1"),
+		     0, "%s", o);
+}
+
+TestSuite(sdk_linux, .init = make_disk, .timeout = 3600);
+
+/* Runs PROGRAM with --json (plus extra options); returns the report. */
+static json_t *run_json(const char *extra, const char *program)
+{
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN " --json %s -- %s 2>/dev/null", extra,
+				program),
+		     0, "%s", out);
+	json_error_t e;
+	json_t *j = json_loads(out, 0, &e);
+	cr_assert(j, "bad JSON (%s):\n%s", e.text, out);
+	return j;
+}
+
+static json_t *sdk_of(json_t *j)
+{
+	json_t *s = json_object_get(j, "sdk");
+	cr_assert(json_is_object(s), "no sdk section");
+	return s;
+}
+
+static const char *verdict(json_t *sdk, const char *message)
+{
+	json_t *props = json_object_get(json_object_get(sdk, "properties"),
+					"properties");
+	size_t i;
+	json_t *p;
+	json_array_foreach(props, i, p)
+	{
+		if (!strcmp(json_string_value(json_object_get(p, "message")),
+			    message))
+			return json_string_value(json_object_get(p, "verdict"));
+	}
+	cr_assert_fail("no property '%s'", message);
+	return NULL;
+}
+
+Test(sdk_linux, sdkcheck_verdicts_are_the_ones_written)
+{
+	json_t *j = run_json("", "/bin/sdkcheck");
+	json_t *s = sdk_of(j);
+	static const struct {
+		const char *message, *verdict;
+	} want[] = {
+		{"always holds", "pass"},
+		{"always breaks", "always violated"},
+		{"sometimes true", "pass"},
+		{"sometimes never true", "sometimes never true"},
+		{"always lt holds", "pass"},
+		{"always ge breaks", "always violated"},
+		{"always ne holds", "pass"},
+		{"sometimes eq true", "pass"},
+		{"sometimes gt never true", "sometimes never true"},
+		{"always some holds", "pass"},
+		{"sometimes all true", "pass"},
+		{"reachable reached", "pass"},
+		{"unreachable reached", "unreachable reached"},
+		{"reachable never reached", "never reached"},
+		{"unreachable not reached", "pass"},
+		{"always never reached", "never reached"},
+		{"always or unreachable, not reached", "pass"},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_str_eq(verdict(s, want[i].message), want[i].verdict,
+				 "%s", want[i].message);
+	json_t *props = json_object_get(s, "properties");
+	cr_assert_eq(json_integer_value(json_object_get(props, "failed")), 7);
+	cr_assert(json_is_true(json_object_get(s, "setup_complete")));
+	cr_assert_eq(json_integer_value(json_object_get(s, "errors")), 0);
+	cr_assert_eq(json_array_size(json_object_get(s, "choices")), 3);
+	cr_assert_eq(json_array_size(json_object_get(s, "events")), 4,
+		     "sdk info, 2 events, setup");
+	json_t *cov = json_object_get(s, "coverage");
+	cr_assert(json_is_true(json_object_get(cov, "live")));
+	cr_assert_gt(json_integer_value(json_object_get(cov, "edges")), 0);
+	json_decref(j);
+}
+
+/* The bitmap of one run of sdkcheck (with extra options) into path. */
+static void bitmap(const char *extra, const char *path, char *hash)
+{
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN " --quiet --coverage-out %s %s -- "
+				    "/bin/sdkcheck 2>/dev/null",
+				path, extra),
+		     0, "%s", out);
+	const char *h = strstr(out, "trace-hash: ");
+	cr_assert(h, "%s", out);
+	snprintf(hash, 17, "%s", h + 12);
+}
+
+static int same_file(const char *a, const char *b)
+{
+	char o[64];
+	return cc_test_sh(o, sizeof(o), "cmp -s %s %s", a, b) == 0;
+}
+
+Test(sdk_linux, coverage_repeats_and_follows_choices)
+{
+	char h1[17], h2[17], h3[17], h4[17];
+	bitmap("", COV "-a", h1);
+	bitmap("", COV "-b", h2);
+	cr_assert_str_eq(h1, h2);
+	cr_assert(same_file(COV "-a", COV "-b"),
+		  "identical runs left different bitmaps");
+	/* Draw 2 is sdkcheck's branch choice (0..3). */
+	bitmap("--choice 2=1", COV "-c", h3);
+	bitmap("--choice 2=3", COV "-d", h4);
+	cr_assert_str_neq(h3, h4);
+	cr_assert(!same_file(COV "-c", COV "-d"),
+		  "different choices, same edges");
+	unlink(COV "-a");
+	unlink(COV "-b");
+	unlink(COV "-c");
+	unlink(COV "-d");
+}
+
+Test(sdk_linux, trace_pc_guard_build_reports_edges)
+{
+	json_t *j = run_json("", "/bin/covguard");
+	json_t *s = sdk_of(j);
+	cr_assert_gt(json_integer_value(json_object_get(
+			     json_object_get(s, "coverage"), "edges")),
+		     0);
+	cr_assert_str_eq(verdict(s, "covguard ran"), "pass");
+	json_decref(j);
+}
+
+Test(sdk_linux, libvoidstar_serves_an_antithesis_style_program)
+{
+	json_t *j = run_json("", "/bin/voidstar_user");
+	json_t *s = sdk_of(j);
+	cr_assert_str_eq(verdict(s, "voidstar always"), "pass");
+	cr_assert_str_eq(verdict(s, "voidstar never reached"), "never reached");
+	cr_assert(json_is_true(json_object_get(s, "setup_complete")));
+	cr_assert_eq(json_array_size(json_object_get(s, "choices")), 2,
+		     "fuzz_get_random draws from the VM's stream");
+	cr_assert_gt(json_integer_value(json_object_get(
+			     json_object_get(s, "coverage"), "edges")),
+		     0, "guard callbacks reached the bitmap");
+	json_decref(j);
+}
+
+static long long edges(json_t *j)
+{
+	return json_integer_value(json_object_get(
+		json_object_get(sdk_of(j), "coverage"), "edges"));
+}
+
+Test(sdk_linux, kcov_kernel_adds_kernel_edges)
+{
+	json_t *plain = run_json("", "/bin/sdkcheck");
+	json_t *kcov = run_json("--kernel " CC_BUILD_DIR "/guest/kcov/vmlinux",
+				"/bin/sdkcheck");
+	cr_log_info("edges: %lld without KCOV, %lld with", edges(plain),
+		    edges(kcov));
+	cr_assert_gt(edges(kcov), edges(plain) + 50,
+		     "no kernel edges from the KCOV kernel");
+	json_decref(plain);
+	json_decref(kcov);
+}
