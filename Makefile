@@ -80,7 +80,7 @@ include guest/micro/micro.mk
 guest: $(B)/guest/vmlinux $(GUEST_ALL) $(MICRO_GUESTS)
 
 # ---- tests ---------------------------------------------------------------
-TEST_LIBS := $(LIBCC) -lcriterion -lz $(LIBS)
+TEST_LIBS := $(LIBCC) -lcriterion -lz $(LIBS) -lm
 $(B)/tests/%: tests/%.c tests/helpers.c tests/helpers.h $(LIBCC) \
 		| $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,222 @@
+#include "fabric.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chaoscontrol/protocol.h"
+
+#define MAX_IN_FLIGHT 65536u
+
+static uint32_t max32(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+int cc_fabric_init(struct cc_fabric *f, unsigned nvms, uint64_t seed)
+{
+	memset(f, 0, sizeof(*f));
+	if (nvms == 0 || nvms > CC_FABRIC_MAX_VMS)
+		return -1;
+	f->nvms = nvms;
+	f->max_in_flight = MAX_IN_FLIGHT;
+	for (unsigned i = 0; i < nvms; i++) {
+		static const uint8_t oui[5] = {0x52, 0x54, 0x00, 0x12, 0x34};
+		memcpy(f->mac[i], oui, 5);
+		f->mac[i][5] = (uint8_t)i;
+	}
+	cc_entropy_init(&f->rng, seed + CC_DOMAIN_NETFAB);
+	return 0;
+}
+
+void cc_fabric_free(struct cc_fabric *f)
+{
+	free(f->msg);
+	f->msg = NULL;
+	f->n = f->cap = 0;
+}
+
+static bool chance(struct cc_fabric *f, uint32_t ppm)
+{
+	if (ppm == 0)
+		return false;
+	if (ppm >= CC_PPM_ONE)
+		return true;
+	return cc_entropy_u64(&f->rng) % CC_PPM_ONE < ppm;
+}
+
+/* Uniform in [0, n]. */
+static uint64_t upto(struct cc_fabric *f, uint64_t n)
+{
+	return n ? cc_entropy_u64(&f->rng) % (n + 1) : 0;
+}
+
+static int push(struct cc_fabric *f, const struct cc_net_message *m)
+{
+	if (f->n == f->max_in_flight) {
+		f->stats.dropped_full++;
+		return -1;
+	}
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		struct cc_net_message *p = realloc(f->msg, cap * sizeof(*p));
+		if (!p) {
+			f->stats.dropped_full++;
+			return -1;
+		}
+		f->msg = p;
+		f->cap = cap;
+	}
+	f->msg[f->n++] = *m;
+	return 0;
+}
+
+/* Stage 3: the sender's link is busy until next_free_tick. */
+static uint64_t bandwidth(struct cc_fabric *f, struct cc_link *s,
+			  const struct cc_link *r, uint32_t len, uint64_t now)
+{
+	uint64_t bps = s->bandwidth_bps;
+	if (!bps || (r->bandwidth_bps && r->bandwidth_bps < bps))
+		bps = r->bandwidth_bps;
+	if (!bps)
+		return now;
+	uint64_t ticks = ((uint64_t)len * 8 * 1000 + bps - 1) / bps;
+	uint64_t start = max64(now, s->next_free_tick);
+	s->next_free_tick = start + ticks;
+	f->stats.delayed_bandwidth++;
+	return s->next_free_tick;
+}
+
+/* One copy, from -> to, through stages 1-7. */
+static void pipeline(struct cc_fabric *f, unsigned from, unsigned to,
+		     const uint8_t *frame, uint32_t len, uint64_t now)
+{
+	struct cc_link *s = &f->link[from], *r = &f->link[to];
+	f->stats.copies++;
+	if (s->side != r->side) {
+		f->stats.partitioned++;
+		return;
+	}
+	if (chance(f, max32(s->loss_ppm, r->loss_ppm))) {
+		f->stats.lost++;
+		return;
+	}
+	struct cc_net_message m;
+	memset(&m, 0, sizeof(m)); /* no stale bytes past len, in snapshots */
+	m.from = from;
+	m.to = to;
+	m.len = (uint16_t)len;
+	memcpy(m.data, frame, len);
+	uint64_t t = bandwidth(f, s, r, len, now);
+	if (chance(f, max32(s->corrupt_ppm, r->corrupt_ppm))) {
+		uint64_t x = cc_entropy_u64(&f->rng);
+		m.data[x % len] ^= (uint8_t)(x >> 32) | 1;
+		f->stats.corrupted++;
+	}
+	uint64_t jitter = upto(f, max64(s->jitter_ticks, r->jitter_ticks));
+	f->stats.jittered += jitter != 0;
+	t += max64(s->latency_ticks, r->latency_ticks) + jitter;
+	if (chance(f, max32(s->reorder_ppm, r->reorder_ppm))) {
+		uint64_t w = max64(s->reorder_window, r->reorder_window);
+		t += 1 + (w > 1 ? upto(f, w - 1) : 0);
+		f->stats.reordered++;
+	}
+	m.deliver_at_tick = t;
+	m.seq = f->seq++;
+	if (push(f, &m))
+		return;
+	if (chance(f, max32(s->dup_ppm, r->dup_ppm))) {
+		m.deliver_at_tick = t + upto(f, 2);
+		m.seq = f->seq++;
+		if (!push(f, &m))
+			f->stats.duplicated++;
+	}
+}
+
+int cc_fabric_send(struct cc_fabric *f, unsigned from, const uint8_t *frame,
+		   uint32_t len, uint64_t now)
+{
+	if (from >= f->nvms || len < CC_NET_FRAME_MIN || len > CC_NET_FRAME_MAX)
+		return -1;
+	f->stats.sent++;
+	size_t before = f->stats.dropped_full;
+	if (frame[0] & 1) { /* broadcast or multicast: everyone else */
+		for (unsigned to = 0; to < f->nvms; to++)
+			if (to != from)
+				pipeline(f, from, to, frame, len, now);
+	} else {
+		unsigned to = 0;
+		while (to < f->nvms && memcmp(frame, f->mac[to], 6))
+			to++;
+		if (to == f->nvms || to == from)
+			f->stats.unroutable++;
+		else
+			pipeline(f, from, to, frame, len, now);
+	}
+	return f->stats.dropped_full == before ? 0 : -1;
+}
+
+static bool before(const struct cc_net_message *a,
+		   const struct cc_net_message *b)
+{
+	return a->deliver_at_tick < b->deliver_at_tick ||
+	       (a->deliver_at_tick == b->deliver_at_tick && a->seq < b->seq);
+}
+
+size_t cc_fabric_deliver(struct cc_fabric *f, uint64_t now,
+			 void (*deliver)(void *ctx,
+					 const struct cc_net_message *m),
+			 void *ctx)
+{
+	size_t count = 0;
+	for (;;) {
+		size_t best = f->n;
+		for (size_t i = 0; i < f->n; i++)
+			if (f->msg[i].deliver_at_tick <= now &&
+			    (best == f->n || before(&f->msg[i], &f->msg[best])))
+				best = i;
+		if (best == f->n)
+			return count;
+		struct cc_net_message m = f->msg[best];
+		f->msg[best] = f->msg[--f->n];
+		f->stats.delivered++;
+		deliver(ctx, &m);
+		count++;
+	}
+}
+
+void cc_fabric_partition(struct cc_fabric *f, const uint32_t *side)
+{
+	for (unsigned i = 0; i < f->nvms; i++)
+		f->link[i].side = side[i];
+}
+
+void cc_fabric_heal(struct cc_fabric *f)
+{
+	for (unsigned i = 0; i < f->nvms; i++) {
+		struct cc_link *l = &f->link[i];
+		uint64_t latency = l->latency_ticks, busy = l->next_free_tick;
+		memset(l, 0, sizeof(*l));
+		l->latency_ticks = latency;
+		l->next_free_tick = busy; /* frames already queued still are */
+	}
+}
+
+int cc_fabric_copy(struct cc_fabric *dst, const struct cc_fabric *src)
+{
+	*dst = *src;
+	dst->msg = NULL;
+	dst->cap = 0;
+	if (!src->n)
+		return 0;
+	dst->msg = malloc(src->n * sizeof(*dst->msg));
+	if (!dst->msg)
+		return -1;
+	memcpy(dst->msg, src->msg, src->n * sizeof(*dst->msg));
+	dst->cap = src->n;
+	return 0;
+}

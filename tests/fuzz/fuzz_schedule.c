@@ -1,0 +1,55 @@
+/*
+ * Fuzz target: fault schedule files (users write them by hand).  Any
+ * input is refused or read; what is read must write back out as JSON
+ * that reads again to the same faults.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault/schedule.h"
+
+/* A seed with most field kinds, written into the corpus directory. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char seed[] =
+		"{\"faults\": [{\"at_ms\": 100, \"type\": "
+		"\"network_partition\", \"sides\": [0,1,1]}, {\"at_ms\": 50, "
+		"\"type\": \"packet_reorder\", \"vm\": 1, \"ppm\": 5, "
+		"\"ticks\": 4}, {\"at_ms\": 300, \"type\": \"process_pause\", "
+		"\"vm\": 1, \"duration_ms\": 50}, {\"at_ms\": 600, \"type\": "
+		"\"clock_jump\", \"vm\": 0, \"offset_ms\": -20}]}";
+	for (int i = 1; i < *argc; i++) {
+		if ((*argv)[i][0] == '-')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/seed", (*argv)[i]);
+		FILE *f = fopen(path, "wb");
+		if (f) {
+			fwrite(seed, 1, sizeof(seed) - 1, f);
+			fclose(f);
+		}
+		break;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cc_schedule s, t;
+	struct cc_err e;
+	if (cc_schedule_parse(&s, (const char *)data, size, 3, &e))
+		return 0;
+	char *text = cc_schedule_to_json(&s);
+	if (!text || cc_schedule_parse(&t, text, strlen(text), 3, &e) ||
+	    t.n != s.n)
+		abort();
+	for (size_t i = 0; i < s.n; i++)
+		if (memcmp(&s.f[i], &t.f[i], sizeof(s.f[i])))
+			abort();
+	free(text);
+	cc_schedule_free(&s);
+	cc_schedule_free(&t);
+	return 0;
+}
