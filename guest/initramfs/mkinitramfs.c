@@ -1,6 +1,8 @@
 /*
- * cc-mkinitramfs: packs the PID-1 init and static programs into a gzip'd
- * newc cpio archive that the kernel unpacks as its root file system.
+ * cc-mkinitramfs: packs the PID-1 init and static programs into a newc
+ * cpio archive, gzip'd unless --no-gzip (the default guest's is not: on
+ * PVM the kernel's gunzip is emulated), that the kernel unpacks as its
+ * root file system.
  *
  *   cc-mkinitramfs -o OUT --init PATH [--bin NAME=PATH]...
  *                  [--file lib/NAME=PATH | usr/lib/NAME=PATH]... [--no-gzip]
