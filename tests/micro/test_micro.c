@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chaoscontrol/protocol.h"
+#include "explore/coverage.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 
@@ -298,6 +299,17 @@ Test(micro, choices_replay_and_overrides_change_them)
 	cr_assert_neq(cc_vm_trace_hash(c.vm), cc_vm_trace_hash(a.vm));
 	bitmap(c.vm, m2);
 	cr_assert(memcmp(m1, m2, sizeof(m1)), "same edges for another choice");
+	/* The CoverageCollector sees the run's edges, then clears them. */
+	static struct cc_coverage cov;
+	struct cc_coverage_run r1 = cc_coverage_add(&cov, m1);
+	struct cc_coverage_run r2 = cc_coverage_add(&cov, m2);
+	cr_assert_gt(r1.new_edges, 0);
+	cr_assert_gt(r2.new_edges + r2.new_buckets, 0,
+		     "override found nothing");
+	cc_coverage_clear(&c.vm->mem);
+	bitmap(c.vm, m2);
+	for (size_t i = 0; i < sizeof(m2); i++)
+		cr_assert_eq(m2[i], 0, "bitmap not cleared at %zu", i);
 	cc_vm_destroy(a.vm);
 	cc_vm_destroy(b.vm);
 	cc_vm_destroy(c.vm);
