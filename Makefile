@@ -118,7 +118,7 @@ run: all
 	$(CHAOSCONTROL) boot --stats
 
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
-$(B)/bench/%: bench/%.c $(LIBCC) | $(SETUP_STAMP)
+$(B)/bench/%: bench/%.c bench/bench.h $(LIBCC) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -DCC_BUILD_DIR='"$(abspath $(B))"' -o $@ $< \
 		$(LIBCC) $(LIBS) $(LDFLAGS)

@@ -13,34 +13,17 @@
 #include <time.h>
 
 #include "vmm/snapshot.h"
+#include "bench.h"
 #include "vmm/vm.h"
 
 #define MEM  (256ull << 20)
 #define RING 65536u
 #define REPS 10
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void check(int rc, const struct cc_err *e)
 {
 	if (rc) {
 		fprintf(stderr, "dirty_tracking: %s\n", e->msg);
-		exit(1);
-	}
-}
-
-static void run_to(struct cc_vm *vm, uint64_t ns)
-{
-	struct cc_vm_result res;
-	vm->cfg.max_ns = ns;
-	cc_vm_run(vm, &res);
-	if (res.stop != CC_STOP_LIMIT) {
-		fprintf(stderr, "dirty_tracking: guest stopped: %s\n", res.msg);
 		exit(1);
 	}
 }
@@ -61,15 +44,16 @@ static void measure(uint32_t ring, unsigned n, double *harvest, double *run)
 	struct cc_snapshot *s;
 	struct cc_err e;
 	check(cc_vm_create(&vm, &cfg, &e), &e);
-	run_to(vm, 1000000);
+	bench_run_to(vm, 1000000, "dirty_tracking");
 	check(cc_vm_snapshot(vm, &s, &e), &e); /* turns tracking on */
 	*harvest = *run = 1e9;
 	for (int r = 0; r < REPS; r++) {
-		double a = now();
-		run_to(vm, vm->vclock.ns + n * CC_PROGRESS_DEFAULT_NS);
-		double b = now();
+		double a = bench_now();
+		bench_run_to(vm, vm->vclock.ns + n * CC_PROGRESS_DEFAULT_NS,
+			     "dirty_tracking");
+		double b = bench_now();
 		check(cc_vm_dirty_harvest(vm, &e), &e);
-		double c = now();
+		double c = bench_now();
 		*run = b - a < *run ? b - a : *run;
 		*harvest = c - b < *harvest ? c - b : *harvest;
 	}

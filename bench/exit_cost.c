@@ -15,16 +15,10 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "bench.h"
 #include "vmm/vm.h"
 
 #define EXITS 20000ull
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct cc_vm *make(const char *guest, uint64_t max_exits)
 {
@@ -49,7 +43,7 @@ static struct cc_vm *make(const char *guest, uint64_t max_exits)
 static double raw_loop(void)
 {
 	struct cc_vm *vm = make("exit_loop", 0);
-	double t0 = now();
+	double t0 = bench_now();
 	for (uint64_t i = 0; i < EXITS; i++) {
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 ||
 		    vm->run->exit_reason != KVM_EXIT_IO) {
@@ -59,7 +53,7 @@ static double raw_loop(void)
 			exit(1);
 		}
 	}
-	double t = now() - t0;
+	double t = bench_now() - t0;
 	cc_vm_destroy(vm);
 	return t / EXITS;
 }
@@ -68,9 +62,9 @@ static double vmm_loop(void)
 {
 	struct cc_vm *vm = make("exit_loop", EXITS);
 	struct cc_vm_result res;
-	double t0 = now();
+	double t0 = bench_now();
 	cc_vm_run(vm, &res);
-	double t = now() - t0;
+	double t = bench_now() - t0;
 	if (res.stop != CC_STOP_LIMIT) {
 		fprintf(stderr, "exit_cost: guest stopped early: %s\n",
 			res.msg);
@@ -95,9 +89,9 @@ int main(void)
 	printf("ratio VMM / raw:                 %.3fx\n", vmm / raw);
 	struct cc_vm *vm = make("idle_100s", 0);
 	struct cc_vm_result res;
-	double t0 = now();
+	double t0 = bench_now();
 	cc_vm_run(vm, &res);
-	double t = now() - t0;
+	double t = bench_now() - t0;
 	printf("100 s of virtual idle (HLT fast-forward): %.3f s wall, "
 	       "vclock %.3f s\n",
 	       t, res.vclock_ns / 1e9);

@@ -11,28 +11,11 @@
 #include <time.h>
 
 #include "vmm/snapshot.h"
+#include "bench.h"
 #include "vmm/vm.h"
 
 #define MEM  (256ull << 20)
 #define REPS 20
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void run_to(struct cc_vm *vm, uint64_t ns)
-{
-	struct cc_vm_result res;
-	vm->cfg.max_ns = ns;
-	cc_vm_run(vm, &res);
-	if (res.stop != CC_STOP_LIMIT) {
-		fprintf(stderr, "restore_cost: guest stopped: %s\n", res.msg);
-		exit(1);
-	}
-}
 
 int main(void)
 {
@@ -51,7 +34,8 @@ int main(void)
 		fprintf(stderr, "restore_cost: %s\n", e.msg);
 		return 1;
 	}
-	run_to(vm, 1000000); /* past the runtime's set-up */
+	bench_run_to(vm, 1000000,
+		     "restore_cost"); /* past the runtime's set-up */
 	uint64_t t0 = vm->vclock.ns;
 	if (cc_vm_snapshot(vm, &s, &e)) {
 		fprintf(stderr, "restore_cost: %s\n", e.msg);
@@ -62,9 +46,9 @@ int main(void)
 	uint8_t *copy = malloc(MEM);
 	memcpy(copy, vm->mem.host, MEM);
 	for (int i = 0; i < 5; i++) {
-		double a = now();
+		double a = bench_now();
 		memcpy(vm->mem.host, copy, MEM);
-		double t = now() - a;
+		double t = bench_now() - a;
 		full = t < full ? t : full;
 	}
 	free(copy);
@@ -75,13 +59,14 @@ int main(void)
 		double best = 1e9;
 		uint64_t restored = 0;
 		for (int r = 0; r < REPS; r++) {
-			run_to(vm, t0 + pages[k] * CC_PROGRESS_DEFAULT_NS);
-			double a = now();
+			bench_run_to(vm, t0 + pages[k] * CC_PROGRESS_DEFAULT_NS,
+				     "restore_cost");
+			double a = bench_now();
 			if (cc_vm_restore(vm, s, &e)) {
 				fprintf(stderr, "restore_cost: %s\n", e.msg);
 				return 1;
 			}
-			double t = now() - a;
+			double t = bench_now() - a;
 			best = t < best ? t : best;
 			restored = s->last_restored;
 		}

@@ -11,16 +11,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "vmm/vm.h"
 
 #define N 5000
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct result {
 	double wall;
@@ -44,9 +38,9 @@ static struct result run(const char *guest)
 		fprintf(stderr, "sdk_cost: %s\n", e.msg);
 		exit(1);
 	}
-	double t0 = now();
+	double t0 = bench_now();
 	cc_vm_run(vm, &res);
-	struct result r = {now() - t0, 0, vm->hc.calls};
+	struct result r = {bench_now() - t0, 0, vm->hc.calls};
 	if (res.stop != CC_STOP_EXIT_PORT || res.exit_status) {
 		fprintf(stderr, "sdk_cost: %s failed: %s\n", guest, res.msg);
 		exit(1);
