@@ -161,17 +161,19 @@ static uint32_t dispatch(struct cc_hc_state *st, struct cc_hc_log *log,
 	}
 }
 
-void cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
-			struct cc_mem *mem, struct cc_entropy *rng,
-			const struct cc_hc_override *ov, size_t nov,
-			uint64_t now)
+struct cc_hc_answer
+cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
+		   struct cc_mem *mem, struct cc_entropy *rng,
+		   const struct cc_hc_override *ov, size_t nov, uint64_t now)
 {
 	struct cc_hc_page h;
 	uint64_t result = 0;
 	st->calls++;
-	uint32_t status = CC_HC_EBADMAGIC;
-	if (cc_mem_read(mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE))
+	uint32_t status = CC_HC_EBADMAGIC, cmd = 0;
+	if (cc_mem_read(mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE)) {
+		cmd = h.cmd;
 		status = dispatch(st, log, mem, rng, ov, nov, now, &h, &result);
+	}
 	if (status != CC_HC_OK)
 		st->errors++;
 	cc_mem_write(mem, CC_HYPERCALL_GPA + OFF(status), &status,
@@ -180,6 +182,7 @@ void cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
 		     sizeof(result));
 	cc_mem_write(mem, CC_HYPERCALL_GPA + OFF(calls), &st->calls,
 		     sizeof(st->calls));
+	return (struct cc_hc_answer){cmd, status, result};
 }
 
 void cc_hypercall_log_truncate(struct cc_hc_log *log,

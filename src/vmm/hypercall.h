@@ -49,11 +49,17 @@ struct cc_hc_log {
 	size_t nchoices, cap_choices;
 };
 
+/* What one call asked and was told (for the event trace). */
+struct cc_hc_answer {
+	uint32_t cmd, status;
+	uint64_t result;
+};
+
 /* Serves the call now in the page.  `rng` is the VM's stream. */
-void cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
-			struct cc_mem *mem, struct cc_entropy *rng,
-			const struct cc_hc_override *ov, size_t nov,
-			uint64_t now);
+struct cc_hc_answer
+cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
+		   struct cc_mem *mem, struct cc_entropy *rng,
+		   const struct cc_hc_override *ov, size_t nov, uint64_t now);
 
 /* Writes the page's header (magic, version, transport) before boot. */
 void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport);

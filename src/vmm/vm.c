@@ -508,13 +508,12 @@ static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
 static void hypercall(struct cc_vm *vm)
 {
 	uint32_t was_setup = vm->hc.setup_complete;
-	cc_hypercall_serve(&vm->hc, &vm->hc_log, &vm->mem, &vm->entropy,
-			   vm->cfg.choice_overrides, vm->cfg.n_choice_overrides,
-			   vm->vclock.ns);
-	struct cc_hc_page h;
-	if (cc_mem_read(&vm->mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE))
-		emit(vm, CC_EV_HYPERCALL, 0, h.cmd | (uint64_t)h.status << 32,
-		     h.result);
+	struct cc_hc_answer a =
+		cc_hypercall_serve(&vm->hc, &vm->hc_log, &vm->mem, &vm->entropy,
+				   vm->cfg.choice_overrides,
+				   vm->cfg.n_choice_overrides, vm->vclock.ns);
+	emit(vm, CC_EV_HYPERCALL, 0, a.cmd | (uint64_t)a.status << 32,
+	     a.result);
 	/* A host-chosen stop, like "ready": faults gated on setup start. */
 	if (!was_setup && vm->hc.setup_complete && vm->cfg.stop_at_setup)
 		stop(vm, CC_STOP_SETUP, "guest completed its set-up");
