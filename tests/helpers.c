@@ -8,6 +8,16 @@
 
 #include "vmm/vm.h"
 
+void cc_test_make_disk(void)
+{
+	char o[4096];
+	cr_assert_eq(cc_test_sh(o, sizeof(o),
+				"test -f " CC_TEST_DISK " || " CC_BUILD_DIR
+				"/../tests/linux/mkdisk.sh " CC_TEST_DISK
+				" 2>&1"),
+		     0, "%s", o);
+}
+
 int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 {
 	char cmd[4096];

@@ -12,6 +12,12 @@ struct cc_vm;
 int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The ext4 test image the Linux virtio and SDK suites attach: made once
+ * (tests/linux/mkdisk.sh, byte-for-byte reproducible), so every run of
+ * either suite shares one boot cache entry. */
+#define CC_TEST_DISK CC_BUILD_DIR "/tests/virtio-disk.img"
+void cc_test_make_disk(void);
+
 /* Runs vm until virtual time ns (which must be a limit stop, not the
  * guest ending); returns the trace hash there. */
 uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns);

@@ -17,22 +17,13 @@
 #include <unistd.h>
 
 #define CC   CC_BUILD_DIR "/chaoscontrol"
-#define DISK CC_BUILD_DIR "/tests/virtio-disk.img"
+#define DISK CC_TEST_DISK
 #define RUN  CC " run --disk " DISK " --ticks 60000"
 #define COV  CC_BUILD_DIR "/tests/sdk-cov"
 
 static char out[1 << 20];
 
-static void make_disk(void)
-{
-	char o[4096];
-	cr_assert_eq(cc_test_sh(o, sizeof(o),
-				"test -f " DISK " || " CC_BUILD_DIR
-				"/../tests/linux/mkdisk.sh " DISK " 2>&1"),
-		     0, "%s", o);
-}
-
-TestSuite(sdk_linux, .init = make_disk, .timeout = 3600);
+TestSuite(sdk_linux, .init = cc_test_make_disk, .timeout = 3600);
 
 /* Runs PROGRAM with --json (plus extra options); returns the report. */
 static json_t *run_json(const char *extra, const char *program)

@@ -24,7 +24,7 @@
 #include "vmm/vm.h"
 
 #define CC   CC_BUILD_DIR "/chaoscontrol"
-#define DISK CC_BUILD_DIR "/tests/virtio-disk.img"
+#define DISK CC_TEST_DISK
 #define RUN  CC " run --disk " DISK " --ticks 60000"
 #define MS   1000000ull
 /* iomix: the disk check takes ~3 ms of virtual time, the network
@@ -36,18 +36,7 @@
 
 static char out[1 << 20], out2[1 << 20];
 
-/* The image is rebuilt identically every time (mkdisk.sh), so all runs
- * of all tests share the boot cache entry. */
-static void make_disk(void)
-{
-	char o[4096];
-	cr_assert_eq(sh(o, sizeof(o),
-			"test -f " DISK " || " CC_BUILD_DIR
-			"/../tests/linux/mkdisk.sh " DISK " 2>&1"),
-		     0, "%s", o);
-}
-
-TestSuite(virtio_linux, .init = make_disk, .timeout = 3600);
+TestSuite(virtio_linux, .init = cc_test_make_disk, .timeout = 3600);
 
 static const char *hash_of(const char *s, char *buf)
 {
