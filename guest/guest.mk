@@ -31,7 +31,7 @@ $(SDK_LIB): $(SDK_DEPS) | $(SETUP_STAMP)
 			$$f || exit 1; done
 	ar rcs $@ $(patsubst sdk/%.c,$(dir $@)%.o,$(SDK_SRCS))
 
-SDK_PROGS := hostile sdkcheck diskcheck
+SDK_PROGS := hostile sdkcheck diskcheck pingpong kvstore
 $(foreach p,$(SDK_PROGS),$(B)/guest/bin/$(p)): $(B)/guest/bin/%: \
 		guest/programs/%.c $(SDK_LIB)
 	@mkdir -p $(dir $@)
@@ -76,3 +76,5 @@ $(B)/guest/initramfs.cpio: $(MKINITRAMFS) $(B)/guest/init $(GUEST_PROGS) \
 		--file usr/lib/libvoidstar.so=$(VOIDSTAR)
 
 GUEST_ALL += $(B)/guest/initramfs.cpio
+
+$(B)/guest/bin/pingpong $(B)/guest/bin/kvstore: guest/programs/cluster.h

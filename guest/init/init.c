@@ -15,6 +15,12 @@
  * program and arguments given to the VMM override the command line's,
  * so one cached boot serves every program.
  *
+ * When the VMM manages the guest's memory (a simulation: the doorbell's
+ * CC_DOORBELL_MEMLIMIT reads non-zero), init forks a memory agent that
+ * polls the limit every CC_MEMLIMIT_POLL_MS and keeps all RAM above it
+ * in the kernel's reserve (vm.min_free_kbytes): a MemoryPressure fault
+ * becomes real pressure on the node's program, OOM killer included.
+ *
  * rdtsc is made to fault (PR_SET_TSC) for init and everything it starts:
  * the TSC is host time, and the kernel itself runs without it.
  *
@@ -25,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +40,10 @@
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chaoscontrol/protocol.h"
@@ -106,6 +115,74 @@ static void read_vmm_orders(volatile uint8_t *bell, char *buf, size_t len,
 	argv[words] = NULL;
 }
 
+/* Keeps RAM above `limit` reserved; the reserve the kernel chose at boot
+ * is the floor, 90 % of RAM the ceiling (the kernel must still run). */
+static void apply_memlimit(uint64_t limit, long base_kb)
+{
+	struct sysinfo si;
+	if (sysinfo(&si))
+		return;
+	uint64_t total = (uint64_t)si.totalram * si.mem_unit;
+	uint64_t want = limit < total ? (total - limit) >> 10 : 0;
+	if (want < (uint64_t)base_kb)
+		want = (uint64_t)base_kb;
+	if (want > total / 1024 * 9 / 10)
+		want = total / 1024 * 9 / 10;
+	int fd = open("/proc/sys/vm/min_free_kbytes", O_WRONLY | O_CLOEXEC);
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%llu\n", (unsigned long long)want);
+	if (fd < 0 || write(fd, num, (size_t)n) != n)
+		say("cannot set min_free_kbytes (%serrno %ld)", "", errno);
+	if (fd >= 0)
+		close(fd);
+	sysinfo(&si);
+	dprintf(2, "cc-init: memory limit %llu MiB: %llu KiB reserved, %llu "
+		   "MiB free\n",
+		limit == CC_MEMLIMIT_NONE ? 0ull
+					  : (unsigned long long)(limit >> 20),
+		(unsigned long long)want,
+		(unsigned long long)((uint64_t)si.freeram * si.mem_unit >> 20));
+}
+
+/* The memory agent: follows the VMM's limit for this VM. */
+static void memory_agent(volatile uint8_t *bell)
+{
+	char num[32] = {0};
+	int fd = open("/proc/sys/vm/min_free_kbytes", O_RDONLY | O_CLOEXEC);
+	long base_kb = fd >= 0 && read(fd, num, sizeof(num) - 1) > 0
+			       ? atol(num)
+			       : 0;
+	if (fd >= 0)
+		close(fd);
+	uint64_t cur = CC_MEMLIMIT_NONE;
+	struct timespec period = {0, CC_MEMLIMIT_POLL_MS * 1000000L};
+	for (;;) {
+		nanosleep(&period, NULL);
+		uint64_t v = *(volatile uint64_t *)(bell + CC_DOORBELL_MEMLIMIT);
+		if (v != cur && v != 0)
+			apply_memlimit(v, base_kb);
+		cur = v;
+	}
+}
+
+static void start_memory_agent(volatile uint8_t *bell)
+{
+	if (*(volatile uint64_t *)(bell + CC_DOORBELL_MEMLIMIT) == 0)
+		return; /* the VMM does not manage memory here */
+	pid_t pid = fork();
+	if (pid != 0)
+		return;
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) { /* pressure must hit the program, not the agent */
+		if (write(fd, "-1000", 5) != 5)
+			say("cannot protect the memory agent (%serrno %ld)", "",
+			    errno);
+		close(fd);
+	}
+	memory_agent(bell);
+	_exit(0);
+}
+
 static void ring_ready(char *buf, size_t len, char **argv)
 {
 	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
@@ -123,6 +200,7 @@ static void ring_ready(char *buf, size_t len, char **argv)
 	}
 	*(volatile uint32_t *)p = CC_DOORBELL_READY;
 	read_vmm_orders(p, buf, len, argv);
+	start_memory_agent(p); /* keeps the mapping in its copy */
 	munmap(p, CC_DOORBELL_SIZE);
 }
 

@@ -54,6 +54,15 @@
  * arguments as NUL-terminated words, ended by an empty word; zero bytes
  * past the end.  A first byte of 0 means "no orders". */
 #define CC_DOORBELL_ORDERS 0x10
+/* An 8-byte read at this offset returns the memory limit a simulation's
+ * MemoryPressure fault set for this VM, in bytes: 0 when the VMM does not
+ * manage the guest's memory (init then starts no memory agent),
+ * UINT64_MAX while there is no limit.  Init's agent polls it and makes
+ * the guest kernel keep everything above the limit free
+ * (vm.min_free_kbytes), so allocations meet real pressure. */
+#define CC_DOORBELL_MEMLIMIT 0x28
+#define CC_MEMLIMIT_NONE     0xFFFFFFFFFFFFFFFFull
+#define CC_MEMLIMIT_POLL_MS  100u
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */

@@ -2,7 +2,11 @@
 #ifndef CC_CLI_H
 #define CC_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "../vmm/platform.h"
+#include "../vmm/vm.h"
 
 /* Exit codes scripts can rely on (documented in README and --help). */
 enum {
@@ -21,7 +25,18 @@ const char *cc_cli_guest_dir(void);
 /* Parses "256", "256M", "1G" (MiB by default) into bytes; 0 on error. */
 uint64_t cc_cli_parse_size(const char *s);
 
+/* "auto" (probe), "pvm" or "hardware"; -1 after printing why. */
+int cc_cli_platform(const char *name, enum cc_platform_kind *kind);
+/* Wall-clock seconds (reports only: never reaches a guest). */
+double cc_cli_wall_s(void);
+/* Saves a snapshot of vm (with its console so far) to path. */
+int cc_cli_save_snapshot(struct cc_vm *vm, const char *path, const char *why);
+/* Loads path and restores it into vm (a boot cache entry or --restore). */
+int cc_cli_start_from(struct cc_vm *vm, const char *path, bool is_cache,
+		      struct cc_err *err);
+
 int cc_cmd_boot(int argc, char **argv);
+int cc_cmd_cluster(int argc, char **argv);
 int cc_cmd_run(int argc, char **argv);
 int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);

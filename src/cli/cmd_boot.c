@@ -427,11 +427,16 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 static int resolve_platform(const struct boot_opts *o,
 			    enum cc_platform_kind *kind)
 {
-	if (!strcmp(o->platform, "pvm")) {
+	return cc_cli_platform(o->platform, kind);
+}
+
+int cc_cli_platform(const char *name, enum cc_platform_kind *kind)
+{
+	if (!strcmp(name, "pvm")) {
 		*kind = CC_PLATFORM_PVM;
 		return 0;
 	}
-	if (!strcmp(o->platform, "hardware")) {
+	if (!strcmp(name, "hardware")) {
 		*kind = CC_PLATFORM_HARDWARE;
 		return 0;
 	}
@@ -445,7 +450,7 @@ static int resolve_platform(const struct boot_opts *o,
 	return 0;
 }
 
-static double wall_s(void)
+double cc_cli_wall_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -463,7 +468,7 @@ static uint64_t horizon_ns(const struct boot_opts *o)
 }
 
 /* Saves a snapshot of vm now into path (with the console so far). */
-static int save_snapshot(struct cc_vm *vm, const char *path, const char *why)
+int cc_cli_save_snapshot(struct cc_vm *vm, const char *path, const char *why)
 {
 	struct cc_snapshot *s;
 	struct cc_err e;
@@ -549,7 +554,8 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 		}
 		if (res->stop == CC_STOP_READY) {
 			if (cache_path)
-				save_snapshot(vm, cache_path, "boot cache");
+				cc_cli_save_snapshot(vm, cache_path,
+						     "boot cache");
 			cache_path = NULL; /* a failed save is only a warning */
 			if (faults_at_ready && !o->faults_at_setup)
 				arm_faults(vm, o);
@@ -561,7 +567,7 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 		if (o->net_echo)
 			echo_frames(vm, &echo);
 		if (snap_at && vm->vclock.ns >= snap_at) {
-			if (save_snapshot(vm, o->save, "snapshot"))
+			if (cc_cli_save_snapshot(vm, o->save, "snapshot"))
 				return -1;
 			snap_at = 0;
 		}
@@ -572,7 +578,7 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 
 /* The snapshot to start from (--restore, or a boot cache hit), loaded
  * and restored into vm.  Returns 0 also when there is none. */
-static int start_from(struct cc_vm *vm, const char *path, bool is_cache,
+int cc_cli_start_from(struct cc_vm *vm, const char *path, bool is_cache,
 		      struct cc_err *err)
 {
 	struct cc_snapshot *s;
@@ -637,7 +643,7 @@ static int finish(struct cc_vm *vm, const struct boot_opts *o,
 		  double t0)
 {
 	struct cc_err e;
-	double wall = wall_s() - t0;
+	double wall = cc_cli_wall_s() - t0;
 	uint64_t hash = cc_vm_trace_hash(vm);
 	int code = cc_report_boot(vm, res, wall, o->stats, o->serial_out);
 	if (o->is_run && o->ticks && res->stop == CC_STOP_LIMIT &&
@@ -683,7 +689,7 @@ static int fail(const struct cc_err *e, int code)
 static int run(const struct boot_opts *o)
 {
 	static char kpath[4096], ipath[4096], cache[4096];
-	double t0 = wall_s();
+	double t0 = cc_cli_wall_s();
 	snprintf(kpath, sizeof(kpath), "%s/vmlinux", cc_cli_guest_dir());
 	snprintf(ipath, sizeof(ipath), "%s/initramfs.cpio", cc_cli_guest_dir());
 	const char *kernel = o->kernel ? o->kernel : kpath;
@@ -734,7 +740,7 @@ static int run(const struct boot_opts *o)
 		return fail(&e, CC_EXIT_SETUP);
 	const char *save_cache = NULL;
 	if (o->restore) {
-		if (start_from(vm, o->restore, false, &e)) {
+		if (cc_cli_start_from(vm, o->restore, false, &e)) {
 			cc_vm_destroy(vm);
 			return fail(&e, CC_EXIT_SETUP);
 		}
@@ -742,7 +748,7 @@ static int run(const struct boot_opts *o)
 		if (o->seed_given)
 			cc_vm_reseed(vm, o->seed);
 	} else if (use_cache && access(cache, F_OK) == 0) {
-		if (start_from(vm, cache, true, &e)) {
+		if (cc_cli_start_from(vm, cache, true, &e)) {
 			/* Unusable entry: say so, boot afresh, rebuild it. */
 			fprintf(stderr,
 				"chaoscontrol: warning: %s; booting "
@@ -792,8 +798,19 @@ int cc_cmd_boot(int argc, char **argv)
 	return rc ? rc : run(&o);
 }
 
+/* `run --vms N` is a cluster (cmd_cluster.c). */
+static bool wants_cluster(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--vms") || !strncmp(argv[i], "--vms=", 6))
+			return true;
+	return false;
+}
+
 int cc_cmd_run(int argc, char **argv)
 {
+	if (wants_cluster(argc, argv))
+		return cc_cmd_cluster(argc, argv);
 	struct boot_opts o;
 	int rc = parse(argc, argv, &o, true);
 	return rc ? rc : run(&o);

@@ -28,6 +28,37 @@ void cc_engine_free(struct cc_fault_engine *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static void *dup_array(const void *src, size_t n, size_t size, size_t *cap)
+{
+	*cap = 0;
+	if (!n)
+		return NULL;
+	void *p = malloc(n * size);
+	if (p) {
+		memcpy(p, src, n * size);
+		*cap = n;
+	}
+	return p;
+}
+
+int cc_engine_copy(struct cc_fault_engine *dst,
+		   const struct cc_fault_engine *src)
+{
+	*dst = *src;
+	dst->sched.f = dup_array(src->sched.f, src->sched.n,
+				 sizeof(*src->sched.f), &dst->sched.cap);
+	dst->held = dup_array(src->held, src->nheld, sizeof(*src->held),
+			      &dst->cap_held);
+	dst->log = dup_array(src->log, src->nlog, sizeof(*src->log),
+			     &dst->cap_log);
+	if ((src->sched.n && !dst->sched.f) || (src->nheld && !dst->held) ||
+	    (src->nlog && !dst->log)) {
+		cc_engine_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
 void cc_engine_setup_complete(struct cc_fault_engine *e, unsigned vm)
 {
 	if (vm < e->cfg.nvms)

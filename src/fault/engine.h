@@ -58,6 +58,10 @@ int cc_engine_init(struct cc_fault_engine *e, const struct cc_engine_config *c,
 		   struct cc_schedule *sched, uint64_t seed);
 void cc_engine_free(struct cc_fault_engine *e);
 
+/* Deep copy (cluster snapshots); dst must be uninitialised or freed. */
+int cc_engine_copy(struct cc_fault_engine *dst,
+		   const struct cc_fault_engine *src);
+
 /* VM `vm` called setup_complete. */
 void cc_engine_setup_complete(struct cc_fault_engine *e, unsigned vm);
 

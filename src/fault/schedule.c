@@ -282,7 +282,7 @@ const struct cc_fault *cc_schedule_due(struct cc_schedule *s, uint64_t now_ns)
 	return NULL;
 }
 
-static json_t *fault_json(const struct cc_fault *f)
+json_t *cc_fault_json(const struct cc_fault *f)
 {
 	json_t *o =
 		json_pack("{s:I, s:s}", "at_ms", (json_int_t)(f->at_ns / MS),
@@ -314,7 +314,7 @@ char *cc_schedule_to_json(const struct cc_schedule *s)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(a, fault_json(&s->f[i]));
+		json_array_append_new(a, cc_fault_json(&s->f[i]));
 	json_t *root = json_pack("{s:o}", "faults", a);
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);

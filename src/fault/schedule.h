@@ -88,6 +88,9 @@ int cc_schedule_load(struct cc_schedule *s, const char *path, unsigned nvms,
 		     struct cc_err *err);
 /* The next fault due at or before now_ns, or NULL. */
 const struct cc_fault *cc_schedule_due(struct cc_schedule *s, uint64_t now_ns);
+/* One fault as the file format writes it (a new reference). */
+struct json_t;
+struct json_t *cc_fault_json(const struct cc_fault *f);
 /* Back to JSON (the same format), e.g. to record what ran. */
 char *cc_schedule_to_json(const struct cc_schedule *s);
 void cc_schedule_free(struct cc_schedule *s);

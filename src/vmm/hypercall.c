@@ -131,7 +131,7 @@ static uint32_t dispatch(struct cc_hc_state *st, struct cc_hc_log *log,
 		return CC_HC_EVERSION;
 	if (h->len > CC_HC_PAYLOAD_MAX)
 		return CC_HC_ELEN;
-	static uint8_t payload[CC_HC_PAYLOAD_MAX];
+	uint8_t payload[CC_HC_PAYLOAD_MAX]; /* per call: VMs run on threads */
 	if (!cc_mem_read(mem, CC_HYPERCALL_GPA + CC_HC_HEADER_SIZE, payload,
 			 h->len))
 		return CC_HC_ELEN;

@@ -33,6 +33,7 @@ enum cc_event_kind {
 	CC_EV_STOP,	 /* a = enum cc_stop, b = exit status */
 	CC_EV_PROGRESS,	 /* a = units reported by the guest */
 	CC_EV_HYPERCALL, /* a = command | status << 32, b = result */
+	CC_EV_INJECT,	 /* host fault: a = enum cc_inject, b = parameter */
 };
 
 /* One event, as hashed and as stored (little-endian, no padding). */

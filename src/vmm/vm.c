@@ -340,6 +340,7 @@ static const struct state_row state_rows[] = {
 	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops)),
 	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy)),
 	ROW("stats", stats, sizeof(struct cc_vm_stats)),
+	ROW("memlimit", memlimit, sizeof(((struct cc_vm *)0)->memlimit)),
 };
 #define NROWS (sizeof(state_rows) / sizeof(state_rows[0]))
 
@@ -474,6 +475,31 @@ static void emit(struct cc_vm *vm, uint32_t kind, uint32_t size, uint64_t a,
 			rip = r.rip;
 	}
 	cc_trace_add(&vm->trace, &ev, rip);
+}
+
+int cc_vm_inject_irq(struct cc_vm *vm, unsigned irq, struct cc_err *err)
+{
+	if (irq >= 16 || irq == 2) /* 2 is the cascade, not a device line */
+		return cc_err_set(
+			err, "cannot inject IRQ %u (want 0-15, not 2)", irq);
+	emit(vm, CC_EV_INJECT, 0, CC_INJECT_IRQ, irq);
+	cc_pic_set_irq(&vm->pic, irq, 1);
+	cc_pic_set_irq(&vm->pic, irq, 0);
+	return 0;
+}
+
+int cc_vm_inject_nmi(struct cc_vm *vm, struct cc_err *err)
+{
+	emit(vm, CC_EV_INJECT, 0, CC_INJECT_NMI, 0);
+	if (ioctl(vm->vcpu_fd, KVM_NMI) < 0)
+		return cc_err_set(err, "KVM_NMI: %s", strerror(errno));
+	return 0;
+}
+
+void cc_vm_set_memory_limit(struct cc_vm *vm, uint64_t bytes)
+{
+	emit(vm, CC_EV_INJECT, 0, CC_INJECT_MEMLIMIT, bytes);
+	vm->memlimit.bytes = bytes;
 }
 
 static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
@@ -647,6 +673,11 @@ static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 	memset(data, 0, len);
 	if (off == CC_DOORBELL_RANDOM) {
 		cc_entropy_fill(&vm->entropy, data, len);
+	} else if (off == CC_DOORBELL_MEMLIMIT && len == 8) {
+		uint64_t v = !vm->cfg.memory_agent ? 0
+			     : vm->memlimit.bytes  ? vm->memlimit.bytes
+						   : CC_MEMLIMIT_NONE;
+		memcpy(data, &v, 8);
 	} else if (off == CC_DOORBELL_ORDERS) {
 		for (uint32_t i = 0; i < len; i++) {
 			uint64_t at = vm->stats.orders_bytes++;

@@ -60,6 +60,9 @@ struct cc_vm_config {
 	unsigned watchdog_ms; /* wall ms without an exit; 0 = off */
 	bool stop_at_ready;   /* stop when the guest rings "ready" */
 	bool stop_at_setup;   /* stop at the SDK's setup_complete */
+	/* A simulation manages this VM's memory: the doorbell offers the
+	 * limit and init runs its memory agent (protocol.h). */
+	bool memory_agent;
 	/* Dirty-page tracking for snapshots: 0 = KVM's dirty log (bitmap),
 	 * else KVM's dirty ring with this many entries (a power of two). */
 	uint32_t dirty_ring_entries;
@@ -138,6 +141,9 @@ struct cc_vm {
 	struct cc_virtio_net net;
 	struct cc_virtio_rng rng;
 	bool has_disk;
+	struct {
+		uint64_t bytes; /* MemoryPressure limit; 0 = none */
+	} memlimit;
 	struct cc_hc_state hc;	 /* the SDK's counters and lifecycle */
 	struct cc_hc_log hc_log; /* what the guest's SDK sent this run */
 	char *orders; /* exec_argv as NUL-separated words, double-NUL ended */
@@ -187,6 +193,18 @@ void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len);
 /* Restarts the VM's entropy stream from a new simulation seed: how the
  * branches of a fork, restored from one snapshot, are made to differ. */
 void cc_vm_reseed(struct cc_vm *vm, uint64_t seed);
+
+/* What a simulation's faults do to one VM between runs; each is an
+ * event in the VM's trace (CC_EV_INJECT), so it is part of the hash. */
+enum cc_inject {
+	CC_INJECT_IRQ = 1, /* an edge on ISA IRQ `b` */
+	CC_INJECT_NMI,
+	CC_INJECT_MEMLIMIT, /* b = bytes, 0 = none */
+};
+/* 0, or -1 with err (bad IRQ number, KVM refused the NMI). */
+int cc_vm_inject_irq(struct cc_vm *vm, unsigned irq, struct cc_err *err);
+int cc_vm_inject_nmi(struct cc_vm *vm, struct cc_err *err);
+void cc_vm_set_memory_limit(struct cc_vm *vm, uint64_t bytes);
 
 /* The trace hash so far (final once cc_vm_run has returned). */
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm);

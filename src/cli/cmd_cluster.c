@@ -1,0 +1,663 @@
+/*
+ * `chaoscontrol run --vms N`: a cluster.  N VMs start from their boot
+ * cache entries (booted once per machine, seed-independent: the run's
+ * seed takes over at the ready point), run under the SimulationController
+ * with a fault schedule, and end with a report: per-VM status, network
+ * statistics, the fault log, the oracle's verdicts and the cluster trace
+ * hash.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "chaoscontrol/protocol.h"
+
+#include "../fault/oracle.h"
+#include "../sim/controller.h"
+#include "../vmm/cmdline.h"
+#include "boot_cache.h"
+#include "cli.h"
+
+#define DEFAULT_TICKS 2000u
+#define BOOT_SEED     0u /* boot cache entries do not depend on --seed */
+
+static const char help[] =
+	"usage: chaoscontrol run --vms N [options] [-- PROGRAM ARGS...]\n"
+	"\n"
+	"Runs a cluster of N VMs (1-16) on one virtual timeline, connected\n"
+	"by the simulated network, under a fault schedule.  Every VM runs\n"
+	"PROGRAM (default: kvstore N); VM i is 10.0.0.<i+1>.  The same\n"
+	"seed and schedule give the same execution and trace hash.\n"
+	"\n"
+	"  --vms N             cluster size\n"
+	"  --seed S            simulation seed (default 0)\n"
+	"  --ticks T           run T ticks of 1 ms (default 2000)\n"
+	"  --schedule FILE     fault schedule (JSON, docs/FAULTS.md)\n"
+	"  --random-faults PPM also draw a random fault each tick with\n"
+	"                      this probability (from the seed)\n"
+	"  --gate G            faults wait for setup_complete: all (every\n"
+	"                      VM, default), vm (the fault's target) or none\n"
+	"  --threads K         worker threads (default: one per core, at\n"
+	"                      most N; 1 = sequential; same result)\n"
+	"  --json              the report as JSON on stdout (console to\n"
+	"                      stderr)\n"
+	"  --quiet             no console output\n"
+	"  --disk FILE         give every VM this disk image (each its own\n"
+	"                      copy-on-write overlay)\n"
+	"  --mem SIZE          guest RAM per VM (default 256M)\n"
+	"  --platform P        auto (default), hardware or pvm\n"
+	"  --no-cache          boot every VM afresh (slow on PVM)\n"
+	"\n"
+	"exit status: 0 the run reached --ticks and every property held;\n"
+	"1 a property failed; 2 usage; 3 set-up error; 4 a VM crashed.\n";
+
+struct cluster_opts {
+	unsigned vms, threads;
+	bool threads_given, json, quiet, no_cache;
+	uint64_t seed, ticks, mem;
+	uint32_t random_ppm;
+	enum cc_gate gate;
+	const char *schedule, *disk, *platform;
+	char **argv; /* program and arguments */
+	char *default_argv[3];
+	char nodes_arg[16];
+};
+
+enum {
+	OPT_VMS = 300,
+	OPT_SEED,
+	OPT_TICKS,
+	OPT_SCHEDULE,
+	OPT_RANDOM,
+	OPT_GATE,
+	OPT_THREADS,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_DISK,
+	OPT_MEM,
+	OPT_PLATFORM,
+	OPT_NO_CACHE,
+	OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{"vms", required_argument, 0, OPT_VMS},
+	{"seed", required_argument, 0, OPT_SEED},
+	{"ticks", required_argument, 0, OPT_TICKS},
+	{"schedule", required_argument, 0, OPT_SCHEDULE},
+	{"random-faults", required_argument, 0, OPT_RANDOM},
+	{"gate", required_argument, 0, OPT_GATE},
+	{"threads", required_argument, 0, OPT_THREADS},
+	{"json", no_argument, 0, OPT_JSON},
+	{"quiet", no_argument, 0, OPT_QUIET},
+	{"disk", required_argument, 0, OPT_DISK},
+	{"mem", required_argument, 0, OPT_MEM},
+	{"platform", required_argument, 0, OPT_PLATFORM},
+	{"no-cache", no_argument, 0, OPT_NO_CACHE},
+	{"help", no_argument, 0, OPT_HELP},
+	{0, 0, 0, 0},
+};
+
+static int bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "chaoscontrol: %s: %s (see run --vms 1 --help)\n", what,
+		arg);
+	return CC_EXIT_USAGE;
+}
+
+static int parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_opt(struct cluster_opts *o, int c, const char *arg)
+{
+	uint64_t v;
+	switch (c) {
+	case OPT_VMS:
+		if (parse_num(arg, CC_SIM_MAX_VMS, &v) || v == 0)
+			return bad("invalid --vms (1-16)", arg);
+		o->vms = (unsigned)v;
+		return 0;
+	case OPT_SEED:
+		return parse_num(arg, UINT64_MAX, &o->seed)
+			       ? bad("invalid --seed", arg)
+			       : 0;
+	case OPT_TICKS:
+		if (parse_num(arg, UINT64_MAX / CC_NS_PER_TICK, &o->ticks) ||
+		    !o->ticks)
+			return bad("invalid --ticks", arg);
+		return 0;
+	case OPT_RANDOM:
+		if (parse_num(arg, CC_PPM_ONE, &v))
+			return bad("invalid --random-faults (ppm)", arg);
+		o->random_ppm = (uint32_t)v;
+		return 0;
+	case OPT_GATE:
+		if (!strcmp(arg, "all"))
+			o->gate = CC_GATE_ALL;
+		else if (!strcmp(arg, "vm"))
+			o->gate = CC_GATE_PER_VM;
+		else if (!strcmp(arg, "none"))
+			o->gate = CC_GATE_NONE;
+		else
+			return bad("invalid --gate (all, vm or none)", arg);
+		return 0;
+	case OPT_THREADS:
+		if (parse_num(arg, CC_WORKERS_MAX, &v) || !v)
+			return bad("invalid --threads (1-16)", arg);
+		o->threads = (unsigned)v;
+		o->threads_given = true;
+		return 0;
+	case OPT_MEM:
+		o->mem = cc_cli_parse_size(arg);
+		return o->mem ? 0 : bad("invalid --mem", arg);
+	}
+	return -1;
+}
+
+static int parse(int argc, char **argv, struct cluster_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ticks = DEFAULT_TICKS;
+	o->gate = CC_GATE_ALL;
+	o->platform = "auto";
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SCHEDULE:
+			o->schedule = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_DISK:
+			o->disk = optarg;
+			break;
+		case OPT_PLATFORM:
+			o->platform = optarg;
+			break;
+		case OPT_NO_CACHE:
+			o->no_cache = true;
+			break;
+		case OPT_HELP:
+			fputs(help, stdout);
+			exit(CC_EXIT_OK);
+		case '?':
+			return CC_EXIT_USAGE;
+		default: {
+			int rc = parse_opt(o, c, optarg);
+			if (rc)
+				return rc;
+		}
+		}
+	}
+	if (!o->vms)
+		return bad("--vms is required", "");
+	if (!o->threads_given) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		o->threads = cpus > 1 ? (unsigned)cpus : 1;
+	}
+	if (o->threads > o->vms)
+		o->threads = o->vms;
+	if (optind < argc) {
+		o->argv = argv + optind;
+	} else {
+		snprintf(o->nodes_arg, sizeof(o->nodes_arg), "%u", o->vms);
+		o->default_argv[0] = "/bin/kvstore";
+		o->default_argv[1] = o->nodes_arg;
+		o->argv = o->default_argv;
+	}
+	return 0;
+}
+
+/* --- bringing VMs to their ready points ----------------------------------- */
+
+struct boot_job {
+	const struct cluster_opts *o;
+	enum cc_platform_kind kind;
+	const char *cmdline, *kernel, *initrd;
+	struct cc_vm *vm[CC_SIM_MAX_VMS];
+	struct cc_err err[CC_SIM_MAX_VMS];
+};
+
+static void vm_config(const struct boot_job *j, unsigned i,
+		      struct cc_vm_config *cfg)
+{
+	*cfg = (struct cc_vm_config){
+		.kernel_path = j->kernel,
+		.initrd_path = j->initrd,
+		.disk_path = j->o->disk,
+		.cmdline = j->cmdline,
+		.mem_size = j->o->mem,
+		.serial_fd = -1,
+		.seed = BOOT_SEED,
+		.vm_index = i,
+		.exec_argv = (const char *const *)j->o->argv,
+		.watchdog_ms = j->kind == CC_PLATFORM_PVM ? 120000 : 5000,
+	};
+}
+
+/* VM i at its ready point: from its boot cache entry, or booted now (and
+ * cached for the next run). */
+static int ready_vm(struct boot_job *j, unsigned i)
+{
+	struct cc_vm_config cfg;
+	struct cc_err *e = &j->err[i];
+	char cache[4096];
+	vm_config(j, i, &cfg);
+	bool use_cache =
+		!j->o->no_cache &&
+		!cc_boot_cache_path(&cfg, j->kind, cache, sizeof(cache), e);
+	if (cc_vm_create(&j->vm[i], &cfg, e))
+		return -1;
+	struct cc_vm *vm = j->vm[i];
+	if (use_cache && access(cache, F_OK) == 0) {
+		if (!cc_cli_start_from(vm, cache, true, e))
+			return 0;
+		fprintf(stderr,
+			"chaoscontrol: warning: VM %u: %s; booting "
+			"afresh\n",
+			i, e->msg);
+		unlink(cache);
+		cc_vm_destroy(vm);
+		if (cc_vm_create(&j->vm[i], &cfg, e))
+			return -1;
+		vm = j->vm[i];
+	}
+	fprintf(stderr,
+		"chaoscontrol: VM %u: booting (once per machine; "
+		"the boot cache keeps it)\n",
+		i);
+	vm->cfg.stop_at_ready = true;
+	struct cc_vm_result res;
+	if (cc_vm_run(vm, &res) || res.stop != CC_STOP_READY)
+		return cc_err_set(e,
+				  "VM %u stopped before it was ready (%s): "
+				  "%s",
+				  i, cc_stop_name(res.stop), res.msg);
+	vm->cfg.stop_at_ready = false;
+	if (use_cache)
+		cc_cli_save_snapshot(vm, cache, "boot cache");
+	return 0;
+}
+
+static void ready_job(void *ctx, size_t i)
+{
+	struct boot_job *j = ctx;
+	if (ready_vm(j, (unsigned)i) && !j->err[i].msg[0])
+		snprintf(j->err[i].msg, sizeof(j->err[i].msg), "VM %zu failed",
+			 i);
+}
+
+static int ready_all(struct boot_job *j, unsigned threads)
+{
+	struct cc_workers w;
+	if (cc_workers_start(&w, threads > 1 ? threads : 0))
+		return -1;
+	cc_workers_run(&w, ready_job, j, j->o->vms);
+	cc_workers_stop(&w);
+	int rc = 0;
+	for (unsigned i = 0; i < j->o->vms; i++)
+		if (j->err[i].msg[0]) {
+			fprintf(stderr, "chaoscontrol: %s\n", j->err[i].msg);
+			rc = -1;
+		}
+	if (rc)
+		for (unsigned i = 0; i < j->o->vms; i++)
+			if (j->vm[i])
+				cc_vm_destroy(j->vm[i]);
+	return rc;
+}
+
+/* --- running
+ * ------------------------------------------------------------------ */
+
+struct run_state {
+	FILE *console; /* NULL = quiet */
+	bool progress; /* a progress bar on stderr (a TTY) */
+	bool bar_shown;
+	double t0, last_bar;
+};
+
+static void clear_bar(struct run_state *r)
+{
+	if (r->bar_shown)
+		fputs("\r\033[K", stderr);
+	r->bar_shown = false;
+}
+
+static void on_serial(void *ctx, unsigned vm, const char *line, size_t len)
+{
+	struct run_state *r = ctx;
+	if (!r->console)
+		return;
+	clear_bar(r);
+	fprintf(r->console, "[vm%u] %.*s\n", vm, (int)len, line);
+}
+
+static void show_bar(struct run_state *r, const struct cc_sim *s,
+		     uint64_t ticks)
+{
+	double now = cc_cli_wall_s();
+	if (!r->progress || (now - r->last_bar < 0.2 && s->tick < ticks))
+		return;
+	r->last_bar = now;
+	unsigned width = 30, done = (unsigned)(s->tick * width / ticks);
+	char bar[64];
+	for (unsigned k = 0; k < width; k++)
+		bar[k] = k < done ? '#' : '.';
+	bar[width] = 0;
+	double wall = now - r->t0;
+	fflush(r->console ? r->console : stdout);
+	fprintf(stderr,
+		"\r\033[K[%s] %llu/%llu ticks  %.1f s  %.0f ticks/s  "
+		"%zu faults",
+		bar, (unsigned long long)s->tick, (unsigned long long)ticks,
+		wall, wall > 0 ? s->tick / wall : 0.0, s->engine.nlog);
+	r->bar_shown = true;
+}
+
+static int simulate(struct cc_sim *s, const struct cluster_opts *o,
+		    struct run_state *r)
+{
+	struct cc_err e;
+	while (s->tick < o->ticks && !cc_sim_done(s)) {
+		if (cc_sim_step_round(s, &e)) {
+			clear_bar(r);
+			fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+			return -1;
+		}
+		show_bar(r, s, o->ticks);
+	}
+	clear_bar(r);
+	return 0;
+}
+
+/* --- the report
+ * ---------------------------------------------------------------- */
+
+static void fold_oracle(const struct cc_sim *s, struct cc_oracle *o)
+{
+	/* The cluster is one run: every VM's records, VM by VM. */
+	const char **all = NULL;
+	size_t n = 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		size_t k;
+		const char **r = cc_sim_records(s, i, &k);
+		const char **grown = realloc(all, (n + k + 1) * sizeof(*all));
+		if (!r || !grown) {
+			free(r);
+			break;
+		}
+		all = grown;
+		memcpy(all + n, r, k * sizeof(*r));
+		n += k;
+		free(r);
+	}
+	cc_oracle_add_run(o, all, n);
+	free(all);
+}
+
+static uint64_t total_exits(const struct cc_vm *vm)
+{
+	uint64_t n = 0;
+	for (int c = 0; c < CC_EXIT__COUNT; c++)
+		if (c != CC_EXIT_HOST)
+			n += vm->stats.exits[c];
+	return n;
+}
+
+static json_t *net_json(const struct cc_sim *s)
+{
+	const struct cc_net_stats *n = &s->fabric.stats;
+	return json_pack(
+		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sent",
+		(json_int_t)n->sent, "copies", (json_int_t)n->copies,
+		"delivered", (json_int_t)n->delivered, "unroutable",
+		(json_int_t)n->unroutable, "partitioned",
+		(json_int_t)n->partitioned, "lost", (json_int_t)n->lost,
+		"corrupted", (json_int_t)n->corrupted, "delayed_bandwidth",
+		(json_int_t)n->delayed_bandwidth, "jittered",
+		(json_int_t)n->jittered, "reordered", (json_int_t)n->reordered,
+		"duplicated", (json_int_t)n->duplicated, "dropped_full",
+		(json_int_t)n->dropped_full, "in_flight",
+		(json_int_t)s->fabric.n);
+}
+
+static json_t *vm_json(const struct cc_sim *s, unsigned i)
+{
+	const struct cc_vm_slot *v = &s->slot[i];
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%016llx",
+		 (unsigned long long)cc_vm_trace_hash(v->vm));
+	json_t *o = json_pack(
+		"{s:i,s:s,s:I,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
+		"index", i, "status", cc_vm_status_name(v->status), "vclock_ns",
+		(json_int_t)v->vm->vclock.ns, "skew_ns_per_s",
+		(json_int_t)v->skew_ns_per_s, "restarts", v->restarts, "pauses",
+		v->pauses, "kills", v->kills, "frames_sent",
+		(json_int_t)v->frames_sent, "frames_received",
+		(json_int_t)v->frames_received, "frames_dropped",
+		(json_int_t)v->frames_dropped, "exits",
+		(json_int_t)total_exits(v->vm), "watchdog_fires",
+		(json_int_t)v->vm->stats.watchdog_fires, "trace_hash", hash,
+		"setup_complete", v->vm->hc.setup_complete != 0);
+	if (v->status == CC_VM_HALTED)
+		json_object_set_new(o, "stop",
+				    json_pack("{s:s,s:s}", "reason",
+					      cc_stop_name(v->res.stop), "msg",
+					      v->res.msg));
+	return o;
+}
+
+static json_t *faults_json(const struct cc_sim *s)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < s->engine.nlog; k++) {
+		const struct cc_fired *f = &s->engine.log[k];
+		json_t *o = cc_fault_json(&f->fault);
+		json_object_set_new(
+			o, "fired_ms",
+			json_integer((json_int_t)(f->fired_ns / 1000000)));
+		json_object_set_new(o, "random", json_boolean(f->random));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void print_json(const struct cc_sim *s, const struct cluster_opts *o,
+		       struct cc_oracle *orc, double wall,
+		       enum cc_platform_kind kind)
+{
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%016llx",
+		 (unsigned long long)cc_sim_trace_hash(s));
+	json_t *vms = json_array();
+	for (unsigned i = 0; i < s->n; i++)
+		json_array_append_new(vms, vm_json(s, i));
+	json_t *root = json_pack(
+		"{s:s,s:i,s:I,s:I,s:I,s:f,s:f,s:i,s:s,s:o,s:o,s:o,s:o}",
+		"trace_hash", hash, "vms", s->n, "seed", (json_int_t)o->seed,
+		"ticks", (json_int_t)s->tick, "virtual_ms", (json_int_t)s->tick,
+		"wall_s", wall, "ticks_per_s", wall > 0 ? s->tick / wall : 0.0,
+		"threads", s->workers.n ? s->workers.n : 1, "platform",
+		cc_platform_name(kind), "vm", vms, "network", net_json(s),
+		"faults", faults_json(s), "properties", cc_oracle_json(orc));
+	json_dumpf(root, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(root);
+}
+
+static void print_text(const struct cc_sim *s, struct cc_oracle *orc,
+		       double wall)
+{
+	printf("cluster: %u VMs, %llu ticks (%.3f s virtual) in %.1f s wall "
+	       "(%.0f ticks/s, %u thread%s)\n",
+	       s->n, (unsigned long long)s->tick, s->tick / 1000.0, wall,
+	       wall > 0 ? s->tick / wall : 0.0, s->workers.n ? s->workers.n : 1,
+	       s->workers.n > 1 ? "s" : "");
+	printf("  vm  status    restarts pauses kills  frames sent/recv/drop  "
+	       "exits\n");
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct cc_vm_slot *v = &s->slot[i];
+		printf("  %-3u %-9s %8u %6u %5u  %6llu/%llu/%llu  %14llu%s%s\n",
+		       i, cc_vm_status_name(v->status), v->restarts, v->pauses,
+		       v->kills, (unsigned long long)v->frames_sent,
+		       (unsigned long long)v->frames_received,
+		       (unsigned long long)v->frames_dropped,
+		       (unsigned long long)total_exits(v->vm),
+		       v->status == CC_VM_HALTED ? "  " : "",
+		       v->status == CC_VM_HALTED ? v->res.msg : "");
+	}
+	const struct cc_net_stats *n = &s->fabric.stats;
+	printf("network: %llu sent, %llu delivered, %llu partitioned, %llu "
+	       "lost, %llu corrupted, %llu duplicated, %llu reordered, %llu "
+	       "jittered, %llu bandwidth-delayed, %llu unroutable, %zu in "
+	       "flight\n",
+	       (unsigned long long)n->sent, (unsigned long long)n->delivered,
+	       (unsigned long long)n->partitioned, (unsigned long long)n->lost,
+	       (unsigned long long)n->corrupted,
+	       (unsigned long long)n->duplicated,
+	       (unsigned long long)n->reordered,
+	       (unsigned long long)n->jittered,
+	       (unsigned long long)n->delayed_bandwidth,
+	       (unsigned long long)n->unroutable, s->fabric.n);
+	printf("faults: %zu fired\n", s->engine.nlog);
+	for (size_t k = 0; k < s->engine.nlog; k++) {
+		json_t *f = cc_fault_json(&s->engine.log[k].fault);
+		char *txt = json_dumps(f, JSON_COMPACT);
+		printf("  %6llu ms %s%s\n",
+		       (unsigned long long)(s->engine.log[k].fired_ns /
+					    1000000),
+		       s->engine.log[k].random ? "random " : "", txt);
+		free(txt);
+		json_decref(f);
+	}
+	if (s->engine.nheld)
+		printf("  (%zu held: their gate never opened)\n",
+		       s->engine.nheld);
+	if (s->err[0])
+		printf("  last fault error: %s\n", s->err);
+	cc_oracle_print(orc, stdout);
+	printf("trace-hash: %016llx\n",
+	       (unsigned long long)cc_sim_trace_hash(s));
+}
+
+static int exit_code(const struct cc_sim *s, struct cc_oracle *orc)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct cc_vm_slot *v = &s->slot[i];
+		if (v->status == CC_VM_HALTED &&
+		    (v->res.stop == CC_STOP_ERROR ||
+		     v->res.stop == CC_STOP_SHUTDOWN))
+			return CC_EXIT_GUEST_CRASH;
+	}
+	return cc_oracle_failures(orc) ? CC_EXIT_GUEST_FAIL : CC_EXIT_OK;
+}
+
+/* --- the command
+ * ----------------------------------------------------------------- */
+
+static int setup_sim(struct cc_sim *s, const struct cluster_opts *o,
+		     struct boot_job *j, struct run_state *r)
+{
+	struct cc_err e;
+	struct cc_schedule sched = {0};
+	if (o->schedule && cc_schedule_load(&sched, o->schedule, o->vms, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_USAGE;
+	}
+	if (ready_all(j, o->threads)) {
+		cc_schedule_free(&sched);
+		return CC_EXIT_SETUP;
+	}
+	struct cc_sim_config cfg = {
+		.threads = o->threads,
+		.seed = o->seed,
+		.on_serial = on_serial,
+		.ctx = r,
+		.engine = {.gate = o->gate, .rate_ppm = o->random_ppm},
+	};
+	for (int k = 0; k < CC_FAULT__COUNT; k++)
+		cfg.engine.kinds[k] = true;
+	if (cc_sim_init(s, j->vm, o->vms, &sched, &cfg, &e)) {
+		cc_schedule_free(&sched);
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_SETUP;
+	}
+	return 0;
+}
+
+int cc_cmd_cluster(int argc, char **argv)
+{
+	struct cluster_opts o;
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	static char kernel[4096], initrd[4096], cmdline[4096];
+	snprintf(kernel, sizeof(kernel), "%s/vmlinux", cc_cli_guest_dir());
+	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio",
+		 cc_cli_guest_dir());
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
+		fprintf(stderr,
+			"chaoscontrol: the default guest is not built "
+			"(%s): run `make` first\n",
+			cc_cli_guest_dir());
+		return CC_EXIT_SETUP;
+	}
+	struct boot_job j = {.o = &o,
+			     .kernel = kernel,
+			     .initrd = initrd,
+			     .cmdline = cmdline};
+	if (cc_cli_platform(o.platform, &j.kind))
+		return CC_EXIT_SETUP;
+	fprintf(stderr, "chaoscontrol: platform: %s\n",
+		cc_platform_name(j.kind));
+	char devices[256];
+	struct cc_err e;
+	cc_vm_virtio_cmdline(o.disk != NULL, devices, sizeof(devices));
+	struct cc_cmdline_opts co = {j.kind, false, false, devices, NULL};
+	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_USAGE;
+	}
+	struct run_state r = {
+		.console = o.quiet  ? NULL
+			   : o.json ? stderr
+				    : stdout,
+		.progress = isatty(STDERR_FILENO),
+	};
+	static struct cc_sim s;
+	if ((rc = setup_sim(&s, &o, &j, &r)))
+		return rc;
+	r.t0 = cc_cli_wall_s();
+	int failed = simulate(&s, &o, &r);
+	double wall = cc_cli_wall_s() - r.t0;
+	struct cc_oracle orc = {0};
+	fold_oracle(&s, &orc);
+	fflush(r.console ? r.console : stdout);
+	if (o.json)
+		print_json(&s, &o, &orc, wall, j.kind);
+	else
+		print_text(&s, &orc, wall);
+	rc = failed ? CC_EXIT_SETUP : exit_code(&s, &orc);
+	cc_oracle_free(&orc);
+	cc_sim_free(&s);
+	return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * SimulationController: N VMs on one virtual timeline, a NetworkFabric
+ * between them and a FaultEngine acting on them.
+ *
+ * Simulation time moves in ticks (CC_NS_PER_TICK).  cc_sim_step_round()
+ * is one tick: at the boundary, in this order, the engine fires what is
+ * due (each fault applied to its VM, its link or the fabric), paused VMs
+ * whose time is up resume, and the fabric delivers what is due; then
+ * every live VM runs to the next boundary of its own clock - on worker
+ * threads when there are several, each VM's slice depending only on that
+ * VM - and afterwards, in VM-index order, the frames each sent are taken
+ * into the fabric and its setup_complete is passed to the engine.
+ * Nothing crosses VMs inside a tick, so threads change nothing.
+ *
+ * Each VM's clock maps to simulation time by its own offset: a VM starts
+ * wherever its boot left it, ClockSkew makes it run faster or slower
+ * (ns per second of simulation time), ClockJump moves it at once (a
+ * forward jump runs that much of the VM's time in one round; a backward
+ * one holds the VM until the simulation has caught up), a pause stops
+ * it and the resume catches it up (the guest sees the gap, as a stopped
+ * process does), a restart takes it back to its initial snapshot.
+ *
+ * The cluster trace hash chains every VM's trace hash with everything
+ * the controller decides (deliveries, faults, status changes) per round.
+ */
+#ifndef CC_CONTROLLER_H
+#define CC_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <xxhash.h>
+
+#include "../fault/engine.h"
+#include "../vmm/snapshot.h"
+#include "../vmm/vm.h"
+#include "fabric.h"
+#include "workers.h"
+
+#define CC_SIM_MAX_VMS CC_FABRIC_MAX_VMS
+#define CC_SIM_INBOX   256u /* frames held for a paused VM */
+
+enum cc_vm_status {
+	CC_VM_RUNNING,
+	CC_VM_PAUSED,
+	CC_VM_RESUMING, /* the round a paused VM catches up in */
+	CC_VM_KILLED,
+	CC_VM_HALTED, /* stopped by itself: powered off, crashed, error */
+};
+
+const char *cc_vm_status_name(enum cc_vm_status s);
+
+struct cc_sim_frame {
+	uint16_t len;
+	uint8_t data[CC_NET_FRAME_MAX];
+};
+
+struct cc_vm_slot {
+	struct cc_vm *vm;
+	struct cc_snapshot *initial; /* the VM at the start: restarts */
+	enum cc_vm_status status;
+	uint64_t target_ns;	    /* the VM's clock at the next boundary */
+	int64_t skew_ns_per_s;	    /* ClockSkew */
+	int64_t skew_carry;	    /* sub-ns remainder of the skew, x1000 */
+	uint64_t paused_ticks;	    /* ticks spent paused, owed on resume */
+	uint64_t resume_tick;	    /* auto-resume at; 0 = never */
+	struct cc_disk_faults disk; /* what disk faults switched on */
+	uint64_t memory_limit;	    /* MemoryPressure, bytes; 0 = none */
+	bool setup_told;	    /* setup_complete passed to the engine */
+	uint32_t kills, pauses, restarts;
+	uint64_t frames_sent, frames_received, frames_dropped;
+	struct cc_vm_result res;    /* how it halted */
+	struct cc_sim_frame *inbox; /* while paused */
+	size_t ninbox;
+	size_t serial_seen; /* console bytes already passed to on_serial */
+	/* SDK records of the VM's earlier lives (a restart rolls its log
+	 * back with the rest of the VM; the oracle must still see them). */
+	char **archive;
+	size_t narchive;
+};
+
+struct cc_sim_config {
+	unsigned threads;		/* worker threads; 0 = none */
+	struct cc_engine_config engine; /* nvms is filled in */
+	uint64_t seed;			/* fabric, engine, VM streams */
+	/* Console output, line by line, in VM order per round. */
+	void (*on_serial)(void *ctx, unsigned vm, const char *line, size_t len);
+	void *ctx;
+};
+
+struct cc_sim {
+	unsigned n;
+	struct cc_vm_slot slot[CC_SIM_MAX_VMS];
+	struct cc_fabric fabric;
+	struct cc_fault_engine engine;
+	struct cc_workers workers;
+	struct cc_sim_config cfg;
+	uint64_t tick;	    /* rounds done = simulation time in ticks */
+	XXH3_state_t *hash; /* the controller's own event stream */
+	uint64_t status_changes;
+	char err[600]; /* the last failure applying a fault */
+};
+
+/*
+ * Takes over the VMs (each at its start: the boot cache's ready point)
+ * and the schedule; snapshots every VM as its initial state.  The
+ * engine's setup gating and random faults come from cfg->engine.
+ */
+int cc_sim_init(struct cc_sim *s, struct cc_vm **vms, unsigned n,
+		struct cc_schedule *sched, const struct cc_sim_config *cfg,
+		struct cc_err *err);
+void cc_sim_free(struct cc_sim *s); /* destroys the VMs too */
+
+/* One tick; -1 with err if KVM itself failed. */
+int cc_sim_step_round(struct cc_sim *s, struct cc_err *err);
+
+/* True when no VM can run any more (all killed or halted). */
+bool cc_sim_done(const struct cc_sim *s);
+
+/* Every SDK record of VM i, earlier lives first (oracle input); the
+ * array is the caller's to free, the strings are not. */
+const char **cc_sim_records(const struct cc_sim *s, unsigned i, size_t *n);
+
+/* The cluster trace hash so far. */
+uint64_t cc_sim_trace_hash(const struct cc_sim *s);
+
+/* Applies one fault now (the engine does this for scheduled ones). */
+void cc_sim_apply(struct cc_sim *s, const struct cc_fault *f);
+
+/* The whole cluster: every VM, every slot, the fabric, the engine, the
+ * clock and the hash.  Restoring puts all of it back; the VMs' console
+ * buffers are cut back too, so output matches the uninterrupted run. */
+struct cc_sim_snapshot;
+int cc_sim_snapshot(struct cc_sim *s, struct cc_sim_snapshot **out,
+		    struct cc_err *err);
+int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
+		   struct cc_err *err);
+void cc_sim_snapshot_free(struct cc_sim_snapshot *snap);
+
+#endif
