@@ -114,8 +114,11 @@ test: all kernel-kcov $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 	@bash tests/run.sh all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 
 # ---- running ------------------------------------------------------------
+# The 3-VM kvstore cluster under the sample schedule; exit 1 means a
+# property failed, which is what the schedule is there to show.
 run: all
-	$(CHAOSCONTROL) boot --stats
+	$(CHAOSCONTROL) run --vms 3 --seed 1 --ticks 3000 \
+		--schedule examples/kvstore-faults.json || test $$? -eq 1
 
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 $(B)/bench/%: bench/%.c bench/bench.h $(LIBCC) | $(SETUP_STAMP)
@@ -141,6 +144,8 @@ bench: all $(BENCH_PROGS) $(B)/bench/sdk_host
 		$(B)/bench/sdk_host
 	@CHAOSCONTROL_SDK_LOCAL_OUTPUT=/dev/null $(B)/bench/sdk_host
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
+	@echo "== cluster: virtual ticks per wall second, sequential vs threaded"
+	@bash bench/cluster.sh $(CHAOSCONTROL)
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \

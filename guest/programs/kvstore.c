@@ -8,9 +8,10 @@
  * sends "P seq key value" to every synced replica and counts a write
  * committed once a majority (itself included) holds it.  A replica that
  * (re)connects says "H" and gets the whole state ("S key value seq"
- * lines, then "E seq") before new writes.  Every second the leader reads
- * one key back from a replica ("G key" -> "V key value seq") and prints
- * a status line.
+ * lines, then "E seq") before new writes.  Every second the leader prints a
+ * status line; every 10th write reads one key back from a replica
+ * ("G key" -> "V key value seq").  Set-up is complete (faults may start)
+ * once every replica is synced.
  *
  * Properties (SDK):
  *   always     a replica applies writes in sequence, with no gap
@@ -188,12 +189,21 @@ static void commit_check(void)
 		return;
 	committed = c;
 	last_commit = cluster_now_ms();
-	bool all = nodes > 1;
-	for (unsigned i = 1; i < nodes; i++)
-		all = all && link_[i].synced && link_[i].acked >= c;
 	CC_REACHABLE("the leader commits a write", NULL);
+}
+
+/* After each acknowledgement: does every replica hold all that is
+ * committed? */
+static void all_check(void)
+{
+	bool all = nodes > 1 && committed > 0;
+	for (unsigned i = 1; i < nodes; i++)
+		all = all && link_[i].synced && link_[i].acked >= committed;
 	CC_SOMETIMES(all, "every replica acknowledges a write", NULL);
 }
+
+static void read_back(void);
+static void setup_check(void);
 
 static void leader_line(struct link *l, char *line)
 {
@@ -203,6 +213,8 @@ static void leader_line(struct link *l, char *line)
 			l->acked = s;
 		l->synced = true;
 		commit_check();
+		all_check();
+		setup_check();
 	} else if (sscanf(line, "H %llu", &s) == 1) {
 		for (unsigned i = 0; i < KEYS; i++)
 			if (kv[i].seq)
@@ -238,10 +250,26 @@ static void leader_write(void)
 {
 	uint64_t k = cc_get_random() % KEYS, v = cc_get_random();
 	kv[k] = (struct entry){v, ++seq};
+	CC_ALWAYS(cluster_now_ms() - last_commit < LIVENESS_MS,
+		  "some write commits within 1 s of the last one", NULL);
 	for (unsigned i = 1; i < nodes; i++)
 		if (link_[i].synced)
 			say(&link_[i], "P %llu %llu %llu\n", seq, k, v);
 	commit_check();
+	read_back();
+}
+
+/* Set-up is complete once every replica is synced: faults may start. */
+static void setup_check(void)
+{
+	static bool setup;
+	unsigned synced = 0;
+	for (unsigned i = 1; i < nodes; i++)
+		synced += link_[i].synced;
+	if (!setup && synced == nodes - 1) {
+		setup = true;
+		cc_setup_complete("{\"role\":\"leader\"}");
+	}
 }
 
 static void leader_status(int64_t now)
@@ -252,18 +280,22 @@ static void leader_status(int64_t now)
 	printf("kvstore: t=%lld seq=%llu committed=%llu replicas=%u/%u\n",
 	       (long long)now, (unsigned long long)seq,
 	       (unsigned long long)committed, synced, nodes - 1);
-	CC_ALWAYS(now - last_commit < LIVENESS_MS, "some write commits "
-		  "within 1 s of the last one", NULL);
-	for (unsigned i = 1; i < nodes; i++)
-		if (link_[i].synced) { /* read one key back */
+}
+
+/* Every 10th write reads one key back from the next synced replica. */
+static void read_back(void)
+{
+	static unsigned next = 1;
+	if (seq % 10 || nodes < 2)
+		return;
+	for (unsigned k = 0; k < nodes - 1; k++) {
+		unsigned i = next;
+		next = next + 1 < nodes ? next + 1 : 1;
+		if (link_[i].synced) {
 			say(&link_[i], "G %llu\n", cc_get_random() % KEYS, 0,
 			    0);
-			break;
+			return;
 		}
-	static bool setup;
-	if (!setup && synced == nodes - 1) {
-		setup = true;
-		cc_setup_complete("{\"role\":\"leader\"}");
 	}
 }
 

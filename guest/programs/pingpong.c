@@ -8,10 +8,11 @@
  * with "R <round> <its clock in ms>".  Node 0 is the client: each period
  * it pings every peer over both, then prints one line per round:
  *
- *   pingpong: round 12 t=5230 1:udp+tcp+ skew=+3 2:udp-tcp- skew=?
+ *   pingpong: round 12 t=5230 1:udp+tcp+ skew=+3 rtt=2 2:udp-tcp- skew=?
  *
- * where + is an answer within the round, - none, and skew the peer's
- * clock minus ours when its TCP answer arrived (ms; ? when none).  So
+ * where + is an answer within the round, - none, skew the peer's clock
+ * minus ours when its TCP answer arrived and rtt the TCP round trip (ms;
+ * ? when none).  So
  * partitions, loss, pauses, kills, restarts and clock faults are all
  * visible from inside the guests.  Each node prints "pingpong: node I of
  * N up at t=T" when it starts (again after a restart).
@@ -32,7 +33,7 @@ struct peer {
 	int fd;		 /* client TCP connection, -1 = none */
 	bool connected;
 	bool udp_ok, tcp_ok;
-	int64_t skew;
+	int64_t skew, rtt;
 	char buf[128];
 	size_t len;
 };
@@ -48,6 +49,7 @@ static int udp_fd, listen_fd;
 static struct peer peer[MAX_PEERS];
 static struct conn conns[MAX_CONNS];
 static long round_no;
+static int64_t round_start; /* our clock when this round's pings left */
 
 static void nonblock(int fd)
 {
@@ -186,6 +188,7 @@ static void peer_line(void *ctx, char *line)
 		  NULL);
 	if (r == round_no) {
 		p->tcp_ok = true;
+		p->rtt = cluster_now_ms() - round_start;
 		p->skew = t - cluster_now_ms();
 	}
 }
@@ -240,7 +243,8 @@ static void report_round(void)
 			      " %u:udp%ctcp%c skew=", i, p->udp_ok ? '+' : '-',
 			      p->tcp_ok ? '+' : '-');
 		n += p->tcp_ok ? snprintf(line + n, sizeof(line) - (size_t)n,
-					  "%+lld", (long long)p->skew)
+					  "%+lld rtt=%lld", (long long)p->skew,
+					  (long long)p->rtt)
 			       : snprintf(line + n, sizeof(line) - (size_t)n,
 					  "?");
 	}
@@ -257,6 +261,7 @@ static void report_round(void)
 static void start_round(void)
 {
 	round_no++;
+	round_start = cluster_now_ms();
 	char msg[64];
 	int m = snprintf(msg, sizeof(msg), "P %ld %lld", round_no,
 			 (long long)cluster_now_ms());

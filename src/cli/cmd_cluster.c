@@ -52,15 +52,21 @@ static const char help[] =
 	"  --mem SIZE          guest RAM per VM (default 256M)\n"
 	"  --platform P        auto (default), hardware or pvm\n"
 	"  --no-cache          boot every VM afresh (slow on PVM)\n"
+	"  --restore-check T[:R]  take a cluster snapshot at tick T, run to\n"
+	"                      the end, then restore it R times (default 1)\n"
+	"                      and run to the end again: every trace hash\n"
+	"                      must equal the uninterrupted run's\n"
 	"\n"
 	"exit status: 0 the run reached --ticks and every property held;\n"
-	"1 a property failed; 2 usage; 3 set-up error; 4 a VM crashed.\n";
+	"1 a property failed; 2 usage; 3 set-up error; 4 a VM crashed;\n"
+	"6 --restore-check found a restored run that differed.\n";
 
 struct cluster_opts {
 	unsigned vms, threads;
 	bool threads_given, json, quiet, no_cache;
 	uint64_t seed, ticks, mem;
 	uint32_t random_ppm;
+	uint64_t check_at, check_repeats; /* --restore-check */
 	enum cc_gate gate;
 	const char *schedule, *disk, *platform;
 	char **argv; /* program and arguments */
@@ -82,6 +88,7 @@ enum {
 	OPT_MEM,
 	OPT_PLATFORM,
 	OPT_NO_CACHE,
+	OPT_RESTORE_CHECK,
 	OPT_HELP,
 };
 
@@ -99,6 +106,7 @@ static const struct option longopts[] = {
 	{"mem", required_argument, 0, OPT_MEM},
 	{"platform", required_argument, 0, OPT_PLATFORM},
 	{"no-cache", no_argument, 0, OPT_NO_CACHE},
+	{"restore-check", required_argument, 0, OPT_RESTORE_CHECK},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -160,6 +168,23 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 		o->threads = (unsigned)v;
 		o->threads_given = true;
 		return 0;
+	case OPT_RESTORE_CHECK: {
+		char tick[32];
+		const char *colon = strchr(arg, ':');
+		size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+		o->check_repeats = 1;
+		if (len >= sizeof(tick))
+			return bad("invalid --restore-check", arg);
+		memcpy(tick, arg, len);
+		tick[len] = 0;
+		if (parse_num(tick, UINT64_MAX, &o->check_at) ||
+		    (colon &&
+		     (parse_num(colon + 1, 1000000, &o->check_repeats) ||
+		      !o->check_repeats)))
+			return bad("invalid --restore-check (TICK[:REPEATS])",
+				   arg);
+		return 0;
+	}
 	case OPT_MEM:
 		o->mem = cc_cli_parse_size(arg);
 		return o->mem ? 0 : bad("invalid --mem", arg);
@@ -209,6 +234,8 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 	}
 	if (!o->vms)
 		return bad("--vms is required", "");
+	if (o->check_repeats && o->check_at >= o->ticks)
+		return bad("--restore-check must be before --ticks", "");
 	if (!o->threads_given) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		o->threads = cpus > 1 ? (unsigned)cpus : 1;
@@ -373,11 +400,18 @@ static void show_bar(struct run_state *r, const struct cc_sim *s,
 	r->bar_shown = true;
 }
 
+/* Runs to the horizon; with --restore-check, snapshots the cluster at
+ * its tick into *snap on the way. */
 static int simulate(struct cc_sim *s, const struct cluster_opts *o,
-		    struct run_state *r)
+		    struct run_state *r, struct cc_sim_snapshot **snap)
 {
 	struct cc_err e;
 	while (s->tick < o->ticks && !cc_sim_done(s)) {
+		if (snap && !*snap && s->tick == o->check_at &&
+		    cc_sim_snapshot(s, snap, &e)) {
+			fprintf(stderr, "chaoscontrol: snapshot: %s\n", e.msg);
+			return -1;
+		}
 		if (cc_sim_step_round(s, &e)) {
 			clear_bar(r);
 			fprintf(stderr, "chaoscontrol: %s\n", e.msg);
@@ -387,6 +421,47 @@ static int simulate(struct cc_sim *s, const struct cluster_opts *o,
 	}
 	clear_bar(r);
 	return 0;
+}
+
+/* --restore-check: every run restored from the snapshot must end with
+ * the uninterrupted run's hash.  Returns how many differed, -1 on error. */
+static long restore_check(struct cc_sim *s, const struct cluster_opts *o,
+			  struct run_state *r, struct cc_sim_snapshot *snap)
+{
+	uint64_t want = cc_sim_trace_hash(s);
+	long differed = 0;
+	struct cc_err e;
+	FILE *console = r->console;
+	r->console = NULL; /* the output was shown once */
+	for (uint64_t k = 0; k < o->check_repeats; k++) {
+		if (cc_sim_restore(s, snap, &e)) {
+			fprintf(stderr, "chaoscontrol: restore: %s\n", e.msg);
+			r->console = console;
+			return -1;
+		}
+		if (simulate(s, o, r, NULL)) {
+			r->console = console;
+			return -1;
+		}
+		uint64_t got = cc_sim_trace_hash(s);
+		if (got != want) {
+			differed++;
+			fprintf(stderr,
+				"chaoscontrol: restore-check: run %llu "
+				"ended with %016llx, not %016llx\n",
+				(unsigned long long)k + 1,
+				(unsigned long long)got,
+				(unsigned long long)want);
+		}
+	}
+	r->console = console;
+	fprintf(stderr,
+		"chaoscontrol: restore-check: %llu/%llu runs "
+		"restored at tick %llu matched trace-hash %016llx\n",
+		(unsigned long long)(o->check_repeats - (uint64_t)differed),
+		(unsigned long long)o->check_repeats,
+		(unsigned long long)o->check_at, (unsigned long long)want);
+	return differed;
 }
 
 /* --- the report
@@ -647,8 +722,13 @@ int cc_cmd_cluster(int argc, char **argv)
 	if ((rc = setup_sim(&s, &o, &j, &r)))
 		return rc;
 	r.t0 = cc_cli_wall_s();
-	int failed = simulate(&s, &o, &r);
+	struct cc_sim_snapshot *snap = NULL;
+	int failed = simulate(&s, &o, &r, o.check_repeats ? &snap : NULL);
 	double wall = cc_cli_wall_s() - r.t0;
+	long differed = 0;
+	if (!failed && snap)
+		differed = restore_check(&s, &o, &r, snap);
+	cc_sim_snapshot_free(snap);
 	struct cc_oracle orc = {0};
 	fold_oracle(&s, &orc);
 	fflush(r.console ? r.console : stdout);
@@ -656,7 +736,9 @@ int cc_cmd_cluster(int argc, char **argv)
 		print_json(&s, &o, &orc, wall, j.kind);
 	else
 		print_text(&s, &orc, wall);
-	rc = failed ? CC_EXIT_SETUP : exit_code(&s, &orc);
+	rc = failed || differed < 0 ? CC_EXIT_SETUP
+	     : differed		    ? CC_EXIT_DIVERGED
+				    : exit_code(&s, &orc);
 	cc_oracle_free(&orc);
 	cc_sim_free(&s);
 	return rc;

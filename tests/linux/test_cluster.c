@@ -1,0 +1,515 @@
+/*
+ * Clusters: real Linux guests (from their boot cache entries) talking
+ * TCP and UDP through the NetworkFabric, every fault seen from inside the
+ * guests, the cluster trace hash over fresh runs, threads and host load,
+ * and a cluster snapshot restored 100 times.  Everything goes through
+ * `chaoscontrol run --vms N --json`: the report on stdout, each VM's
+ * console ("[vmI] ...") on stderr.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define CC  CC_BUILD_DIR "/chaoscontrol"
+#define DIR CC_BUILD_DIR "/tests/cluster"
+
+TestSuite(cluster, .timeout = 3600);
+
+struct run {
+	int rc;
+	json_t *report;
+	char console[1 << 18];
+	char out[1 << 18];
+};
+
+/* Writes a schedule file; returns its path (static per name). */
+static const char *schedule(const char *name, const char *json)
+{
+	static char path[8][256];
+	static int next;
+	char *p = path[next++ % 8];
+	mkdir(DIR, 0755);
+	snprintf(p, 256, DIR "/%s.json", name);
+	FILE *f = fopen(p, "w");
+	cr_assert(f, "cannot write %s", p);
+	fputs(json, f);
+	fclose(f);
+	return p;
+}
+
+/* chaoscontrol run --vms ... --json ARGS; fills r. */
+static void cluster(struct run *r, const char *fmt, ...)
+{
+	char args[2048], cons[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	mkdir(DIR, 0755);
+	snprintf(cons, sizeof(cons), DIR "/console.%d", (int)getpid());
+	r->rc = cc_test_sh(r->out, sizeof(r->out), CC " run --json %s 2>%s",
+			   args, cons);
+	FILE *f = fopen(cons, "r");
+	size_t n = f ? fread(r->console, 1, sizeof(r->console) - 1, f) : 0;
+	r->console[n] = 0;
+	if (f)
+		fclose(f);
+	unlink(cons);
+	json_error_t e;
+	r->report = json_loads(r->out, 0, &e);
+	cr_assert(r->report, "no JSON report (exit %d): %s\nconsole:\n%s",
+		  r->rc, e.text, r->console);
+}
+
+static json_int_t num(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot = strchr(path, '.');
+	if (dot) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		return num(json_object_get(o, key), dot + 1);
+	}
+	json_t *v = json_object_get(o, path);
+	cr_assert(json_is_integer(v), "no integer %s", path);
+	return json_integer_value(v);
+}
+
+static json_t *vm(struct run *r, int i)
+{
+	return json_array_get(json_object_get(r->report, "vm"), (size_t)i);
+}
+
+static const char *status(struct run *r, int i)
+{
+	return json_string_value(json_object_get(vm(r, i), "status"));
+}
+
+static const char *hash(struct run *r)
+{
+	return json_string_value(json_object_get(r->report, "trace_hash"));
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* pingpong's round lines: calls fn(ctx, t, line) for each. */
+static void rounds(const char *console,
+		   void (*fn)(void *ctx, long t, const char *line), void *ctx)
+{
+	for (const char *p = console; (p = strstr(p, "pingpong: round "));
+	     p++) {
+		const char *t = strstr(p, " t=");
+		const char *end = strchr(p, '\n');
+		if (!t || !end)
+			break;
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(end - p), p);
+		fn(ctx, atol(t + 3), line);
+	}
+}
+
+static void free_run(struct run *r)
+{
+	json_decref(r->report);
+	free(r);
+}
+
+static struct run *new_run(void)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	cr_assert(r);
+	return r;
+}
+
+/* --- talking ------------------------------------------------------------- */
+
+Test(cluster, two_vms_talk_tcp_and_udp)
+{
+	struct run *r = new_run();
+	cluster(r, "--vms 2 --ticks 500 -- /bin/pingpong 2 50");
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	cr_assert(count(r->console, "1:udp+tcp+") >= 5, "%s", r->console);
+	cr_assert_str_eq(status(r, 0), "running");
+	cr_assert_gt(num(r->report, "network.delivered"), 20);
+	cr_assert_eq(num(r->report, "network.lost"), 0);
+	free_run(r);
+}
+
+Test(cluster, three_vm_kvstore_replicates_and_holds_its_properties)
+{
+	struct run *r = new_run();
+	cluster(r, "--vms 3 --ticks 1500");
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	cr_assert(strstr(r->console, "replicas=2/2"), "%s", r->console);
+	cr_assert_eq(num(r->report, "properties.failed"), 0, "%s", r->out);
+	for (int i = 0; i < 3; i++)
+		cr_assert(json_is_true(
+			json_object_get(vm(r, i), "setup_complete")));
+	free_run(r);
+}
+
+/* --- determinism ------------------------------------------------------------
+ */
+
+#define SHORT "--vms 3 --ticks 250 --quiet -- /bin/pingpong 3 20"
+
+static pid_t hog(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		for (volatile unsigned long i = 0;; i++)
+			;
+	}
+	return p;
+}
+
+Test(cluster, same_seed_same_hash_over_20_runs_threads_and_load)
+{
+	struct run *r = new_run();
+	char first[17] = "";
+	pid_t h = -1;
+	for (int k = 0; k < 20; k++) {
+		if (k == 10)
+			h = hog(); /* the other core loaded from here on */
+		cluster(r, "--seed 7 --threads %d " SHORT, k % 2 + 1);
+		cr_assert_eq(r->rc, 0, "%s", r->out);
+		if (!k)
+			snprintf(first, sizeof(first), "%s", hash(r));
+		cr_assert_str_eq(hash(r), first, "run %d (threads %d%s)", k,
+				 k % 2 + 1, k >= 10 ? ", loaded" : "");
+		json_decref(r->report);
+	}
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	cluster(r, "--seed 8 " SHORT);
+	cr_assert_str_neq(hash(r), first, "seeds 7 and 8 ran alike");
+	free_run(r);
+}
+
+/* --- the network's faults ------------------------------------------------- */
+
+struct window {
+	long from, to; /* guest ms */
+	const char *want;
+	size_t in, matched;
+};
+
+static void in_window(void *ctx, long t, const char *line)
+{
+	struct window *w = ctx;
+	if (t < w->from || t >= w->to)
+		return;
+	w->in++;
+	w->matched += strstr(line, w->want) != NULL;
+}
+
+/* Every round line in [from, to) says `want` (there is at least one). */
+static void all_rounds(const char *console, long from, long to,
+		       const char *want)
+{
+	struct window w = {from, to, want, 0, 0};
+	rounds(console, in_window, &w);
+	cr_assert(w.in > 0, "no rounds in [%ld, %ld):\n%s", from, to, console);
+	cr_assert_eq(w.matched, w.in,
+		     "%zu of %zu rounds in [%ld, %ld) say %s:\n%s", w.matched,
+		     w.in, from, to, want, console);
+}
+
+Test(cluster, partition_stops_traffic_until_heal)
+{
+	struct run *r = new_run();
+	const char *s = schedule(
+		"partition", "{\"faults\": ["
+			     "{\"at_ms\": 300, \"type\": \"network_partition\","
+			     " \"sides\": [0, 1, 1]},"
+			     "{\"at_ms\": 700, \"type\": \"network_heal\"}]}");
+	cluster(r,
+		"--vms 3 --gate none --ticks 1200 --schedule %s -- "
+		"/bin/pingpong 3 50",
+		s);
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	all_rounds(r->console, 150, 300, "1:udp+tcp+");
+	all_rounds(r->console, 350, 700, "1:udp-tcp-");
+	all_rounds(r->console, 350, 700, "2:udp-tcp-");
+	all_rounds(r->console, 1000, 1200, "2:udp+tcp+");
+	cr_assert_gt(num(r->report, "network.partitioned"), 10);
+	free_run(r);
+}
+
+/* |got - n p| within 5 standard deviations of a binomial(n, p). */
+static void binomial(json_int_t got, json_int_t n, double p, const char *what)
+{
+	double mean = n * p, sd = sqrt(n * p * (1 - p));
+	cr_assert(fabs((double)got - mean) <= 5 * sd + 1,
+		  "%s: %lld of %lld, expected %.1f +- %.1f", what,
+		  (long long)got, (long long)n, mean, 5 * sd);
+}
+
+Test(cluster, loss_corruption_duplication_reorder_match_their_rates)
+{
+	struct run *r = new_run();
+	char json[4096];
+	int n = snprintf(json, sizeof(json), "{\"faults\": [");
+	for (int v = 0; v < 3; v++)
+		n += snprintf(json + n, sizeof(json) - (size_t)n,
+			      "%s{\"at_ms\": 0, \"type\": \"packet_loss\", "
+			      "\"vm\": %d, \"ppm\": 100000},"
+			      "{\"at_ms\": 0, \"type\": \"packet_corruption\", "
+			      "\"vm\": %d, \"ppm\": 50000},"
+			      "{\"at_ms\": 0, \"type\": \"packet_duplicate\", "
+			      "\"vm\": %d, \"ppm\": 100000},"
+			      "{\"at_ms\": 0, \"type\": \"packet_reorder\", "
+			      "\"vm\": %d, \"ppm\": 100000, \"ticks\": 3}",
+			      v ? "," : "", v, v, v, v);
+	snprintf(json + n, sizeof(json) - (size_t)n, "]}");
+	cluster(r,
+		"--vms 3 --gate none --ticks 1500 --schedule %s -- "
+		"/bin/pingpong 3 20",
+		schedule("rates", json));
+	/* 1: a property failed - under these rates TCP may never get
+	 * through to some peer, so "every peer answered" can stay false. */
+	cr_assert(r->rc == 0 || r->rc == 1, "%s\n%s", r->out, r->console);
+	json_int_t copies = num(r->report, "network.copies");
+	json_int_t lost = num(r->report, "network.lost");
+	json_int_t left = copies - lost - num(r->report, "network.unroutable");
+	cr_assert_gt(copies, 500, "too little traffic: %s", r->out);
+	binomial(lost, copies, 0.10, "lost");
+	binomial(num(r->report, "network.corrupted"), left, 0.05, "corrupted");
+	binomial(num(r->report, "network.duplicated"), left, 0.10,
+		 "duplicated");
+	binomial(num(r->report, "network.reordered"), left, 0.10, "reordered");
+	/* The guests see it: some UDP pings went unanswered. */
+	cr_assert(strstr(r->console, "udp-"), "%s", r->console);
+	free_run(r);
+}
+
+struct rtts {
+	long from;
+	long lo, hi, n;
+};
+
+static void rtt_of(void *ctx, long t, const char *line)
+{
+	struct rtts *w = ctx;
+	const char *p = strstr(line, "1:udp");
+	p = p ? strstr(p, "rtt=") : NULL;
+	if (t < w->from || !p)
+		return;
+	long v = atol(p + 4);
+	w->lo = w->n && w->lo < v ? w->lo : v;
+	w->hi = w->n && w->hi > v ? w->hi : v;
+	w->n++;
+}
+
+Test(cluster, bandwidth_delay_follows_the_formula)
+{
+	/* 32 kbit/s on VM 1's link: a frame of L bytes is serialised in
+	 * L * 8 * 1000 / 32000 ticks (the smaller cap of both ends), after
+	 * the sender's link is free.  A TCP ping and its answer are 66-100
+	 * bytes: 16-25 ticks each way; the round's UDP ping (42-60 bytes)
+	 * and an ACK may queue ahead of them on either link.  The guest's
+	 * clock ticks in 10 ms (HZ=100), hence the slack of one tick. */
+	struct run *r = new_run();
+	const char *s =
+		schedule("bandwidth", "{\"faults\": [{\"at_ms\": 0, \"type\": "
+				      "\"network_bandwidth\", \"vm\": 1, "
+				      "\"bps\": 32000}]}");
+	cluster(r,
+		"--vms 2 --gate none --ticks 2000 --schedule %s -- "
+		"/bin/pingpong 2 200",
+		s);
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	struct rtts w = {.from = 500};
+	rounds(r->console, rtt_of, &w);
+	cr_assert_gt(w.n, 5, "%s", r->console);
+	long lo = 2 * (66 * 8 * 1000 / 32000) - 10;
+	long hi = 2 * (60 + 66 + 100) * 8 * 1000 / 32000 + 2 + 10;
+	cr_assert(w.lo >= lo && w.hi <= hi,
+		  "tcp rtt %ld-%ld ms, the formula says %ld-%ld:\n%s", w.lo,
+		  w.hi, lo, hi, r->console);
+	cr_assert_gt(num(r->report, "network.delayed_bandwidth"), 10);
+	free_run(r);
+}
+
+/* --- processes
+ * ------------------------------------------------------------------ */
+
+Test(cluster, kill_pause_restart_change_status_and_the_guests_notice)
+{
+	struct run *r = new_run();
+	const char *s = schedule(
+		"process",
+		"{\"faults\": ["
+		"{\"at_ms\": 300, \"type\": \"process_pause\", \"vm\": 1,"
+		" \"duration_ms\": 200},"
+		"{\"at_ms\": 400, \"type\": \"process_kill\", \"vm\": 2},"
+		"{\"at_ms\": 800, \"type\": \"process_restart\", \"vm\": 1}]}");
+	cluster(r,
+		"--vms 3 --gate none --ticks 1400 --schedule %s -- "
+		"/bin/pingpong 3 50",
+		s);
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	cr_assert_str_eq(status(r, 0), "running");
+	cr_assert_str_eq(status(r, 1), "running");
+	cr_assert_str_eq(status(r, 2), "killed");
+	cr_assert_eq(num(vm(r, 1), "pauses"), 1);
+	cr_assert_eq(num(vm(r, 1), "restarts"), 1);
+	cr_assert_eq(num(vm(r, 2), "kills"), 1);
+	all_rounds(r->console, 150, 300, "2:udp+tcp+");
+	all_rounds(r->console, 350, 500, "1:udp-tcp-");	 /* paused */
+	all_rounds(r->console, 600, 800, "1:udp+tcp+");	 /* resumed */
+	all_rounds(r->console, 450, 1400, "2:udp-tcp-"); /* killed */
+	/* The restarted node boots its program again and answers again. */
+	cr_assert_eq(count(r->console, "[vm1] pingpong: node 1 of 3 up"), 2,
+		     "%s", r->console);
+	all_rounds(r->console, 1200, 1400, "1:udp+");
+	free_run(r);
+}
+
+/* --- clocks, memory, interrupts
+ * ------------------------------------------------- */
+
+struct skews {
+	long from;
+	long s1, s2;
+	bool seen;
+};
+
+static void skew_of(void *ctx, long t, const char *line)
+{
+	struct skews *w = ctx;
+	if (w->from == 100 && t >= 300)
+		return; /* "before": rounds up to the faults only */
+	const char *a = strstr(line, "1:udp"), *b = strstr(line, "2:udp");
+	a = a ? strstr(a, "skew=") : NULL;
+	b = b ? strstr(b, "skew=") : NULL;
+	if (t < w->from || !a || !b || a[5] == '?' || b[5] == '?')
+		return;
+	w->s1 = atol(a + 5);
+	w->s2 = atol(b + 5);
+	w->seen = true; /* the last such round wins */
+}
+
+Test(cluster, clock_faults_memory_pressure_and_nmi_seen_by_the_guests)
+{
+	struct run *r = new_run();
+	const char *s = schedule(
+		"clock",
+		"{\"faults\": ["
+		"{\"at_ms\": 300, \"type\": \"clock_jump\", \"vm\": 1,"
+		" \"offset_ms\": 400},"
+		"{\"at_ms\": 300, \"type\": \"clock_skew\", \"vm\": 2,"
+		" \"offset_ms\": 100},"
+		"{\"at_ms\": 300, \"type\": \"memory_pressure\", \"vm\": 0,"
+		" \"bytes\": 67108864},"
+		"{\"at_ms\": 400, \"type\": \"nmi\", \"vm\": 2},"
+		"{\"at_ms\": 400, \"type\": \"interrupt\", \"vm\": 1,"
+		" \"irq\": 4}]}");
+	cluster(r,
+		"--vms 3 --gate none --ticks 1300 --schedule %s -- "
+		"/bin/pingpong 3 100",
+		s);
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	struct skews before = {.from = 100}, after = {.from = 1200};
+	rounds(r->console, skew_of, &before); /* the last before 300 */
+	rounds(r->console, skew_of, &after);
+	cr_assert(after.seen, "%s", r->console);
+	/* Peers' clocks agree at first; then VM 1 jumped 400 ms ahead and
+	 * VM 2 ran 100 ms/s fast for ~1 s. */
+	cr_assert(before.seen && labs(before.s1) <= 10 && labs(before.s2) <= 10,
+		  "skews before the faults %ld %ld:\n%s", before.s1, before.s2,
+		  r->console);
+	/* The guests' clocks tick in 10 ms (HZ=100): one tick of slack. */
+	cr_assert(after.s1 >= 390 && after.s1 <= 410, "vm1 skew %ld:\n%s",
+		  after.s1, r->console);
+	cr_assert(after.s2 >= 85 && after.s2 <= 115, "vm2 skew %ld:\n%s",
+		  after.s2, r->console);
+	cr_assert(strstr(r->console, "[vm0] cc-init: memory limit 64 MiB"),
+		  "%s", r->console);
+	cr_assert(strstr(r->console, "[vm2] ") &&
+			  strstr(r->console, "NMI received"),
+		  "%s", r->console);
+	free_run(r);
+}
+
+/* --- disks
+ * ------------------------------------------------------------------------ */
+
+Test(cluster, disk_faults_surface_as_errors_in_the_guest)
+{
+	cc_test_make_disk();
+	struct run *r = new_run();
+	const char *s = schedule(
+		"disk", "{\"faults\": ["
+			"{\"at_ms\": 0, \"type\": \"disk_write_error\","
+			" \"vm\": 0}]}");
+	cluster(r,
+		"--vms 1 --gate none --ticks 20000 --disk %s "
+		"--schedule %s -- /bin/diskcheck write",
+		CC_TEST_DISK, s);
+	cr_assert(strstr(r->console, "EIO"), "%s", r->console);
+	cr_assert_str_eq(status(r, 0), "halted"); /* diskcheck ended */
+	s = schedule("disk-full", "{\"faults\": ["
+				  "{\"at_ms\": 0, \"type\": \"disk_full\","
+				  " \"vm\": 0}]}");
+	json_decref(r->report);
+	cluster(r,
+		"--vms 1 --gate none --ticks 20000 --disk %s "
+		"--schedule %s -- /bin/diskcheck write",
+		CC_TEST_DISK, s);
+	cr_assert(strstr(r->console, "ENOSPC"), "%s", r->console);
+	free_run(r);
+}
+
+/* --- cluster snapshots
+ * ------------------------------------------------------------- */
+
+Test(cluster, snapshot_mid_traffic_restored_100_times_matches)
+{
+	struct run *r = new_run();
+	cluster(r, "--vms 3 --seed 3 --ticks 400 --restore-check 360:100 "
+		   "--quiet");
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	cr_assert(strstr(r->console, "restore-check: 100/100 runs restored"),
+		  "%s", r->console);
+	/* In the middle of traffic: frames were in flight. */
+	cr_assert_gt(num(r->report, "network.sent"), 100);
+	free_run(r);
+}
+
+/* --- the command line
+ * --------------------------------------------------------------- */
+
+Test(cluster, bad_command_lines_and_schedules_are_refused)
+{
+	char out[4096];
+	cr_assert_eq(cc_test_sh(out, sizeof(out), CC " run --vms 0 2>&1"), 2,
+		     "%s", out);
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				CC " run --vms 2 --ticks 10 --restore-check "
+				   "20 2>&1"),
+		     2, "%s", out);
+	const char *s = schedule("bad", "{\"faults\": [{\"at_ms\": 1, "
+					"\"type\": \"process_kill\", "
+					"\"vm\": 5}]}");
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				CC " run --vms 2 --schedule %s 2>&1", s),
+		     2, "%s", out);
+	cr_assert(strstr(out, "vm"), "%s", out);
+}
