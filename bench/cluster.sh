@@ -15,7 +15,7 @@ run() { # threads -> "ticks_per_s trace_hash"
 	"$cc" run --vms 3 --seed 1 --ticks "$ticks" --threads "$1" --quiet \
 		-- /bin/kvstore 3 5 2>/dev/null |
 		awk '/^cluster: / { for (i = 1; i <= NF; i++)
-				if ($i == "wall") wall = $(i - 2); t = $5 }
+				if ($i == "wall") wall = $(i - 2); t = $4 }
 		     /^trace-hash: / { h = $2 }
 		     END { printf "%.2f %s\n", t / wall, h }'
 }

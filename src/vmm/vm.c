@@ -384,7 +384,10 @@ const char *cc_vm_state_check(const struct cc_vm *vm)
 
 const char *cc_vm_state_layout(void)
 {
-	static char buf[512];
+	/* Per thread: a cluster's VMs look up their boot cache entries in
+	 * parallel, and a shared lazily built buffer could be read half
+	 * written (it was: a wrong key, a needless cold boot). */
+	static _Thread_local char buf[512];
 	if (buf[0])
 		return buf;
 	size_t at = 0;
