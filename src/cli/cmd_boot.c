@@ -47,6 +47,10 @@ static const char help_run[] =
 	"PROGRAM (a path inside the guest, e.g. /bin/diskcheck) is what\n"
 	"init runs once the guest is up; it is handed over after the boot\n"
 	"cache's ready point, so every program shares one cached boot.\n"
+	"\n"
+	"With --vms N, `run` runs a cluster of N VMs under a fault\n"
+	"schedule instead: `chaoscontrol run --vms N --help` has its\n"
+	"options.\n"
 	"\n";
 
 static const char help_options[] =

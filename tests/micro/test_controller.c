@@ -53,8 +53,8 @@ static void add(struct cc_schedule *s, struct cc_fault f)
 }
 
 /* Three snap_workers under sched (consumed), gates off. */
-static void start(struct cc_sim *s, struct cc_schedule *sched,
-		  unsigned threads, struct console *c)
+static void start(struct cc_sim *s, struct cc_schedule *sched, unsigned threads,
+		  struct console *c)
 {
 	struct cc_vm *vms[3] = {micro(0), micro(1), micro(2)};
 	struct cc_sim_config cfg = {
@@ -91,8 +91,9 @@ static void process_schedule(struct cc_schedule *sc)
 				  .kind = CC_FAULT_PROCESS_PAUSE,
 				  .vm = 1,
 				  .duration_ns = 20 * MS});
-	add(sc, (struct cc_fault){
-			.at_ns = 15 * MS, .kind = CC_FAULT_PROCESS_KILL, .vm = 2});
+	add(sc, (struct cc_fault){.at_ns = 15 * MS,
+				  .kind = CC_FAULT_PROCESS_KILL,
+				  .vm = 2});
 	add(sc, (struct cc_fault){.at_ns = 20 * MS,
 				  .kind = CC_FAULT_CLOCK_JUMP,
 				  .vm = 0,
