@@ -203,3 +203,37 @@ Test(controller, bad_sizes_are_refused)
 	cr_assert_eq(cc_sim_init(&s, NULL, 0, NULL, &cfg, &e), -1);
 	cr_assert(strstr(e.msg, "1 to 16 VMs"), "%s", e.msg);
 }
+
+/* Interrupt and NMI faults reach the guest's handlers. */
+Test(controller, injected_interrupts_reach_the_guest)
+{
+	static struct cc_sim s;
+	static struct console c;
+	struct cc_schedule sc = {0};
+	struct cc_vm_config cfg = {
+		.kernel_path = CC_BUILD_DIR "/guest/micro/irq_count.elf",
+		.mem_size = 32 << 20,
+		.serial_fd = -1,
+	};
+	struct cc_vm *vm;
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&vm, &cfg, &e), 0, "%s", e.msg);
+	add(&sc, (struct cc_fault){.at_ns = 5 * MS,
+				   .kind = CC_FAULT_INTERRUPT,
+				   .irq = 3});
+	add(&sc, (struct cc_fault){.at_ns = 8 * MS,
+				   .kind = CC_FAULT_INTERRUPT,
+				   .irq = 3});
+	add(&sc, (struct cc_fault){.at_ns = 12 * MS, .kind = CC_FAULT_NMI});
+	struct cc_sim_config sim = {.seed = 1,
+				    .on_serial = on_serial,
+				    .ctx = &c,
+				    .engine = {.gate = CC_GATE_NONE}};
+	cr_assert_eq(cc_sim_init(&s, &vm, 1, &sc, &sim, &e), 0, "%s", e.msg);
+	rounds(&s, 20);
+	cr_assert(
+		strstr(c.text[0], "irq3 1 nmi 0\nirq3 2 nmi 0\nirq3 2 nmi 1\n"),
+		"%s", c.text[0]);
+	cr_assert_str_eq(s.err, "");
+	cc_sim_free(&s);
+}
