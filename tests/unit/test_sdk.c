@@ -201,11 +201,14 @@ Test(oracle, verdicts_across_runs)
 		rev2[i] = run2[3 - i];
 	cc_oracle_add_run(&r, (const char *const *)rev1, 7);
 	cc_oracle_add_run(&r, (const char *const *)rev2, 4);
-	char *j1 = json_dumps(cc_oracle_json(&o), JSON_COMPACT);
-	char *j2 = json_dumps(cc_oracle_json(&r), JSON_COMPACT);
+	json_t *o1 = cc_oracle_json(&o), *o2 = cc_oracle_json(&r);
+	char *j1 = json_dumps(o1, JSON_COMPACT);
+	char *j2 = json_dumps(o2, JSON_COMPACT);
 	cr_assert_str_eq(j1, j2);
 	free(j1);
 	free(j2);
+	json_decref(o1);
+	json_decref(o2);
 	cc_oracle_free(&o);
 	cc_oracle_free(&r);
 	for (int i = 0; i < 7; i++)
