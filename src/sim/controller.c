@@ -455,9 +455,11 @@ static void pass_serial(struct cc_sim *s, unsigned i)
 		if (!nl)
 			break;
 		size_t len = (size_t)(nl - p);
+		v->serial_seen += len + 1;
+		if (len && p[len - 1] == '\r')
+			len--; /* the guest's tty writes "\r\n" */
 		if (s->cfg.on_serial)
 			s->cfg.on_serial(s->cfg.ctx, i, p, len);
-		v->serial_seen += len + 1;
 	}
 }
 
