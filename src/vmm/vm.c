@@ -1030,7 +1030,6 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 		atomic_fetch_add(&vm->wd.exits, 1);
 		dispatch(vm);
 	}
-	cc_watchdog_stop(&vm->wd);
 	serial_flush(vm);
 	/* A limit is the host's choice, not the guest's: running to T, then
 	 * on to T+N must hash like running to T+N at once. */

@@ -51,7 +51,7 @@ static void *loop(void *arg)
 		}
 		if (kick && atomic_load(&w->in_run)) {
 			atomic_fetch_or(&w->kick, kick);
-			pthread_kill(w->target, KICK_SIGNAL);
+			pthread_kill(atomic_load(&w->target), KICK_SIGNAL);
 		}
 	}
 	return NULL;
@@ -71,6 +71,13 @@ int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
 		      unsigned timeout_ms, unsigned sample_ms,
 		      struct cc_err *err)
 {
+	tls_run = run; /* this thread runs the vCPU from here on */
+	if (w->started && w->timeout_ms == timeout_ms &&
+	    w->sample_ms == sample_ms) {
+		atomic_store(&w->target, pthread_self());
+		return 0;
+	}
+	cc_watchdog_stop(w);
 	memset(w, 0, sizeof(*w));
 	w->timeout_ms = timeout_ms;
 	w->sample_ms = sample_ms;
@@ -78,14 +85,13 @@ int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
 		return 0;
 	unsigned p = gcd(timeout_ms, sample_ms);
 	w->period_ms = p > 50 ? 50 : (p ? p : 1);
-	tls_run = run;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_kick; /* no SA_RESTART: KVM_RUN must see EINTR */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
 		return cc_err_errno(err, "sigaction");
-	w->target = pthread_self();
+	atomic_store(&w->target, pthread_self());
 	if (pthread_create(&w->thread, NULL, loop, w) != 0)
 		return cc_err_set(err, "cannot start the watchdog thread");
 	w->started = true;
@@ -99,5 +105,4 @@ void cc_watchdog_stop(struct cc_watchdog *w)
 	atomic_store(&w->stop, true);
 	pthread_join(w->thread, NULL);
 	w->started = false;
-	tls_run = NULL;
 }

@@ -25,7 +25,8 @@
 #define CC_KICK_WATCHDOG 2
 
 struct cc_watchdog {
-	pthread_t thread, target;
+	pthread_t thread;
+	_Atomic(pthread_t) target; /* the thread running the vCPU now */
 	bool started;
 	unsigned timeout_ms, sample_ms, period_ms;
 	atomic_uint_fast64_t exits; /* bumped by the vCPU thread per exit */
@@ -34,10 +35,15 @@ struct cc_watchdog {
 	atomic_bool stop;
 };
 
-/* Call from the vCPU thread; `run` gets immediate_exit set on a kick. */
+/* Call from the thread about to run the vCPU, before every run: the
+ * first call starts the watchdog thread, later ones only retarget it
+ * (a simulation runs a VM a slice per tick, possibly on another thread
+ * than the one that booted it); `run` gets immediate_exit set on a kick.
+ * Between runs (in_run false) it never kicks. */
 int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
 		      unsigned timeout_ms, unsigned sample_ms,
 		      struct cc_err *err);
+/* Ends the watchdog thread (with the VM). */
 void cc_watchdog_stop(struct cc_watchdog *w);
 
 /* vCPU thread: fetch and clear the pending kick bits. */
