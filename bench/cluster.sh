@@ -29,9 +29,9 @@ read -r core hcore < <(run "$(nproc)")
 read -r per hper < <(run 3)
 printf 'cluster (3 VMs, kvstore, %s ticks): sequential %.1f ticks/s\n' \
 	"$ticks" "$seq"
-printf '  %s threads (one per core) %.1f ticks/s: %sx sequential\n' \
+printf '  %s threads (one per core, the default) %.1f ticks/s: %sx sequential\n' \
 	"$(nproc)" "$core" "$(ratio "$core" "$seq")"
-printf '  3 threads (one per VM, the default) %.1f ticks/s: %sx sequential\n' \
+printf '  3 threads (one per VM) %.1f ticks/s: %sx sequential\n' \
 	"$per" "$(ratio "$per" "$seq")"
 if [[ $hseq != "$hcore" || $hseq != "$hper" ]]; then
 	echo "bench: threaded runs differ from sequential" \

@@ -42,8 +42,8 @@ static const char help[] =
 	"                      this probability (from the seed)\n"
 	"  --gate G            faults wait for setup_complete: all (every\n"
 	"                      VM, default), vm (the fault's target) or none\n"
-	"  --threads K         worker threads (default: one per VM on a\n"
-	"                      multi-core host; 1 = sequential; same result)\n"
+	"  --threads K         worker threads (default: one per core, at\n"
+	"                      most N; 1 = sequential; same result)\n"
 	"  --json              the report as JSON on stdout (console to\n"
 	"                      stderr)\n"
 	"  --quiet             no console output\n"
@@ -236,13 +236,9 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 		return bad("--vms is required", "");
 	if (o->check_repeats && o->check_at >= o->ticks)
 		return bad("--restore-check must be before --ticks", "");
-	if (!o->threads_given) {
-		/* One thread per VM, not per core: rounds are barriers and
-		 * VMs are unevenly busy, so letting the kernel balance more
-		 * threads than cores wins (3 VMs on 2 cores: 39 ticks/s vs
-		 * 34 with 2 threads, 25 sequential; docs/FAULTS.md). */
+	if (!o->threads_given) { /* one per core (bench/cluster.sh) */
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		o->threads = cpus > 1 ? o->vms : 1;
+		o->threads = cpus > 1 ? (unsigned)cpus : 1;
 	}
 	if (o->threads > o->vms)
 		o->threads = o->vms;
