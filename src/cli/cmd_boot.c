@@ -125,9 +125,7 @@ static const char help_options[] =
 	"4 guest crashed (triple fault, panic, emulation failure, idle\n"
 	"forever); 5 a limit stopped it (for `run`, reaching --ticks is 0).\n";
 
-#define WATCHDOG_AUTO	UINT32_MAX
-#define WATCHDOG_HW_MS	5000u
-#define WATCHDOG_PVM_MS 120000u
+#define WATCHDOG_AUTO UINT32_MAX
 
 struct boot_opts {
 	const char *kernel, *initrd, *append, *serial_out, *platform;
@@ -226,16 +224,6 @@ static int bad(const char *msg, const char *arg)
 	return CC_EXIT_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_fault(const char *s, struct cc_disk_faults *f)
 {
 	if (!strcmp(s, "read-error"))
@@ -308,21 +296,24 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			o->stats = true;
 			break;
 		case OPT_PROFILE:
-			if (parse_u64(optarg, &v) || !v || v > 10000)
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &v) || !v ||
+			    v > 10000)
 				return bad("invalid --profile", optarg);
 			o->profile_ms = (unsigned)v;
 			break;
 		case OPT_WATCHDOG:
-			if (parse_u64(optarg, &v) || v > 3600000)
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &v) ||
+			    v > 3600000)
 				return bad("invalid --watchdog-ms", optarg);
 			o->watchdog_ms = (unsigned)v;
 			break;
 		case OPT_MAX_EXITS:
-			if (parse_u64(optarg, &o->max_exits))
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &o->max_exits))
 				return bad("invalid --max-exits", optarg);
 			break;
 		case OPT_MAX_VTIME:
-			if (parse_u64(optarg, &o->max_vtime_ms))
+			if (cc_cli_parse_u64(optarg, UINT64_MAX,
+					     &o->max_vtime_ms))
 				return bad("invalid --max-vtime", optarg);
 			break;
 		case OPT_PLATFORM:
@@ -332,13 +323,13 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			o->platform = optarg;
 			break;
 		case OPT_SEED:
-			if (parse_u64(optarg, &o->seed))
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &o->seed))
 				return bad("invalid --seed", optarg);
 			o->seed_given = true;
 			break;
 		case OPT_TICKS:
-			if (parse_u64(optarg, &o->ticks) || !o->ticks ||
-			    o->ticks > UINT64_MAX / CC_NS_PER_TICK)
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &o->ticks) ||
+			    !o->ticks || o->ticks > UINT64_MAX / CC_NS_PER_TICK)
 				return bad("invalid --ticks", optarg);
 			break;
 		case OPT_TRACE:
@@ -348,7 +339,8 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			o->json = true;
 			break;
 		case OPT_SNAPSHOT_AT:
-			if (parse_u64(optarg, &o->snapshot_at) ||
+			if (cc_cli_parse_u64(optarg, UINT64_MAX,
+					     &o->snapshot_at) ||
 			    !o->snapshot_at ||
 			    o->snapshot_at > UINT64_MAX / CC_NS_PER_TICK)
 				return bad("invalid --snapshot-at", optarg);
@@ -617,9 +609,9 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 		.trace_path = o->trace,
 		.cpuid_hide_avx = o->hide_avx,
 		.cpuid_fixed_model = o->fixed_model,
-		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO ? o->watchdog_ms
-			       : kind == CC_PLATFORM_PVM       ? WATCHDOG_PVM_MS
-							       : WATCHDOG_HW_MS,
+		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO
+				       ? o->watchdog_ms
+				       : cc_cli_watchdog_ms(kind),
 		.sample_ms = o->profile_ms,
 		.disk_path = o->disk,
 		.hc_transport = o->hc_transport,

@@ -6,7 +6,6 @@
  * statistics, the fault log, the oracle's verdicts and the cluster trace
  * hash.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,20 +112,9 @@ static const struct option longopts[] = {
 
 static int bad(const char *what, const char *arg)
 {
-	fprintf(stderr, "chaoscontrol: %s: %s (see run --vms 1 --help)\n", what,
-		arg);
+	fprintf(stderr, "chaoscontrol: %s%s%s (see run --vms 1 --help)\n", what,
+		*arg ? ": " : "", arg);
 	return CC_EXIT_USAGE;
-}
-
-static int parse_num(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int parse_opt(struct cluster_opts *o, int c, const char *arg)
@@ -134,21 +122,22 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 	uint64_t v;
 	switch (c) {
 	case OPT_VMS:
-		if (parse_num(arg, CC_SIM_MAX_VMS, &v) || v == 0)
+		if (cc_cli_parse_u64(arg, CC_SIM_MAX_VMS, &v) || v == 0)
 			return bad("invalid --vms (1-16)", arg);
 		o->vms = (unsigned)v;
 		return 0;
 	case OPT_SEED:
-		return parse_num(arg, UINT64_MAX, &o->seed)
+		return cc_cli_parse_u64(arg, UINT64_MAX, &o->seed)
 			       ? bad("invalid --seed", arg)
 			       : 0;
 	case OPT_TICKS:
-		if (parse_num(arg, UINT64_MAX / CC_NS_PER_TICK, &o->ticks) ||
+		if (cc_cli_parse_u64(arg, UINT64_MAX / CC_NS_PER_TICK,
+				     &o->ticks) ||
 		    !o->ticks)
 			return bad("invalid --ticks", arg);
 		return 0;
 	case OPT_RANDOM:
-		if (parse_num(arg, CC_PPM_ONE, &v))
+		if (cc_cli_parse_u64(arg, CC_PPM_ONE, &v))
 			return bad("invalid --random-faults (ppm)", arg);
 		o->random_ppm = (uint32_t)v;
 		return 0;
@@ -163,7 +152,7 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 			return bad("invalid --gate (all, vm or none)", arg);
 		return 0;
 	case OPT_THREADS:
-		if (parse_num(arg, CC_WORKERS_MAX, &v) || !v)
+		if (cc_cli_parse_u64(arg, CC_WORKERS_MAX, &v) || !v)
 			return bad("invalid --threads (1-16)", arg);
 		o->threads = (unsigned)v;
 		o->threads_given = true;
@@ -177,9 +166,9 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 			return bad("invalid --restore-check", arg);
 		memcpy(tick, arg, len);
 		tick[len] = 0;
-		if (parse_num(tick, UINT64_MAX, &o->check_at) ||
+		if (cc_cli_parse_u64(tick, UINT64_MAX, &o->check_at) ||
 		    (colon &&
-		     (parse_num(colon + 1, 1000000, &o->check_repeats) ||
+		     (cc_cli_parse_u64(colon + 1, 1000000, &o->check_repeats) ||
 		      !o->check_repeats)))
 			return bad("invalid --restore-check (TICK[:REPEATS])",
 				   arg);
@@ -276,7 +265,7 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.seed = BOOT_SEED,
 		.vm_index = i,
 		.exec_argv = (const char *const *)j->o->argv,
-		.watchdog_ms = j->kind == CC_PLATFORM_PVM ? 120000 : 5000,
+		.watchdog_ms = cc_cli_watchdog_ms(j->kind),
 	};
 }
 

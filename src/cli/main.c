@@ -2,6 +2,7 @@
  * chaoscontrol: deterministic hypervisor for simulation testing.
  * One binary, one subcommand per job.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,22 @@ const char *cc_cli_guest_dir(void)
 {
 	const char *d = getenv("CHAOSCONTROL_GUEST_DIR");
 	return d && *d ? d : CC_GUEST_DIR;
+}
+
+int cc_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+unsigned cc_cli_watchdog_ms(enum cc_platform_kind kind)
+{
+	return kind == CC_PLATFORM_PVM ? 120000u : 5000u;
 }
 
 uint64_t cc_cli_parse_size(const char *s)
