@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/array.h"
 #include "chaoscontrol/protocol.h"
 
 int cc_engine_init(struct cc_fault_engine *e, const struct cc_engine_config *c,
@@ -92,24 +93,11 @@ static bool open_for(const struct cc_fault_engine *e, const struct cc_fault *f)
 	}
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? 2 * *cap : 16;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static void fire(struct cc_fault_engine *e, const struct cc_fault *f,
 		 uint64_t now, bool random,
 		 void (*apply)(void *, const struct cc_fault *), void *ctx)
 {
-	if (!grow((void **)&e->log, &e->cap_log, e->nlog, sizeof(*e->log)))
+	if (!cc_array_grow(&e->log, &e->cap_log, e->nlog, sizeof(*e->log), 16))
 		e->log[e->nlog++] = (struct cc_fired){now, *f, random};
 	apply(ctx, f);
 }
@@ -157,8 +145,8 @@ size_t cc_engine_tick(struct cc_fault_engine *e, uint64_t now_ns,
 	const struct cc_fault *f;
 	/* Newly due faults join the held ones, keeping schedule order. */
 	while ((f = cc_schedule_due(&e->sched, now_ns)))
-		if (!grow((void **)&e->held, &e->cap_held, e->nheld,
-			  sizeof(*e->held)))
+		if (!cc_array_grow(&e->held, &e->cap_held, e->nheld,
+				   sizeof(*e->held), 16))
 			e->held[e->nheld++] = *f;
 	size_t kept = 0;
 	for (size_t i = 0; i < e->nheld; i++) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/array.h"
+
 static const char *const verdict_names[] = {
 	[CC_VERDICT_PASS] = "pass",
 	[CC_VERDICT_ALWAYS_VIOLATED] = "always violated",
@@ -43,14 +45,8 @@ static struct cc_property *find(struct cc_oracle *o, json_t *a)
 		else
 			lo = mid + 1;
 	}
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 32;
-		struct cc_property *p = realloc(o->p, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		o->p = p;
-		o->cap = cap;
-	}
+	if (cc_array_grow(&o->p, &o->cap, o->n, sizeof(*o->p), 32))
+		return NULL;
 	memmove(&o->p[lo + 1], &o->p[lo], (o->n - lo) * sizeof(*o->p));
 	o->n++;
 	struct cc_property *p = &o->p[lo];

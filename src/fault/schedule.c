@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/array.h"
 #include "../vmm/kernel.h"
 #include "chaoscontrol/protocol.h"
 
@@ -82,14 +83,8 @@ enum cc_fault_kind cc_fault_kind_of(const char *name)
 
 int cc_schedule_add(struct cc_schedule *s, const struct cc_fault *f)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 16;
-		struct cc_fault *p = realloc(s->f, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		s->f = p;
-		s->cap = cap;
-	}
+	if (cc_array_grow(&s->f, &s->cap, s->n, sizeof(*s->f), 16))
+		return -1;
 	size_t at = s->n;
 	while (at > 0 && s->f[at - 1].at_ns > f->at_ns)
 		at--;

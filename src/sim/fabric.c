@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/array.h"
 #include "chaoscontrol/protocol.h"
 
 #define MAX_IN_FLIGHT 65536u
@@ -61,15 +62,9 @@ static int push(struct cc_fabric *f, const struct cc_net_message *m)
 		f->stats.dropped_full++;
 		return -1;
 	}
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 64;
-		struct cc_net_message *p = realloc(f->msg, cap * sizeof(*p));
-		if (!p) {
-			f->stats.dropped_full++;
-			return -1;
-		}
-		f->msg = p;
-		f->cap = cap;
+	if (cc_array_grow(&f->msg, &f->cap, f->n, sizeof(*f->msg), 64)) {
+		f->stats.dropped_full++;
+		return -1;
 	}
 	f->msg[f->n++] = *m;
 	return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "chaoscontrol/protocol.h"
 
 #define OFF(field) offsetof(struct cc_hc_page, field)
@@ -20,29 +21,18 @@ void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport)
 
 static bool push_record(struct cc_hc_log *log, char *text)
 {
-	if (log->nrecords == log->cap_records) {
-		size_t cap = log->cap_records ? 2 * log->cap_records : 64;
-		char **p = realloc(log->records, cap * sizeof(*p));
-		if (!p)
-			return false;
-		log->records = p;
-		log->cap_records = cap;
-	}
+	if (cc_array_grow(&log->records, &log->cap_records, log->nrecords,
+			  sizeof(*log->records), 64))
+		return false;
 	log->records[log->nrecords++] = text;
 	return true;
 }
 
 static bool push_choice(struct cc_hc_log *log, struct cc_choice_record c)
 {
-	if (log->nchoices == log->cap_choices) {
-		size_t cap = log->cap_choices ? 2 * log->cap_choices : 64;
-		struct cc_choice_record *p =
-			realloc(log->choices, cap * sizeof(*p));
-		if (!p)
-			return false;
-		log->choices = p;
-		log->cap_choices = cap;
-	}
+	if (cc_array_grow(&log->choices, &log->cap_choices, log->nchoices,
+			  sizeof(*log->choices), 64))
+		return false;
 	log->choices[log->nchoices++] = c;
 	return true;
 }

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
 #include "snapshot.h"
@@ -94,14 +95,9 @@ static void serial_flush(struct cc_vm *vm)
 static void serial_out(void *ctx, uint8_t byte)
 {
 	struct cc_vm *vm = ctx;
-	if (vm->serial_len == vm->serial_cap) {
-		size_t cap = vm->serial_cap ? 2 * vm->serial_cap : 4096;
-		char *p = realloc(vm->serial, cap);
-		if (!p)
-			return; /* output lost, the run goes on */
-		vm->serial = p;
-		vm->serial_cap = cap;
-	}
+	if (cc_array_grow(&vm->serial, &vm->serial_cap, vm->serial_len, 1,
+			  4096))
+		return; /* output lost, the run goes on */
 	vm->serial[vm->serial_len++] = (char)byte;
 	vm->stats.serial_bytes++;
 	if (byte == '\n')
@@ -854,14 +850,9 @@ static void record_sample(struct cc_vm *vm)
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return;
-	if (vm->nsamples == vm->samples_cap) {
-		size_t cap = vm->samples_cap ? 2 * vm->samples_cap : 4096;
-		void *p = realloc(vm->samples, cap * sizeof(*vm->samples));
-		if (!p)
-			return;
-		vm->samples = p;
-		vm->samples_cap = cap;
-	}
+	if (cc_array_grow(&vm->samples, &vm->samples_cap, vm->nsamples,
+			  sizeof(*vm->samples), 4096))
+		return;
 	vm->samples[vm->nsamples++] =
 		(struct cc_rip_sample){r.rip, s.cs.selector & 3u};
 }
