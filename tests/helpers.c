@@ -4,7 +4,9 @@
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "vmm/vm.h"
 
@@ -43,4 +45,23 @@ uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns)
 		     (unsigned long long)ns, (unsigned long long)res.vclock_ns,
 		     res.msg);
 	return cc_vm_trace_hash(vm);
+}
+
+pid_t cc_test_hog_start(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		for (volatile unsigned long i = 0;; i++)
+			;
+	}
+	cr_assert(p > 0, "fork");
+	return p;
+}
+
+void cc_test_hog_stop(pid_t hog)
+{
+	if (hog <= 0)
+		return;
+	kill(hog, SIGKILL);
+	waitpid(hog, NULL, 0);
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cc_vm;
 
@@ -21,5 +22,9 @@ void cc_test_make_disk(void);
 /* Runs vm until virtual time ns (which must be a limit stop, not the
  * guest ending); returns the trace hash there. */
 uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns);
+
+/* A CPU hog: a child process spinning until cc_test_hog_stop(). */
+pid_t cc_test_hog_start(void);
+void cc_test_hog_stop(pid_t hog);
 
 #endif

@@ -22,7 +22,9 @@
  * becomes real pressure on the node's program, OOM killer included.
  *
  * rdtsc is made to fault (PR_SET_TSC) for init and everything it starts:
- * the TSC is host time, and the kernel itself runs without it.
+ * the TSC is host time, and the kernel itself runs without it.  The
+ * patched guest kernel answers the fault from the virtual clock (patch
+ * 0005), so programs that read the TSC run on, deterministically.
  *
  * The last console line is always "cc-init: exit status N" or
  * "cc-init: killed by signal N"; the VMM reads it to set its own exit
@@ -136,8 +138,9 @@ static void apply_memlimit(uint64_t limit, long base_kb)
 	if (fd >= 0)
 		close(fd);
 	sysinfo(&si);
-	dprintf(2, "cc-init: memory limit %llu MiB: %llu KiB reserved, %llu "
-		   "MiB free\n",
+	dprintf(2,
+		"cc-init: memory limit %llu MiB: %llu KiB reserved, %llu "
+		"MiB free\n",
 		limit == CC_MEMLIMIT_NONE ? 0ull
 					  : (unsigned long long)(limit >> 20),
 		(unsigned long long)want,
@@ -149,16 +152,16 @@ static void memory_agent(volatile uint8_t *bell)
 {
 	char num[32] = {0};
 	int fd = open("/proc/sys/vm/min_free_kbytes", O_RDONLY | O_CLOEXEC);
-	long base_kb = fd >= 0 && read(fd, num, sizeof(num) - 1) > 0
-			       ? atol(num)
-			       : 0;
+	long base_kb =
+		fd >= 0 && read(fd, num, sizeof(num) - 1) > 0 ? atol(num) : 0;
 	if (fd >= 0)
 		close(fd);
 	uint64_t cur = CC_MEMLIMIT_NONE;
 	struct timespec period = {0, CC_MEMLIMIT_POLL_MS * 1000000L};
 	for (;;) {
 		nanosleep(&period, NULL);
-		uint64_t v = *(volatile uint64_t *)(bell + CC_DOORBELL_MEMLIMIT);
+		uint64_t v =
+			*(volatile uint64_t *)(bell + CC_DOORBELL_MEMLIMIT);
 		if (v != cur && v != 0)
 			apply_memlimit(v, base_kb);
 		cur = v;
@@ -204,6 +207,19 @@ static void ring_ready(char *buf, size_t len, char **argv)
 	munmap(p, CC_DOORBELL_SIZE);
 }
 
+/* CLOCK_MONOTONIC counts timer ticks (the jiffies clock source) and
+ * reads exactly 0 until the first one: the whole boot takes well under
+ * a tick of virtual time.  Runtimes refuse a zero clock (Go: "nanotime
+ * returning zero"), so wait for the first tick before the ready point;
+ * the wait is idle, fast-forwarded, and inside the cached boot. */
+static void wait_first_tick(void)
+{
+	struct timespec ts = {0, 0}, nap = {0, 1000000};
+	while (!clock_gettime(CLOCK_MONOTONIC, &ts) && !ts.tv_sec &&
+	       !ts.tv_nsec)
+		nanosleep(&nap, NULL);
+}
+
 static void power_off(void)
 {
 	/* The console is a tty: what we wrote may still sit in its buffer,
@@ -225,6 +241,7 @@ int main(void)
 	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0)
 		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
+	wait_first_tick();
 	ring_ready(orders, sizeof(orders), argv);
 	const char *path = argv[0];
 	pid_t pid = fork();

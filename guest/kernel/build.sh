@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the ChaosControl guest kernel.
 #
-#   guest/kernel/build.sh [--flavour default|kcov] [--jobs N]
+#   guest/kernel/build.sh [--flavour default|kcov|outer] [--jobs N]
 #
 # Prints the cache directory holding vmlinux, bzImage, System.map and config
 # as the only line on stdout. Everything else goes to stderr; the full build
@@ -9,6 +9,9 @@
 #
 # Cache key: sha256 over the linux-source tarball's file name and size, the
 # config fragment(s), every file in guest/kernel/patches/ and this script.
+# Flavour "outer" is not a guest kernel: it is the hardware-KVM test
+# host that `make test-hw` boots under QEMU (KVM_AMD built in, 9p root;
+# config-outer.fragment alone, no patches: the stock kernel is the host).
 # Cache entry: ${XDG_CACHE_HOME:-$HOME/.cache}/chaoscontrol/kernel/<flavour>-<key16>/
 #
 # Environment:
@@ -50,7 +53,8 @@ fragments=("$kdir/config.fragment")
 case "$flavour" in
     default) ;;
     kcov) fragments+=("$kdir/config-kcov.fragment") ;;
-    *) die "unknown flavour '$flavour' (want default or kcov)" ;;
+    outer) fragments=("$kdir/config-outer.fragment") patch_dir=/nonexistent ;;
+    *) die "unknown flavour '$flavour' (want default, kcov or outer)" ;;
 esac
 
 tarball=${CC_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}

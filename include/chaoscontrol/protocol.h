@@ -14,6 +14,8 @@
 #define CC_COVERAGE_SIZE  0x00010000ull /* 64 KiB */
 #define CC_HYPERCALL_GPA  0x000FE000ull /* SDK <-> VMM shared page */
 #define CC_HYPERCALL_SIZE 0x00001000ull
+#define CC_CLOCK_GPA	  0x000FD000ull /* virtual clock page, below */
+#define CC_CLOCK_SIZE	  0x00001000ull
 
 /* --- Port I/O ----------------------------------------------------------- */
 #define CC_PORT_HYPERCALL 0x0510 /* outb runs the hypercall */
@@ -67,6 +69,27 @@
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */
 #define CC_PPM_ONE     1000000u	  /* probabilities in parts per million */
+
+/* --- The virtual clock page -------------------------------------------------
+ * One reserved RAM page at CC_CLOCK_GPA, laid out as struct
+ * cc_clock_page: the VMM writes magic, version and the nominal TSC
+ * frequency at creation and the virtual time before every guest entry
+ * (between entries the guest runs and virtual time stands still, so the
+ * value is exact).  The patched guest kernel, given "cc_clock=<GPA>",
+ * reads it to emulate user-mode rdtsc/rdtscp under CR4.TSD: the value is
+ * ns * tsc_khz / 10^6 (guest/kernel/patches/0005, docs/DETERMINISM.md).
+ * It is the one place the guest reads virtual time finer than a tick. */
+#define CC_CLOCK_MAGIC	 0x4B4C4343u /* "CCLK" */
+#define CC_CLOCK_VERSION 1u
+#define CC_TSC_KHZ	 1000000u /* nominal 1 GHz: one TSC tick per ns */
+
+struct cc_clock_page {
+	unsigned int magic;	    /* VMM: CC_CLOCK_MAGIC */
+	unsigned int version;	    /* VMM: CC_CLOCK_VERSION */
+	unsigned long long ns;	    /* VMM: virtual time at the last entry */
+	unsigned int tsc_khz;	    /* VMM: nominal TSC frequency */
+	unsigned int reserved;
+};
 
 /* --- Test/exit port for micro-guests and init ---------------------------
  * A write of a 32-bit value to CC_PORT_EXIT ends the VM with that status.

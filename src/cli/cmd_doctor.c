@@ -53,20 +53,27 @@ static void print_guarantees(const struct cc_platform *p)
 	printf("determinism on this host:\n");
 	printf("  guaranteed: virtual clock, timer IRQs (user-space PIT/PIC), "
 	       "RTC from a fixed epoch, serial\n");
-	if (!p->cpuid_filtering)
+	if (!p->cpuid_signature)
 		printf("  CPUID filtering: IGNORED by KVM here; the guest "
 		       "command line hides RDRAND/RDSEED/TSC instead\n");
-	else if (!p->cpl0_native)
-		printf("  CPUID filtering: partial: emulated CPL0 code sees "
-		       "the filtered table, CPL3 code runs natively and sees "
-		       "the host's; the guest command line hides "
-		       "RDRAND/RDSEED/TSC from the kernel\n");
+	else if (p->cpuid_passthrough)
+		printf("  CPUID filtering: partial: CPL0 code sees the "
+		       "filtered table but RDRAND/leaf 7 pass through from the "
+		       "host, and CPL3 code sees the host's; the guest command "
+		       "line hides RDRAND/RDSEED/TSC from the kernel\n");
 	else
-		printf("  CPUID filtering: effective\n");
+		printf("  CPUID filtering: effective%s\n",
+		       p->cpuid_telling ? ""
+					: " (host has no RDRAND/RDSEED to "
+					  "check against)");
 	printf("  guest kernel code: %s\n",
-	       p->cpl0_native ? "native"
-			      : "EMULATED (~1000x slower): boot "
-				"once, reuse snapshots");
+	       p->kind == CC_PLATFORM_HARDWARE
+		       ? "native (hardware virtualization)"
+		       : "EMULATED (~1000x slower): boot once, reuse "
+			 "snapshots");
+	if (p->kind == CC_PLATFORM_HARDWARE)
+		printf("  user-space rdtsc/rdtscp: trapped (CR4.TSD) and "
+		       "emulated from the virtual clock by the guest kernel\n");
 	const char *const *lim = cc_platform_limits(p->kind);
 	if (*lim)
 		printf("  not controllable here (platform limits, reported in "
@@ -104,8 +111,9 @@ int cc_cmd_doctor(int argc, char **argv)
 	}
 	printf("platform:          %s\n", cc_platform_name(p.kind));
 	printf("kvm_pvm module:    %s\n", p.pvm_module ? "loaded" : "absent");
-	printf("cpl0 loop:         %.1f ns/iteration (%s)\n",
-	       p.cpl0_ns_per_iter, p.cpl0_native ? "native" : "emulated");
+	printf("cpl0 loop:         %.1f ns/iteration (%s; measured, does "
+	       "not decide the platform)\n",
+	       p.cpl0_ns_per_iter, p.cpl0_native ? "native speed" : "slow");
 	printf("exit round trip:   %.1f us (port I/O, measured)\n", p.exit_us);
 	print_guarantees(&p);
 	return CC_EXIT_OK;

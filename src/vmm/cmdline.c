@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "chaoscontrol/protocol.h"
+
 /*
  * Why each flag is there (docs/GUEST-KERNEL.md has the details):
  *  console=ttyS0        our 8250 on COM1 is the only console
@@ -20,6 +22,9 @@
  *  cc_progress          the patched kernel reports system calls and page
  *                       faults on the progress port (virtual time for
  *                       busy guests; unknown to other kernels, harmless)
+ *  cc_clock=GPA         the patched kernel emulates user-mode rdtsc from
+ *                       the virtual clock page (vclock.h) instead of
+ *                       killing the program with SIGSEGV
  */
 static const char base[] =
 	"console=ttyS0 nolapic noapic notsc tsc=unstable clocksource=jiffies "
@@ -33,8 +38,9 @@ int cc_cmdline_build(char *buf, size_t len, const struct cc_cmdline_opts *o,
 	/* clearcpuid= is read once (its first occurrence): it stays last
 	 * among our flags so the AVX names extend the same list. */
 	int n = snprintf(
-		buf, len, "%s%s%s%s%s%s%s%s", base,
-		o->hide_avx ? ",avx2,avx512f" : "", o->verbose ? "" : " quiet",
+		buf, len, "%s%s cc_clock=%#llx%s%s%s%s%s%s", base,
+		o->hide_avx ? ",avx2,avx512f" : "",
+		(unsigned long long)CC_CLOCK_GPA, o->verbose ? "" : " quiet",
 		o->platform == CC_PLATFORM_PVM ? " cc_pvm_syscall" : "",
 		o->devices && *o->devices ? " " : "",
 		o->devices ? o->devices : "",

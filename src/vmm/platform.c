@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "platform.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,7 @@ static size_t make_elf(uint8_t *buf, size_t cap, const uint8_t *code,
 
 struct marks {
 	uint64_t t[MAX_MARKS];
+	uint32_t v[MAX_MARKS];
 	unsigned n;
 };
 
@@ -91,9 +93,10 @@ static uint64_t wall_ns(void)
 static void mark(void *ctx, uint16_t port, uint32_t val)
 {
 	struct marks *m = ctx;
-	(void)val;
-	if (port == PROBE_PORT && m->n < MAX_MARKS)
+	if (port == PROBE_PORT && m->n < MAX_MARKS) {
+		m->v[m->n] = val;
 		m->t[m->n++] = wall_ns();
+	}
 }
 
 static int run_probe(const uint8_t *code, size_t len, struct marks *m,
@@ -122,25 +125,69 @@ static int run_probe(const uint8_t *code, size_t len, struct marks *m,
 	return 0;
 }
 
-/* cpuid(0x40000000) and report EBX as the exit status. */
+#define L1_ECX_RDRAND (1u << 30)
+#define L7_EBX_RDSEED (1u << 18)
+
+/* The host's RDRAND and RDSEED bits: what a CPUID that ignores our table
+ * shows the guest. */
+static uint32_t host_random_bits(uint32_t *l1_ecx, uint32_t *l7_ebx)
+{
+	unsigned a, b, c, d;
+	*l1_ecx = *l7_ebx = 0;
+	if (__get_cpuid_count(1, 0, &a, &b, &c, &d))
+		*l1_ecx = c & L1_ECX_RDRAND;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		*l7_ebx = b & L7_EBX_RDSEED;
+	return *l1_ecx | *l7_ebx;
+}
+
+/*
+ * Does KVM_SET_CPUID2 take effect?  The guest reads back our signature
+ * leaf and the RDRAND and RDSEED bits our table clears (cpu.c).  PVM's
+ * CPUID emulation answers the signature from our table but passes RDRAND
+ * and leaf 7 through from the host (measured): a bit we cleared that
+ * comes back is the function that tells PVM from hardware KVM.
+ */
 static int probe_cpuid(struct cc_platform *p, struct cc_err *err)
 {
+#define CPUID_TO_PROBE(leaf, mov_reg)                                          \
+	0xb8, (leaf)&0xff, ((leaf) >> 8) & 0xff, ((leaf) >> 16) & 0xff,        \
+		((leaf) >> 24) & 0xff,	/* mov eax, leaf */                    \
+		0x31, 0xc9,		/* xor ecx, ecx */                     \
+		0x0f, 0xa2,		/* cpuid */                            \
+		0x89, (mov_reg),	/* mov eax, ebx|ecx */                 \
+		0x66, 0xba, 0x14, 0x05, /* mov dx, PROBE_PORT */               \
+		0xef			/* out dx, eax */
 	static const uint8_t code[] = {
-		0xb8, 0x00, 0x00, 0x00, 0x40, /* mov eax, 0x40000000 */
-		0x31, 0xc9,		      /* xor ecx, ecx */
-		0x0f, 0xa2,		      /* cpuid */
-		0x89, 0xd8,		      /* mov eax, ebx */
-		0x66, 0xba, 0x12, 0x05,	      /* mov dx, CC_PORT_EXIT */
-		0xef,			      /* out dx, eax */
-		0xf4,			      /* hlt */
+		CPUID_TO_PROBE(0x40000000u, 0xd8), /* signature (EBX) */
+		CPUID_TO_PROBE(1u, 0xc8),	   /* leaf 1 ECX */
+		CPUID_TO_PROBE(7u, 0xd8),	   /* leaf 7.0 EBX */
+		0x66,
+		0xba,
+		0x12,
+		0x05, /* mov dx, CC_PORT_EXIT */
+		0x31,
+		0xc0, /* xor eax, eax */
+		0xef, /* out dx, eax */
+		0xf4, /* hlt */
 	};
+#undef CPUID_TO_PROBE
 	struct marks m = {0};
 	struct cc_vm_result res;
 	if (run_probe(code, sizeof(code), &m, &res, err))
 		return -1;
-	uint32_t want;
+	if (m.n != 3)
+		return cc_err_set(err,
+				  "platform probe: saw %u of 3 CPUID "
+				  "answers",
+				  m.n);
+	uint32_t want, l1, l7;
 	memcpy(&want, signature, 4);
-	p->cpuid_filtering = res.exit_status == want;
+	p->cpuid_telling = host_random_bits(&l1, &l7) != 0;
+	p->cpuid_passthrough =
+		(m.v[1] & L1_ECX_RDRAND) || (m.v[2] & L7_EBX_RDSEED);
+	p->cpuid_signature = m.v[0] == want;
+	p->cpuid_filtering = p->cpuid_signature && !p->cpuid_passthrough;
 	return 0;
 }
 
@@ -179,13 +226,29 @@ static int probe_speed(struct cc_platform *p, struct cc_err *err)
 	return 0;
 }
 
+/*
+ * The kind is decided by function, never by speed: a loaded or nested
+ * hardware host can run the CPL0 loop slowly, and taking it for PVM gave
+ * it PVM's command line and defaults.  CPUID that ignores our table is
+ * PVM (or something that behaves like it); where the host has neither
+ * RDRAND nor RDSEED the experiment cannot tell, and the kvm_pvm module
+ * decides.  The timing figures are only reported.
+ */
+static enum cc_platform_kind decide(const struct cc_platform *p)
+{
+	if (!p->cpuid_filtering)
+		return CC_PLATFORM_PVM;
+	if (!p->cpuid_telling && p->pvm_module)
+		return CC_PLATFORM_PVM;
+	return CC_PLATFORM_HARDWARE;
+}
+
 int cc_platform_probe(struct cc_platform *p, struct cc_err *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->pvm_module = access("/sys/module/kvm_pvm", F_OK) == 0;
 	if (probe_cpuid(p, err) || probe_speed(p, err))
 		return -1;
-	p->kind = (p->cpuid_filtering && p->cpl0_native) ? CC_PLATFORM_HARDWARE
-							 : CC_PLATFORM_PVM;
+	p->kind = decide(p);
 	return 0;
 }

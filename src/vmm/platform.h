@@ -1,9 +1,11 @@
 /*
  * Which kind of KVM are we on?  Users have hardware virtualization; our
  * own machines have PVM, a software hypervisor where CPUID filtering is
- * ignored and guest kernel code is emulated (docs/DETERMINISM.md).  Two
- * tiny probe guests answer it by experiment rather than by guessing from
- * host files: one reads back a CPUID leaf we set, one times a CPL0 loop.
+ * ignored and guest kernel code is emulated (docs/DETERMINISM.md).  A
+ * tiny probe guest answers it by function: it reads back CPUID leaves we
+ * set and bits we cleared (PVM passes RDRAND and leaf 7 through).  A
+ * second one times a CPL0 loop and an exit, for the report only: speed
+ * never decides the kind (a loaded or nested hardware host is slow).
  * The probe runs in throwaway VMs and reads host time only to measure;
  * nothing of it reaches a real guest.
  */
@@ -19,11 +21,15 @@ enum cc_platform_kind { CC_PLATFORM_HARDWARE, CC_PLATFORM_PVM };
 
 struct cc_platform {
 	enum cc_platform_kind kind;
-	bool cpuid_filtering;	 /* KVM_SET_CPUID2 takes effect */
-	bool cpl0_native;	 /* guest kernel code runs natively */
+	bool cpuid_filtering;	/* KVM_SET_CPUID2 takes effect, all of it */
+	bool cpuid_signature;	/* our signature leaf reached the guest */
+	bool cpuid_passthrough; /* a bit we cleared came back (PVM) */
+	bool cpuid_telling;	/* the host has RDRAND or RDSEED to leak */
+	bool cpl0_native;	/* the CPL0 loop ran at native speed (report) */
 	double cpl0_ns_per_iter; /* dec+jnz loop at CPL0 */
 	double exit_us;		 /* port-I/O exit round trip */
-	bool pvm_module;	 /* /sys/module/kvm_pvm exists (a hint) */
+	bool pvm_module;	 /* /sys/module/kvm_pvm exists (decides only
+				    when the CPUID experiment cannot) */
 };
 
 const char *cc_platform_name(enum cc_platform_kind k);

@@ -1,5 +1,10 @@
 #include "vclock.h"
 
+#include <stddef.h>
+#include <string.h>
+
+#include "chaoscontrol/protocol.h"
+
 /*
  * Virtual nanoseconds charged per exit.  About what the access costs on
  * real hardware (an ISA port access is ~1 us); the exact figures matter
@@ -38,4 +43,27 @@ void cc_vclock_exit(struct cc_vclock *vc, enum cc_exit_class c)
 {
 	if (c < CC_EXIT__COUNT)
 		vc->ns += cost_ns[c];
+}
+
+void cc_vclock_page_init(struct cc_mem *mem)
+{
+	struct cc_clock_page p;
+	memset(&p, 0, sizeof(p));
+	p.magic = CC_CLOCK_MAGIC;
+	p.version = CC_CLOCK_VERSION;
+	p.tsc_khz = CC_TSC_KHZ;
+	cc_mem_write(mem, CC_CLOCK_GPA, &p, sizeof(p));
+}
+
+/* Compare first: time stands still across most entries (host stops,
+ * watchdog kicks), and an unchanged page stays clean for snapshots. */
+void cc_vclock_publish(const struct cc_vclock *vc, struct cc_mem *mem)
+{
+	uint64_t *ns = cc_mem_ptr(
+		mem, CC_CLOCK_GPA + offsetof(struct cc_clock_page, ns),
+		sizeof(*ns));
+	if (ns && *ns != vc->ns)
+		cc_mem_write(mem,
+			     CC_CLOCK_GPA + offsetof(struct cc_clock_page, ns),
+			     &vc->ns, sizeof(vc->ns));
 }

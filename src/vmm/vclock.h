@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "mem.h"
+
 /* Exit classes, also the keys of the per-VM exit counters. */
 enum cc_exit_class {
 	CC_EXIT_PIO_IN,
@@ -41,5 +43,13 @@ static inline void cc_vclock_advance_to(struct cc_vclock *vc, uint64_t ns)
 	if (ns > vc->ns)
 		vc->ns = ns;
 }
+
+/* The guest-visible face of the clock: the page at CC_CLOCK_GPA
+ * (protocol.h).  Init writes its header; publish writes the current time
+ * and is called before every guest entry, so whatever in the guest reads
+ * virtual time finer than a tick (the kernel's rdtsc emulation today, a
+ * paravirtual clock later) reads this one value. */
+void cc_vclock_page_init(struct cc_mem *mem);
+void cc_vclock_publish(const struct cc_vclock *vc, struct cc_mem *mem);
 
 #endif

@@ -153,6 +153,7 @@ static int setup_guest(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	cc_hypercall_page_init(&vm->mem, cfg->hc_transport
 						 ? cfg->hc_transport
 						 : CC_HC_TRANSPORT_MMIO);
+	cc_vclock_page_init(&vm->mem);
 	struct cc_cpuid_opts co = {cfg->cpuid_signature, cfg->cpuid_hide_avx,
 				   cfg->cpuid_fixed_model};
 	if (cc_cpu_set_cpuid(vm->kvm_fd, vm->vcpu_fd, &co, err))
@@ -945,6 +946,7 @@ static int prepare_entry(struct cc_vm *vm)
 	struct kvm_run *r = vm->run;
 	cc_pit_update(&vm->pit, vm->vclock.ns);
 	poll_devices(vm);
+	cc_vclock_publish(&vm->vclock, &vm->mem);
 	r->request_interrupt_window = 0;
 	if (!cc_pic_pending(&vm->pic) || !r->ready_for_interrupt_injection ||
 	    !r->if_flag)

@@ -169,16 +169,6 @@ Test(cluster, three_vm_kvstore_replicates_and_holds_its_properties)
 
 #define SHORT "--vms 3 --ticks 250 --quiet -- /bin/pingpong 3 20"
 
-static pid_t hog(void)
-{
-	pid_t p = fork();
-	if (p == 0) {
-		for (volatile unsigned long i = 0;; i++)
-			;
-	}
-	return p;
-}
-
 Test(cluster, same_seed_same_hash_over_20_runs_threads_and_load)
 {
 	struct run *r = new_run();
@@ -186,7 +176,7 @@ Test(cluster, same_seed_same_hash_over_20_runs_threads_and_load)
 	pid_t h = -1;
 	for (int k = 0; k < 20; k++) {
 		if (k == 10)
-			h = hog(); /* the other core loaded from here on */
+			h = cc_test_hog_start(); /* the other core, loaded */
 		cluster(r, "--seed 7 --threads %d " SHORT, k % 3 + 1);
 		cr_assert_eq(r->rc, 0, "%s", r->out);
 		if (!k)
@@ -195,8 +185,7 @@ Test(cluster, same_seed_same_hash_over_20_runs_threads_and_load)
 				 k % 3 + 1, k >= 10 ? ", loaded" : "");
 		json_decref(r->report);
 	}
-	kill(h, SIGKILL);
-	waitpid(h, NULL, 0);
+	cc_test_hog_stop(h);
 	cluster(r, "--seed 8 " SHORT);
 	cr_assert_str_neq(hash(r), first, "seeds 7 and 8 ran alike");
 	free_run(r);

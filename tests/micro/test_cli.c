@@ -179,3 +179,41 @@ Test(cli, doctor_names_the_platform)
 		  "%s", out);
 	cr_assert(strstr(out, "exit round trip:"), "%s", out);
 }
+
+/* The platform name a command printed ("platform: NAME" up to the
+ * parenthesis or the line's end), or "" when it printed none. */
+static void platform_of(char *dst, size_t cap)
+{
+	const char *p = strstr(out, "platform:");
+	dst[0] = 0;
+	if (!p)
+		return;
+	p += strlen("platform:");
+	p += strspn(p, " ");
+	size_t n = strcspn(p, "(\n");
+	while (n && p[n - 1] == ' ')
+		n--;
+	snprintf(dst, cap, "%.*s", (int)n, p);
+}
+
+/* The kind comes from what KVM does, not how fast the probe runs: with
+ * both cores busy, doctor and run still name the same platform, and the
+ * one the kvm_pvm module says this host is. */
+Test(cli, doctor_and_run_agree_on_the_platform_under_load)
+{
+	pid_t hogs[2] = {cc_test_hog_start(), cc_test_hog_start()};
+	const char *want = access("/sys/module/kvm_pvm", F_OK) == 0
+				   ? "PVM"
+				   : "hardware KVM";
+	char got[64];
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(sh(CC " doctor"), 0, "%s", out);
+		platform_of(got, sizeof(got));
+		cr_assert_str_eq(got, want, "doctor, try %d:\n%s", i, out);
+		sh(CC " run --kernel " MICRO "hello.elf --no-initrd");
+		platform_of(got, sizeof(got));
+		cr_assert_str_eq(got, want, "run, try %d:\n%s", i, out);
+	}
+	cc_test_hog_stop(hogs[0]);
+	cc_test_hog_stop(hogs[1]);
+}

@@ -37,19 +37,12 @@ static pid_t hog;
 
 static void start_hog(void)
 {
-	hog = fork();
-	if (hog == 0) {
-		volatile unsigned long x = 0;
-		for (;;)
-			x++;
-	}
-	cr_assert(hog > 0);
+	hog = cc_test_hog_start();
 }
 
 static void stop_hog(void)
 {
-	kill(hog, SIGKILL);
-	waitpid(hog, NULL, 0);
+	cc_test_hog_stop(hog);
 }
 
 #define GUESTS(X)                                                              \

@@ -7,11 +7,11 @@
 #include "vmm/boot.h"
 #include "vmm/e820.h"
 
-Test(e820, reserves_coverage_and_hypercall_pages)
+Test(e820, reserves_coverage_clock_and_hypercall_pages)
 {
 	struct cc_e820 m;
 	cc_e820_build(&m, 256ull << 20);
-	bool cov = false, hc = false;
+	bool cov = false, hc = false, clk = false;
 	uint64_t ram = 0;
 	for (unsigned i = 0; i < m.n; i++) {
 		if (m.e[i].addr == CC_COVERAGE_GPA &&
@@ -22,6 +22,10 @@ Test(e820, reserves_coverage_and_hypercall_pages)
 		    m.e[i].size == CC_HYPERCALL_SIZE &&
 		    m.e[i].type == CC_E820_RESERVED)
 			hc = true;
+		if (m.e[i].addr == CC_CLOCK_GPA &&
+		    m.e[i].size == CC_CLOCK_SIZE &&
+		    m.e[i].type == CC_E820_RESERVED)
+			clk = true;
 		if (m.e[i].type == CC_E820_RAM)
 			ram += m.e[i].size;
 		/* No usable range may overlap a reserved one. */
@@ -29,7 +33,7 @@ Test(e820, reserves_coverage_and_hypercall_pages)
 			cr_assert(m.e[j].addr + m.e[j].size <= m.e[i].addr,
 				  "entries %u and %u overlap", j, i);
 	}
-	cr_assert(cov && hc);
+	cr_assert(cov && hc && clk);
 	cr_assert_eq(m.e[m.n - 1].addr + m.e[m.n - 1].size, 256ull << 20);
 	cr_assert(ram > (255ull << 20));
 }

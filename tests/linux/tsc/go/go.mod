@@ -1,0 +1,3 @@
+module tscgo
+
+go 1.19
