@@ -185,6 +185,7 @@ fuzz: $(FUZZ_TARGETS)
 		n=$$(basename $$t); echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 		mkdir -p $(B)/fuzz/corpus-$$n; \
 		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(B)/fuzz/$$n- \
 			$(B)/fuzz/corpus-$$n > $(B)/fuzz/$$n.log 2>&1; then \
 			tail -n 40 $(B)/fuzz/$$n.log; exit 1; fi; \
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
