@@ -3,6 +3,7 @@
 #   make          set-up (Debian packages), VMM, guest kernel, guests
 #   make run      boot the default guest
 #   make test     unit, micro-guest and Linux tests
+#   make test-hw  the same tiers on hardware KVM (inside QEMU TCG + SVM)
 #   make bench    boot and exit-cost figures
 #   make asan     ASan/UBSan build, unit + micro-guest tests
 #   make clean    remove build trees (the kernel cache stays)
@@ -30,7 +31,7 @@ MICRO_GUESTS :=
 GUEST_ALL :=
 
 .PHONY: all setup vmm guest kernel kernel-kcov micro fuzz run test test-unit test-micro \
-	test-linux bench asan clean format FORCE
+	test-linux test-hw bench asan clean format FORCE
 .DEFAULT_GOAL := all
 
 all: vmm guest
@@ -129,6 +130,13 @@ test-linux: all kernel-kcov $(LINUX_TESTS)
 
 test: all kernel-kcov $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
 	@bash tests/run.sh all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+
+# The hardware-KVM tier: the same test binaries, run inside a QEMU TCG
+# VM whose emulated AMD CPU has SVM, so /dev/kvm there is real KVM, not
+# PVM (tests/hw/run.sh; the outer kernel is cached like the guest's).
+HW_TIERS ?= unit micro linux
+test-hw: all kernel-kcov $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+	@bash tests/hw/run.sh $(B) $(HW_TIERS)
 
 # ---- running ------------------------------------------------------------
 # The 3-VM kvstore cluster under the sample schedule; exit 1 means a

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "boot.h"
+#include "chaoscontrol/protocol.h"
 
 #define MAX_CPUID 256
 
@@ -43,6 +44,15 @@ static void filter_entry(struct kvm_cpuid_entry2 *e)
 	case 7:
 		if (e->index == 0)
 			e->ebx &= ~L7_EBX_RDSEED;
+		break;
+	case 0x15: /* TSC/crystal ratio: the nominal TSC of the clock page */
+		e->eax = 1;
+		e->ebx = 1;
+		e->ecx = CC_TSC_KHZ * 1000u;
+		break;
+	case 0x16: /* base, max and bus frequency in MHz */
+		e->eax = e->ebx = CC_TSC_KHZ / 1000u;
+		e->ecx = 100;
 		break;
 	case 0x80000001:
 		e->edx &= ~LE1_EDX_RDTSCP;

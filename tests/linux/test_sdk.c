@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/platform.h"
+
 #define CC   CC_BUILD_DIR "/chaoscontrol"
 #define DISK CC_TEST_DISK
 #define RUN  CC " run --disk " DISK " --ticks 60000"
@@ -99,6 +101,29 @@ Test(sdk_linux, sdkcheck_verdicts_are_the_ones_written)
 	json_t *cov = json_object_get(s, "coverage");
 	cr_assert(json_is_true(json_object_get(cov, "live")));
 	cr_assert_gt(json_integer_value(json_object_get(cov, "edges")), 0);
+	json_decref(j);
+}
+
+/* The port transport (an outb to CC_PORT_HYPERCALL after iopl(3)) from
+ * guest user space: the same verdicts as through the MMIO doorbell.  PVM
+ * faults user-space port I/O whatever iopl says (a platform limit), so
+ * this runs on hardware KVM (make test-hw). */
+Test(sdk_linux, sdk_calls_through_the_0x510_port_on_hardware)
+{
+	struct cc_platform p;
+	struct cc_err e;
+	cr_assert_eq(cc_platform_probe(&p, &e), 0, "%s", e.msg);
+	if (p.kind != CC_PLATFORM_HARDWARE)
+		cr_skip_test(
+			"PVM: user-space port I/O faults (platform limit)");
+	json_t *j = run_json("--hypercall-transport pio", "/bin/sdkcheck");
+	json_t *s = sdk_of(j);
+	cr_assert_str_eq(verdict(s, "always breaks"), "always violated");
+	cr_assert_str_eq(verdict(s, "sometimes true"), "pass");
+	json_t *props = json_object_get(s, "properties");
+	cr_assert_eq(json_integer_value(json_object_get(props, "failed")), 7);
+	cr_assert_eq(json_integer_value(json_object_get(s, "errors")), 0);
+	cr_assert_eq(json_array_size(json_object_get(s, "choices")), 3);
 	json_decref(j);
 }
 

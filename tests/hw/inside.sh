@@ -1,0 +1,52 @@
+#!/bin/bash
+# PID 1 of the outer VM that `make test-hw` boots (tests/hw/run.sh):
+#
+#   inside.sh BUILD_DIR TIER...
+#
+# The root file system is the host's own, read-only over 9p; BUILD_DIR is
+# shared read-write on top of it, so every test binary, the guest kernel
+# and the boot cache (kept in BUILD_DIR/hw/cache, apart from the host's
+# PVM entries) are where the tests expect them.  Runs tests/run.sh for
+# each tier against the real /dev/kvm here, writing TIER.log, TIER.rc and
+# TIER.seconds under BUILD_DIR/hw/results.  When it returns, the kernel
+# panics on the death of init and, with panic=-1 and QEMU's -no-reboot,
+# the outer VM is gone.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 CI=${CI:-}
+b=$1
+shift
+say() { printf 'test-hw(inside): %s\n' "$*"; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/shm /dev/pts
+for d in /tmp /run /dev/shm; do mount -t tmpfs tmpfs "$d"; done
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ccbuild "$b" ||
+	{ say "cannot mount the build tree at $b"; exit 1; }
+out=$b/hw/results
+mkdir -p "$out" "$b/hw/cache"
+export XDG_CACHE_HOME=$b/hw/cache
+cd "$b/.." || exit 1
+
+say "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+[[ -c /dev/kvm ]] || { say "no /dev/kvm: KVM_AMD did not start (no SVM?)"; }
+"$b/chaoscontrol" doctor 2>&1 | sed 's/^/test-hw(inside): doctor: /'
+for tier in "$@"; do
+	mapfile -t bins < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
+	say "tier $tier: ${#bins[@]} suites"
+	start=$SECONDS
+	bash tests/run.sh "$tier" "${bins[@]}" >"$out/$tier.log" 2>&1
+	rc=$?
+	echo $((SECONDS - start)) >"$out/$tier.seconds"
+	echo "$rc" >"$out/$tier.rc"
+	grep -E '^=== |Synthesis|^tests \(' "$out/$tier.log" | sed 's/^/test-hw(inside): /'
+	say "tier $tier: exit $rc in $((SECONDS - start)) s"
+done
+sync
+say "done"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The hardware-KVM tier: runs test tiers against a real (not PVM) KVM.
+#
+#   tests/hw/run.sh BUILD_DIR TIER...        (make test-hw)
+#
+# QEMU's TCG emulates an AMD CPU with SVM and nested paging; the outer
+# kernel (guest/kernel/build.sh --flavour outer: KVM_AMD built in) boots
+# on it with the host's root file system shared read-only over 9p and
+# BUILD_DIR read-write, and tests/hw/inside.sh runs tests/run.sh for
+# each TIER there.  The results come back through BUILD_DIR/hw/results;
+# this script prints each tier's closing lines and time and exits
+# non-zero if any tier failed or did not report.  The serial console is
+# kept in BUILD_DIR/hw/console.log.
+#
+# Environment: CC_HW_MEM (outer VM memory, default 8G), CC_HW_CPUS (2),
+# CC_HW_TIMEOUT (seconds before the outer VM is killed, default 3600).
+set -euo pipefail
+die() { printf 'test-hw: %s\n' "$*" >&2; exit 1; }
+(($# >= 2)) || die "usage: tests/hw/run.sh BUILD_DIR TIER..."
+b=$(cd "$1" && pwd)
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+[[ $b == "$repo/build" || $b == "$repo"/build-* ]] ||
+	die "BUILD_DIR must be the repository's build tree ($repo/build*)"
+qemu=$(command -v qemu-system-x86_64) ||
+	die "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
+outer=$(bash "$repo/guest/kernel/build.sh" --flavour outer) ||
+	die "the outer kernel did not build"
+
+res=$b/hw/results
+rm -rf "$res"
+mkdir -p "$res"
+console=$b/hw/console.log
+append="console=ttyS0 root=ccroot rootfstype=9p ro panic=-1 reboot=t"
+append+=" rootflags=trans=virtio,version=9p2000.L,msize=512000"
+append+=" init=$here/inside.sh -- $b $*"
+echo "test-hw: QEMU TCG, -cpu EPYC,+svm,+npt, ${CC_HW_CPUS:-2} CPUs, ${CC_HW_MEM:-8G}; tiers: $*"
+echo "test-hw: outer kernel $outer/bzImage; console in $console"
+start=$SECONDS
+rc=0
+timeout --signal=KILL "${CC_HW_TIMEOUT:-3600}" "$qemu" \
+	-accel tcg,thread=multi -cpu EPYC,+svm,+npt \
+	-smp "${CC_HW_CPUS:-2}" -m "${CC_HW_MEM:-8G}" \
+	-nodefaults -display none -no-reboot -monitor none \
+	-serial stdio -kernel "$outer/bzImage" -append "$append" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=ccroot \
+	-fsdev local,id=build,path="$b",security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=build,mount_tag=ccbuild \
+	</dev/null 2>&1 | tee "$console" | grep --line-buffered '^test-hw(inside)' ||
+	rc=$?
+echo "test-hw: outer VM ended after $((SECONDS - start)) s"
+
+failed=()
+for tier in "$@"; do
+	if [[ ! -f $res/$tier.rc ]]; then
+		echo "test-hw: tier $tier did not report (see $console)"
+		failed+=("$tier")
+		continue
+	fi
+	echo "=== hw/$tier ($(cat "$res/$tier.seconds") s inside)"
+	grep -E 'Synthesis|^tests \(|FAIL' "$res/$tier.log" | tail -n 40 || true
+	[[ $(cat "$res/$tier.rc") == 0 ]] || failed+=("$tier")
+done
+if ((${#failed[@]})); then
+	echo "test-hw: FAILED: ${failed[*]} (logs in $res)" >&2
+	exit 1
+fi
+echo "test-hw: all $# tiers passed on hardware KVM"
