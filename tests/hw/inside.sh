@@ -1,7 +1,7 @@
 #!/bin/bash
 # PID 1 of the outer VM that `make test-hw` boots (tests/hw/run.sh):
 #
-#   inside.sh BUILD_DIR TIER...
+#   inside.sh BUILD_DIR TIER|SCRIPT.sh...
 #
 # The root file system is the host's own, read-only over 9p; BUILD_DIR is
 # shared read-write on top of it, so every test binary, the guest kernel
@@ -38,11 +38,18 @@ say "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /pro
 [[ -c /dev/kvm ]] || { say "no /dev/kvm: KVM_AMD did not start (no SVM?)"; }
 "$b/chaoscontrol" doctor 2>&1 | sed 's/^/test-hw(inside): doctor: /'
 for tier in "$@"; do
-	mapfile -t bins < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
-	say "tier $tier: ${#bins[@]} suites"
 	start=$SECONDS
-	bash tests/run.sh "$tier" "${bins[@]}" >"$out/$tier.log" 2>&1
-	rc=$?
+	if [[ $tier == *.sh ]]; then # a script of the caller's (benchmarks, experiments)
+		say "script $tier"
+		bash "$tier" >"$out/${tier##*/}.log" 2>&1
+		rc=$?
+		tier=${tier##*/}
+	else
+		mapfile -t bins < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
+		say "tier $tier: ${#bins[@]} suites"
+		bash tests/run.sh "$tier" "${bins[@]}" >"$out/$tier.log" 2>&1
+		rc=$?
+	fi
 	echo $((SECONDS - start)) >"$out/$tier.seconds"
 	echo "$rc" >"$out/$tier.rc"
 	grep -E '^=== |Synthesis|^tests \(' "$out/$tier.log" | sed 's/^/test-hw(inside): /'

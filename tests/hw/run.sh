@@ -2,6 +2,7 @@
 # The hardware-KVM tier: runs test tiers against a real (not PVM) KVM.
 #
 #   tests/hw/run.sh BUILD_DIR TIER...        (make test-hw)
+#   tests/hw/run.sh BUILD_DIR PATH/SCRIPT.sh  (any script, run inside)
 #
 # QEMU's TCG emulates an AMD CPU with SVM and nested paging; the outer
 # kernel (guest/kernel/build.sh --flavour outer: KVM_AMD built in) boots
@@ -54,6 +55,7 @@ echo "test-hw: outer VM ended after $((SECONDS - start)) s"
 
 failed=()
 for tier in "$@"; do
+	tier=${tier##*/}
 	if [[ ! -f $res/$tier.rc ]]; then
 		echo "test-hw: tier $tier did not report (see $console)"
 		failed+=("$tier")

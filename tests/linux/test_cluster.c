@@ -424,10 +424,12 @@ Test(cluster, clock_faults_memory_pressure_and_nmi_seen_by_the_guests)
 	cr_assert(before.seen && labs(before.s1) <= 10 && labs(before.s2) <= 10,
 		  "skews before the faults %ld %ld:\n%s", before.s1, before.s2,
 		  r->console);
-	/* The guests' clocks tick in 10 ms (HZ=100): one tick of slack. */
-	cr_assert(after.s1 >= 390 && after.s1 <= 410, "vm1 skew %ld:\n%s",
+	/* The skew is one clock's reading minus another's, and each ticks
+	 * in 10 ms (HZ=100): up to a tick off either way, two of slack.  At
+	 * the last round (t=1210) VM 2 has run fast for 910 ms: +91 ms. */
+	cr_assert(after.s1 >= 380 && after.s1 <= 420, "vm1 skew %ld:\n%s",
 		  after.s1, r->console);
-	cr_assert(after.s2 >= 85 && after.s2 <= 115, "vm2 skew %ld:\n%s",
+	cr_assert(after.s2 >= 71 && after.s2 <= 111, "vm2 skew %ld:\n%s",
 		  after.s2, r->console);
 	cr_assert(strstr(r->console, "[vm0] cc-init: memory limit 64 MiB"),
 		  "%s", r->console);

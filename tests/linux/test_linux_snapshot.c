@@ -28,7 +28,7 @@ static void cache_entry(char *path, size_t len)
 	char cmd[1024];
 	cr_assert(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd),
-		 "XDG_CACHE_HOME=%s " CC " run --seed 6 --quiet --ticks 2 "
+		 "XDG_CACHE_HOME=%s " CC " run --seed 6 --quiet --ticks 20 "
 		 "--cmdline cc.exec=/bin/hostile >/dev/null 2>&1",
 		 dir);
 	cr_assert_eq(system(cmd), 0);

@@ -220,7 +220,7 @@ Test(virtio_linux, snapshot_file_mid_traffic_restores_in_a_new_process)
 static void cache_path(char *path, size_t len)
 {
 	cr_assert_eq(sh(out, sizeof(out),
-			RUN " --ticks 1 --quiet 2>&1 >/dev/null | "
+			RUN " --ticks 20 --quiet 2>&1 >/dev/null | "
 			    "grep -o '/[^ ]*\\.snap' | tail -n 1"),
 		     0, "%s", out);
 	out[strcspn(out, "\n")] = 0;
