@@ -7,6 +7,7 @@
  * are, so its pure spin sees virtual time pass.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -93,6 +95,12 @@ static void on_segv(int sig)
  * counter through: say so, and keep its value out of the output. */
 static void tsc(void)
 {
+	/* Turning the host TSC back on must be refused (patch 0005). */
+	if (prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0) == 0)
+		printf("PR_TSC_ENABLE: allowed\n");
+	else
+		printf("PR_TSC_ENABLE: refused (%s)\n",
+		       errno == EPERM ? "EPERM" : "other error");
 	struct sigaction sa = {.sa_handler = on_segv}, old;
 	sigaction(SIGSEGV, &sa, &old);
 	if (sigsetjmp(tsc_jmp, 1) == 0) {

@@ -15,8 +15,9 @@
 #define PROBE_LOOPS 20000u
 #define PROBE_EXITS 200u
 #define MAX_MARKS   (PROBE_EXITS + 4)
-/* Native CPL0 runs a dec/jnz iteration in ~0.3-1 ns; PVM's emulator
- * takes ~2 us.  Anything above 20 ns is emulation. */
+/* Native CPL0 runs a dec/jnz iteration in ~0.3-1 ns (5 ns nested under
+ * QEMU TCG); PVM's emulator takes ~1-2 us.  Only doctor's report uses
+ * this line: the kind is decided by CPUID's behaviour (decide()). */
 #define EMULATED_NS_PER_ITER 20.0
 
 static const char signature[12] = "CCprobeCCprb";

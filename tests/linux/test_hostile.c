@@ -60,6 +60,8 @@ Test(hostile, runs_honestly_and_seeds_reach_its_randomness, .timeout = 3600)
 	cr_assert(value(out1, "busy spin: iterations until SIGALRM: ") > 0,
 		  "%s", out1);
 	cr_assert(value(out1, "progress units: ") > 0, "%s", out1);
+	/* The host TSC cannot be switched back on from the guest. */
+	cr_assert(strstr(out1, "PR_TSC_ENABLE: refused (EPERM)"), "%s", out1);
 	cr_assert(strstr(out1, "digest: "), "%s", out1);
 
 	cr_assert_eq(sh(out2, sizeof(out2),
