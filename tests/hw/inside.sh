@@ -22,7 +22,21 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/shm /dev/pts
-for d in /tmp /run /dev/shm; do mount -t tmpfs tmpfs "$d"; done
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /dev/shm
+# /tmp becomes a tmpfs too; a clone that lives under /tmp (CI's may) is
+# carried over onto it by a bind mount at the same path.
+repo=$(cd "$b/.." && pwd)
+case $repo/ in
+/tmp/*)
+	mkdir -p /run/cc-repo
+	mount --bind "$repo" /run/cc-repo
+	mount -t tmpfs tmpfs /tmp
+	mkdir -p "$repo"
+	mount --bind /run/cc-repo "$repo"
+	;;
+*) mount -t tmpfs tmpfs /tmp ;;
+esac
 ln -sfn /proc/self/fd /dev/fd
 ln -sfn /proc/self/fd/0 /dev/stdin
 ln -sfn /proc/self/fd/1 /dev/stdout
