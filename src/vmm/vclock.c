@@ -56,14 +56,14 @@ void cc_vclock_page_init(struct cc_mem *mem)
 }
 
 /* Compare first: time stands still across most entries (host stops,
- * watchdog kicks), and an unchanged page stays clean for snapshots. */
+ * watchdog kicks), and an unchanged page stays clean for snapshots.  One
+ * bounds check per entry: the store goes through the checked pointer. */
 void cc_vclock_publish(const struct cc_vclock *vc, struct cc_mem *mem)
 {
-	uint64_t *ns = cc_mem_ptr(
-		mem, CC_CLOCK_GPA + offsetof(struct cc_clock_page, ns),
-		sizeof(*ns));
-	if (ns && *ns != vc->ns)
-		cc_mem_write(mem,
-			     CC_CLOCK_GPA + offsetof(struct cc_clock_page, ns),
-			     &vc->ns, sizeof(vc->ns));
+	const uint64_t gpa = CC_CLOCK_GPA + offsetof(struct cc_clock_page, ns);
+	uint64_t *ns = cc_mem_ptr(mem, gpa, sizeof(*ns));
+	if (ns && *ns != vc->ns) {
+		*ns = vc->ns;
+		cc_mem_mark_dirty(mem, gpa, sizeof(*ns));
+	}
 }
