@@ -39,7 +39,7 @@ append+=" init=$here/inside.sh -- $b $*"
 echo "test-hw: QEMU TCG, -cpu EPYC,+svm,+npt, ${CC_HW_CPUS:-2} CPUs, ${CC_HW_MEM:-8G}; tiers: $*"
 echo "test-hw: outer kernel $outer/bzImage; console in $console"
 start=$SECONDS
-rc=0
+set +e
 timeout --signal=KILL "${CC_HW_TIMEOUT:-3600}" "$qemu" \
 	-accel tcg,thread=multi -cpu EPYC,+svm,+npt \
 	-smp "${CC_HW_CPUS:-2}" -m "${CC_HW_MEM:-8G}" \
@@ -49,15 +49,20 @@ timeout --signal=KILL "${CC_HW_TIMEOUT:-3600}" "$qemu" \
 	-device virtio-9p-pci,fsdev=root,mount_tag=ccroot \
 	-fsdev local,id=build,path="$b",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=build,mount_tag=ccbuild \
-	</dev/null 2>&1 | tee "$console" | grep --line-buffered '^test-hw(inside)' ||
-	rc=$?
-echo "test-hw: outer VM ended after $((SECONDS - start)) s"
+	</dev/null 2>&1 | tee "$console" | grep --line-buffered '^test-hw(inside)'
+qemu_rc=${PIPESTATUS[0]}
+set -e
+# A tier that does not report means the outer VM died under it: QEMU's
+# status (137: the timeout killed it) and the last lines say how.
+echo "test-hw: outer VM ended after $((SECONDS - start)) s (QEMU exit status $qemu_rc)"
 
 failed=()
 for tier in "$@"; do
 	tier=${tier##*/}
 	if [[ ! -f $res/$tier.rc ]]; then
-		echo "test-hw: tier $tier did not report (see $console)"
+		echo "test-hw: tier $tier did not report (see $console); last lines:"
+		grep -v '^qemu-system' "$console" | tail -n 5 | sed 's/^/    /'
+		if [[ -f $res/$tier.log ]]; then tail -n 3 "$res/$tier.log" | sed 's/^/    /'; fi
 		failed+=("$tier")
 		continue
 	fi
