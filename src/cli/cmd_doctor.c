@@ -111,6 +111,9 @@ int cc_cmd_doctor(int argc, char **argv)
 	}
 	printf("platform:          %s\n", cc_platform_name(p.kind));
 	printf("kvm_pvm module:    %s\n", p.pvm_module ? "loaded" : "absent");
+	if (cc_platform_host_is_tcg())
+		printf("host:              a QEMU TCG guest (nested test "
+		       "platform; its TSS quirk is handled on restore)\n");
 	printf("cpl0 loop:         %.1f ns/iteration (%s; measured, does "
 	       "not decide the platform)\n",
 	       p.cpl0_ns_per_iter, p.cpl0_native ? "native speed" : "slow");

@@ -41,6 +41,25 @@ static const char *const pvm_limits[] = {
 };
 static const char *const no_limits[] = {NULL};
 
+bool cc_platform_host_is_tcg(void)
+{
+	unsigned a, sig[3];
+	/* Leaf 1 ECX bit 31: running under a hypervisor at all. */
+	if (!__get_cpuid(1, &a, &sig[0], &sig[1], &sig[2]) ||
+	    !(sig[1] >> 31 & 1))
+		return false;
+	__cpuid(0x40000000, a, sig[0], sig[1], sig[2]);
+	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0;
+}
+
+uint8_t cc_platform_tr_type(uint8_t type)
+{
+	static int tcg = -1; /* a host fact: asked once */
+	if (tcg < 0)
+		tcg = cc_platform_host_is_tcg();
+	return tcg && type == 11 ? 9 : type;
+}
+
 const char *const *cc_platform_limits(enum cc_platform_kind k)
 {
 	return k == CC_PLATFORM_PVM ? pvm_limits : no_limits;

@@ -37,6 +37,27 @@ const char *cc_platform_name(enum cc_platform_kind k);
  * in every run's report, never hidden. */
 const char *const *cc_platform_limits(enum cc_platform_kind k);
 
+/*
+ * Is this process itself a guest of QEMU's TCG (hypervisor signature
+ * "TCGTCGTCGTCG")?  That is the nested test platform of `make test-hw`,
+ * whose emulated CPU has quirks real CPUs lack (cc_platform_tr_type()).
+ */
+bool cc_platform_host_is_tcg(void);
+
+/*
+ * The TR type to give KVM_SET_SREGS for a saved TR of type `type`.  KVM
+ * reports a loaded TSS as busy (11), as real CPUs hold it, and real CPUs
+ * accept it back.  QEMU's TCG checks user-space port I/O against the
+ * TSS's I/O bitmap only when the cached TR type is 9 (what its own LTR
+ * leaves) and raises #GP otherwise, so a guest restored from a snapshot
+ * there could not use iopl() any more (measured: sdkcheck over the PIO
+ * transport died of SIGSEGV after every boot-cache restore, never after
+ * a cold boot).  Under TCG only, a busy 64-bit TSS is handed back as
+ * available; AMD's VMRUN does not check the type, and the guest cannot
+ * observe it.
+ */
+uint8_t cc_platform_tr_type(uint8_t type);
+
 /* Runs the probe guests (~50 ms on PVM, less on hardware). */
 int cc_platform_probe(struct cc_platform *p, struct cc_err *err);
 

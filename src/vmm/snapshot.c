@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "platform.h"
 #include "vm.h"
 
 static uint64_t bitmap_words(const struct cc_mem *m)
@@ -68,12 +69,14 @@ static int set_vcpu(struct cc_vm *vm, const struct cc_vcpu_state *v,
 	msrs.h.nmsrs = v->nmsrs;
 	msrs.h.pad = 0;
 	memcpy(msrs.e, v->msrs, v->nmsrs * sizeof(v->msrs[0]));
+	struct kvm_sregs sregs = v->sregs;
+	sregs.tr.type = cc_platform_tr_type(sregs.tr.type);
 	struct kvm_vcpu_events ev = v->events;
 	ev.flags |=
 		KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 	if (ioctl(fd, KVM_SET_MP_STATE, &v->mp) < 0 ||
 	    ioctl(fd, KVM_SET_REGS, &v->regs) < 0 ||
-	    ioctl(fd, KVM_SET_SREGS, &v->sregs) < 0 ||
+	    ioctl(fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    ioctl(fd, KVM_SET_XSAVE, (const struct kvm_xsave *)v->xsave) < 0 ||
 	    ioctl(fd, KVM_SET_XCRS, &v->xcrs) < 0 ||
 	    ioctl(fd, KVM_SET_DEBUGREGS, &v->dregs) < 0)

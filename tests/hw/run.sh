@@ -67,7 +67,7 @@ for tier in "$@"; do
 		continue
 	fi
 	echo "=== hw/$tier ($(cat "$res/$tier.seconds") s inside)"
-	grep -E 'Synthesis|^tests \(|FAIL' "$res/$tier.log" | tail -n 40 || true
+	grep -E 'Synthesis|^tests \(|FAIL|FLAKY' "$res/$tier.log" | tail -n 40 || true
 	[[ $(cat "$res/$tier.rc") == 0 ]] || failed+=("$tier")
 done
 if ((${#failed[@]})); then

@@ -6,6 +6,7 @@
 #include "chaoscontrol/protocol.h"
 #include "vmm/boot.h"
 #include "vmm/e820.h"
+#include "vmm/platform.h"
 
 Test(e820, reserves_coverage_clock_and_hypercall_pages)
 {
@@ -134,4 +135,15 @@ Test(mem, size_limits)
 	cr_assert_eq(cc_mem_init(&m, (16 << 20) + 1, &e), -1);
 	cr_assert(strstr(e.msg, "multiple of 4 KiB"), "%s", e.msg);
 	cr_assert_null(cc_mem_ptr(&(struct cc_mem){.size = 4096}, 4000, 100));
+}
+
+/* The restored TR type: unchanged on every real CPU (KVM's busy TSS goes
+ * back as it came), available only under QEMU's TCG, whose port-I/O check
+ * wants type 9 (cc_platform_tr_type()).  The unit tier runs on both. */
+Test(platform, tr_type_changes_only_under_tcg)
+{
+	bool tcg = cc_platform_host_is_tcg();
+	cr_assert_eq(cc_platform_tr_type(11), tcg ? 9 : 11);
+	cr_assert_eq(cc_platform_tr_type(9), 9);
+	cr_assert_eq(cc_platform_tr_type(3), 3); /* 16-bit busy: untouched */
 }
