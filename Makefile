@@ -97,24 +97,31 @@ $(B)/tests/sdkcheck-host: guest/programs/sdkcheck.c $(SDK_DEPS) \
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude -Isdk $(SAN) \
 		-o $@ $< $(SDK_SRCS)
-$(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host
+$(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host $(B)/tests/host/voidstar_glibc \
+	$(B)/guest/lib/libvoidstar.so
 
-# Real programs that read the TSC (glibc C, C++, Go), for test_tsc: built
-# for the host, dynamically linked, packed into an archive by the test.
-TSC_PROGS := $(B)/tests/tsc/tsc_c $(B)/tests/tsc/tsc_cpp $(B)/tests/tsc/tsc_go
-$(B)/tests/tsc/tsc_c: tests/linux/tsc/tsc_c.c | $(SETUP_STAMP)
+# Programs built for the host, dynamically linked, packed with their
+# libraries into the host-programs image (tests/linux/mkhostimage.sh):
+# the TSC readers (glibc C, C++, Go) for test_tsc, and voidstar_user
+# built against glibc, which must load the freestanding libvoidstar.so.
+H := $(B)/tests/host
+HOST_PROGS := $(H)/tsc_c $(H)/tsc_cpp $(H)/tsc_go $(H)/voidstar_glibc
+$(H)/tsc_c: tests/linux/tsc/tsc_c.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
-$(B)/tests/tsc/tsc_cpp: tests/linux/tsc/tsc_cpp.cpp | $(SETUP_STAMP)
+$(H)/voidstar_glibc: guest/programs/voidstar_user.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+$(H)/tsc_cpp: tests/linux/tsc/tsc_cpp.cpp | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	g++ -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $<
 # Offline and reproducible: no module downloads, no toolchain switch.
-$(B)/tests/tsc/tsc_go: $(wildcard tests/linux/tsc/go/*) | $(SETUP_STAMP)
+$(H)/tsc_go: $(wildcard tests/linux/tsc/go/*) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	cd tests/linux/tsc/go && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 		GOCACHE=$(abspath $(B))/go-cache GOPATH=$(abspath $(B))/go-path \
 		CGO_ENABLED=0 go build -trimpath -o $(abspath $@) .
-$(B)/tests/linux/test_tsc: $(TSC_PROGS)
+$(B)/tests/linux/test_tsc $(B)/tests/linux/test_sdk: $(HOST_PROGS)
 
 UNIT_TESTS += $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
 MICRO_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/micro/*.c))

@@ -18,8 +18,8 @@ $(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
 # The guest SDK, libchaoscontrol.a (sdk/, never instrumented itself),
 # for musl guests; systems under test link it and are built with an edge
 # hook: GCC's trace-pc, or clang's trace-pc-guard (covguard).
-SDK_SRCS := sdk/sdk.c sdk/coverage.c sdk/kcov.c
-SDK_DEPS := $(SDK_SRCS) sdk/chaoscontrol.h sdk/sdk_internal.h \
+SDK_SRCS := sdk/sdk.c sdk/transport.c sdk/coverage.c sdk/kcov.c sdk/sys.c
+SDK_DEPS := $(SDK_SRCS) sdk/chaoscontrol.h sdk/sdk_internal.h sdk/sys.h \
 	include/chaoscontrol/protocol.h
 SDK_LIB := $(B)/guest/sdk/libchaoscontrol.a
 SDK_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -Iinclude -Isdk
@@ -48,14 +48,22 @@ $(B)/guest/bin/covguard: guest/programs/covguard.c $(SDK_LIB)
 		-fsanitize-coverage=trace-pc-guard -c -o $(B)/guest/covguard.o $<
 	$(MUSL_CC) -static -o $@ $(B)/guest/covguard.o $(SDK_LIB)
 
-# libvoidstar.so (guest/voidstar/) and its dynamically linked user; musl's
-# loader goes into the initramfs with them.
+# libvoidstar.so (guest/voidstar/): freestanding, no libc and no NEEDED
+# entry at all, so any process can dlopen() it (glibc, musl, Go); the
+# SDK's transport, coverage and system calls without sdk.c's assertion
+# formatting (docs/SDK.md).  Its musl user brings musl's loader into the
+# initramfs.
 VOIDSTAR := $(B)/guest/lib/libvoidstar.so
+VOIDSTAR_SRCS := guest/voidstar/voidstar.c sdk/transport.c sdk/coverage.c \
+	sdk/kcov.c sdk/sys.c
 MUSL_LOADER := /usr/lib/x86_64-linux-musl/libc.so
-$(VOIDSTAR): guest/voidstar/voidstar.c $(SDK_DEPS) | $(SETUP_STAMP)
+$(VOIDSTAR): $(VOIDSTAR_SRCS) $(SDK_DEPS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(SDK_CFLAGS) -shared -fPIC -fvisibility=hidden -o $@ $< \
-		$(SDK_SRCS)
+	$(CC) -std=gnu11 -Os -Wall -Wextra -Werror -Iinclude -Isdk \
+		-DCC_SDK_FREESTANDING -ffreestanding -fno-stack-protector \
+		-fno-tree-loop-distribute-patterns -fPIC -fvisibility=hidden \
+		-shared -nostdlib -Wl,-z,defs -Wl,-soname,libvoidstar.so \
+		-o $@ $(VOIDSTAR_SRCS)
 $(B)/guest/bin/voidstar_user: guest/programs/voidstar_user.c \
 		| $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

@@ -16,20 +16,27 @@
  * progress, so a pure spin still sees virtual time pass (docs/
  * DETERMINISM.md).  This file must not be instrumented itself.
  */
-#define _GNU_SOURCE
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "chaoscontrol/protocol.h"
 #include "sdk_internal.h"
+#include "sys.h"
 
 #define CC_SDK_EDGES_PER_YIELD 4096u
 
 static uint8_t private_map[CC_COVERAGE_SIZE];
 static uint8_t *map = private_map;
+#ifdef CC_SDK_FREESTANDING
+/* libvoidstar may be dlopen()ed, and a dlopen()ed library's thread-local
+ * storage needs its loader's help (__tls_get_addr), which is libc.  One
+ * predecessor per process then: threads' edges interleave, an
+ * imprecision of the bitmap, never a crash. */
+static uint32_t prev;
+static unsigned long edges;
+#else
 static __thread uint32_t prev;
 static __thread unsigned long edges;
+#endif
 static uint32_t modules;
 
 void cc_cov_attach(uint8_t *m)
@@ -44,7 +51,7 @@ void cc_cov_edge(uint32_t cur)
 		(*c)++;
 	prev = cur >> 1;
 	if (++edges % CC_SDK_EDGES_PER_YIELD == 0)
-		syscall(SYS_getppid);
+		cc_sys_getppid();
 }
 
 static uint32_t mix(uint64_t x)

@@ -5,20 +5,15 @@
  * each hypercall and at exit.  Without KCOV (the default kernel) it does
  * nothing, silently.
  */
-#define _GNU_SOURCE
-#include <fcntl.h>
 #include <stdint.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "sdk_internal.h"
+#include "sys.h"
 
-/* From <linux/kcov.h>, which musl's headers do not carry. */
-#define KCOV_INIT_TRACE _IOR('c', 1, unsigned long)
-#define KCOV_ENABLE	_IO('c', 100)
+/* From <linux/kcov.h> (_IOR('c', 1, unsigned long) and _IO('c', 100)),
+ * which musl's headers do not carry. */
+#define KCOV_INIT_TRACE 0x80086301ul
+#define KCOV_ENABLE	0x6364ul
 #define KCOV_TRACE_PC	0
 #define KCOV_WORDS	(64u << 10)
 
@@ -27,26 +22,28 @@ static int kcov_fd = -1; /* stays open while tracing */
 
 void cc_kcov_start(void)
 {
-	int fd = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
+	const char *dev = "/sys/kernel/debug/kcov";
+	long fd = cc_sys_open(dev, CC_O_RDWR | CC_O_CLOEXEC, 0);
 	if (fd < 0) {
-		mkdir("/sys/kernel/debug", 0755);
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-		fd = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
+		cc_sys_mkdir("/sys/kernel/debug", 0755);
+		cc_sys_mount("debugfs", "/sys/kernel/debug", "debugfs");
+		fd = cc_sys_open(dev, CC_O_RDWR | CC_O_CLOEXEC, 0);
 	}
 	if (fd < 0)
 		return; /* no KCOV in this kernel */
-	void *p = MAP_FAILED;
-	if (ioctl(fd, KCOV_INIT_TRACE, KCOV_WORDS) == 0)
-		p = mmap(NULL, KCOV_WORDS * sizeof(unsigned long),
-			 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p != MAP_FAILED && ioctl(fd, KCOV_ENABLE, KCOV_TRACE_PC) == 0) {
+	void *p = NULL;
+	if (cc_sys_ioctl((int)fd, KCOV_INIT_TRACE, KCOV_WORDS) == 0)
+		p = cc_sys_mmap(KCOV_WORDS * sizeof(unsigned long),
+				CC_PROT_READ | CC_PROT_WRITE, CC_MAP_SHARED,
+				(int)fd, 0);
+	if (p && cc_sys_ioctl((int)fd, KCOV_ENABLE, KCOV_TRACE_PC) == 0) {
 		area = p;
 		__atomic_store_n(&area[0], 0, __ATOMIC_RELAXED);
 	}
 	if (area)
-		kcov_fd = fd;
+		kcov_fd = (int)fd;
 	else
-		close(fd);
+		cc_sys_close((int)fd);
 }
 
 void cc_kcov_flush(void)

@@ -8,6 +8,14 @@
 uint32_t cc_sdk_hypercall(uint32_t cmd, const void *payload, uint32_t len,
 			  uint64_t *result);
 
+/* One record out (json[len] must be writable: local mode borrows it for
+ * the newline).  transport.c. */
+void cc_sdk_emit(char *json, uint32_t len);
+
+/* sdk.c's start-up, run by transport.c's constructor when present. */
+void cc_sdk_announce(void);
+void cc_sdk_catalog(void);
+
 /* A complete JSON record from elsewhere (libvoidstar): sent as is in VM
  * mode (the VMM validates it), appended as a line in local mode. */
 void cc_sdk_record(const char *json, uint32_t len);

@@ -20,6 +20,21 @@ void cc_test_make_disk(void)
 		     0, "%s", o);
 }
 
+void cc_test_make_host_image(void)
+{
+	static char o[1 << 16];
+#define HOST CC_BUILD_DIR "/tests/host/"
+	cr_assert_eq(
+		cc_test_sh(o, sizeof(o),
+			   CC_BUILD_DIR
+			   "/../tests/linux/mkhostimage.sh " CC_TEST_HOST_IMAGE
+			   " " CC_BUILD_DIR "/guest/initramfs.cpio " HOST
+			   "tsc_c " HOST "tsc_cpp " HOST "tsc_go " HOST
+			   "voidstar_glibc 2>&1"),
+		0, "%s", o);
+#undef HOST
+}
+
 int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 {
 	char cmd[4096];

@@ -19,6 +19,13 @@ int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 #define CC_TEST_DISK CC_BUILD_DIR "/tests/virtio-disk.img"
 void cc_test_make_disk(void);
 
+/* The host-programs image: glibc C, C++ and Go programs built on this
+ * host (the TSC readers, voidstar_glibc) with every shared object they
+ * load, laid over the default initramfs by tests/linux/mkhostimage.sh.
+ * Reproducible, so the suites that use it share one boot cache entry. */
+#define CC_TEST_HOST_IMAGE CC_BUILD_DIR "/tests/host-initrd.cpio"
+void cc_test_make_host_image(void);
+
 /* Runs vm until virtual time ns (which must be a limit stop, not the
  * guest ending); returns the trace hash there. */
 uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns);

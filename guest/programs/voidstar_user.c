@@ -3,7 +3,8 @@
  * dlopen("/usr/lib/libvoidstar.so", RTLD_NOW), then dlsym of
  * fuzz_json_data, fuzz_flush, fuzz_get_random and the coverage hooks -
  * and speaks to it in their record format.  Dynamically linked (musl's
- * loader is in the initramfs) so that dlopen works.
+ * loader is in the initramfs) so that dlopen works; the same source is
+ * also built against glibc (voidstar_glibc, the host-programs image).
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -41,10 +42,12 @@ static const char *const records[] = {
 	"{\"antithesis_setup\":{\"status\":\"complete\",\"details\":null}}",
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Another path only for tests outside a VM. */
+	const char *path = argc > 1 ? argv[1] : "/usr/lib/libvoidstar.so";
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	void *lib = dlopen("/usr/lib/libvoidstar.so", RTLD_NOW);
+	void *lib = dlopen(path, RTLD_NOW);
 	if (!lib) {
 		printf("voidstar_user: dlopen: %s\n", dlerror());
 		return 1;

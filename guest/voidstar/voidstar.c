@@ -17,13 +17,12 @@
  *                                instrumentation entry points
  *
  * Outside a ChaosControl VM it degrades like libchaoscontrol: local JSON
- * lines, or nothing.
+ * lines, or nothing.  Freestanding (built with CC_SDK_FREESTANDING, no
+ * libc, no NEEDED entry): a glibc, musl or Go process can load it.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "chaoscontrol.h"
 #include "chaoscontrol/protocol.h"
@@ -33,10 +32,12 @@
 
 EXPORT void fuzz_json_data(const char *data, size_t size)
 {
+	if (!data)
+		return;
 	/* Records arrive one at a time, maybe newline-terminated. */
 	while (size && (data[size - 1] == '\n' || data[size - 1] == 0))
 		size--;
-	if (!data || !size || size > CC_HC_PAYLOAD_MAX)
+	if (!size || size > CC_HC_PAYLOAD_MAX)
 		return;
 	cc_sdk_record(data, (uint32_t)size);
 }

@@ -2,7 +2,7 @@
  * Real programs that read the TSC: a dynamically linked glibc C program,
  * a C++ program (libstdc++, exceptions) and a Go program, packed with
  * their libraries into an archive over the default initramfs
- * (tests/linux/mktscimage.sh).  init runs every program with
+ * (tests/linux/mkhostimage.sh).  init runs every program with
  * PR_SET_TSC(PR_TSC_SIGSEGV); on hardware KVM the guest kernel answers
  * each faulting rdtsc from the virtual clock (patch 0005), so the
  * programs run to completion, their TSC readings agree with
@@ -21,20 +21,14 @@
 #include "vmm/platform.h"
 
 #define CC    CC_BUILD_DIR "/chaoscontrol"
-#define PROGS CC_BUILD_DIR "/tests/tsc/"
-#define IMAGE CC_BUILD_DIR "/tests/tsc-initrd.cpio"
+#define IMAGE CC_TEST_HOST_IMAGE
 
 static char out[1 << 20];
 static bool hardware;
 
 static void setup(void)
 {
-	cr_assert_eq(cc_test_sh(out, sizeof(out),
-				CC_BUILD_DIR
-				"/../tests/linux/mktscimage.sh " IMAGE
-				" " CC_BUILD_DIR "/guest/initramfs.cpio " PROGS
-				"tsc_c " PROGS "tsc_cpp " PROGS "tsc_go 2>&1"),
-		     0, "%s", out);
+	cc_test_make_host_image();
 	struct cc_platform p;
 	struct cc_err e;
 	cr_assert_eq(cc_platform_probe(&p, &e), 0, "%s", e.msg);

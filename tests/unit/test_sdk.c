@@ -151,6 +151,47 @@ static char *rec(const char *type, bool must, bool hit, bool cond,
 	return s;
 }
 
+/*
+ * libvoidstar.so is freestanding: no NEEDED entry, no undefined dynamic
+ * symbol, so any process can load it.  Here a glibc build of
+ * voidstar_user dlopen()s it outside a VM: in local mode its records are
+ * written as the SDKs' JSON lines, and its draws come from the OS.
+ */
+#define VOIDSTAR  CC_BUILD_DIR "/guest/lib/libvoidstar.so"
+#define VS_GLIBC  CC_BUILD_DIR "/tests/host/voidstar_glibc"
+#define VS_OUTPUT CC_BUILD_DIR "/tests/voidstar-local.jsonl"
+
+Test(sdk, libvoidstar_needs_no_libc)
+{
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				"readelf -d " VOIDSTAR " | grep NEEDED; "
+				"nm -D --undefined-only " VOIDSTAR
+				" && readelf -d " VOIDSTAR " | grep -q SONAME"),
+		     0, "not a shared object: %s", out);
+	cr_assert_str_eq(out, "", "libvoidstar.so depends on: %s", out);
+}
+
+Test(sdk, libvoidstar_in_a_glibc_process_writes_local_records)
+{
+	unlink(VS_OUTPUT);
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				"ANTITHESIS_SDK_LOCAL_OUTPUT=" VS_OUTPUT
+				" " VS_GLIBC " " VOIDSTAR),
+		     0, "%s", out);
+	unsigned long long a, b;
+	cr_assert_eq(sscanf(out, "voidstar_user: random %llx %llx", &a, &b), 2,
+		     "%s", out);
+	cr_assert_neq(a, b, "the OS's randomness");
+	char *lines[16];
+	size_t n = read_lines(VS_OUTPUT, lines, 16);
+	cr_assert_eq(n, 5, "the program's 5 records, %zu written", n);
+	cr_assert(strstr(lines[0], "\"antithesis_sdk\""), "%s", lines[0]);
+	cr_assert(strstr(lines[2], "\"voidstar always\""), "%s", lines[2]);
+	cr_assert(strstr(lines[4], "\"antithesis_setup\""), "%s", lines[4]);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+}
+
 Test(oracle, verdicts_across_runs)
 {
 	struct cc_oracle o = {0};

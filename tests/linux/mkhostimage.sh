@@ -2,7 +2,7 @@
 # Packs host-built programs and every shared object they load into a newc
 # archive laid over the default initramfs:
 #
-#   tests/linux/mktscimage.sh OUT BASE.cpio PROGRAM...
+#   tests/linux/mkhostimage.sh OUT BASE.cpio PROGRAM...
 #
 # Each PROGRAM goes to /bin/NAME; its ELF interpreter and libraries (as
 # ldd resolves them on this host) go to the same paths inside.  The
@@ -11,8 +11,8 @@
 # times, root owner), so every run shares one boot cache entry.  A test
 # helper until `chaoscontrol image build` exists.
 set -euo pipefail
-die() { printf 'mktscimage.sh: %s\n' "$*" >&2; exit 1; }
-(($# >= 3)) || die "usage: mktscimage.sh OUT BASE.cpio PROGRAM..."
+die() { printf 'mkhostimage.sh: %s\n' "$*" >&2; exit 1; }
+(($# >= 3)) || die "usage: mkhostimage.sh OUT BASE.cpio PROGRAM..."
 out=$1 base=$2
 shift 2
 [[ -f $base ]] || die "no base archive $base"
