@@ -15,11 +15,11 @@ SAN ?=
 CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -Iinclude \
 	-D_DEFAULT_SOURCE -MMD -MP $(SAN)
 LDFLAGS := $(SAN)
-LIBS := -lxxhash -lsodium -ljansson -lzstd -lpthread
+LIBS := -lxxhash -lsodium -ljansson -lzstd -larchive -lelf -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
 VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/fault/*.c \
-	src/explore/*.c src/replay/*.c)
+	src/run/*.c src/explore/*.c src/replay/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
@@ -101,7 +101,7 @@ $(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host $(B)/tests/host/voidstar_glib
 	$(B)/guest/lib/libvoidstar.so
 
 # Programs built for the host, dynamically linked, packed with their
-# libraries into the host-programs image (tests/linux/mkhostimage.sh):
+# libraries into the host-programs image (`chaoscontrol image build`):
 # the TSC readers (glibc C, C++, Go) for test_tsc, and voidstar_user
 # built against glibc, which must load the freestanding libvoidstar.so.
 H := $(B)/tests/host
@@ -186,6 +186,7 @@ asan:
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 # Each target runs FUZZ_SECONDS (default 600); CI runs them briefly.
+# Optional per target: tests/fuzz/NAME.dict, seeds in tests/fuzz/seeds/NAME/.
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS := -std=c11 -g -O1 -Iinclude -Isrc -D_DEFAULT_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -199,9 +200,12 @@ fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 		n=$$(basename $$t); echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 		mkdir -p $(B)/fuzz/corpus-$$n; \
+		d=tests/fuzz/$$n.dict; s=tests/fuzz/seeds/$$n; \
 		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(B)/fuzz/$$n- \
-			$(B)/fuzz/corpus-$$n > $(B)/fuzz/$$n.log 2>&1; then \
+			$$(test -f $$d && echo -dict=$$d) \
+			$(B)/fuzz/corpus-$$n $$(test -d $$s && echo $$s) \
+			> $(B)/fuzz/$$n.log 2>&1; then \
 			tail -n 40 $(B)/fuzz/$$n.log; exit 1; fi; \
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
 			$(B)/fuzz/$$n.log; \

@@ -23,16 +23,24 @@ void cc_test_make_disk(void)
 void cc_test_make_host_image(void)
 {
 	static char o[1 << 16];
-#define HOST CC_BUILD_DIR "/tests/host/"
-	cr_assert_eq(
-		cc_test_sh(o, sizeof(o),
-			   CC_BUILD_DIR
-			   "/../tests/linux/mkhostimage.sh " CC_TEST_HOST_IMAGE
-			   " " CC_BUILD_DIR "/guest/initramfs.cpio " HOST
-			   "tsc_c " HOST "tsc_cpp " HOST "tsc_go " HOST
-			   "voidstar_glibc 2>&1"),
-		0, "%s", o);
-#undef HOST
+	const char *spec = CC_BUILD_DIR "/tests/host-image.json";
+	FILE *f = fopen(spec, "w");
+	cr_assert(f, "cannot write %s", spec);
+	static const char *const progs[] = {"tsc_c", "tsc_cpp", "tsc_go",
+					    "voidstar_glibc"};
+	fputs("{\"version\": 1, \"programs\": [", f);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(*progs); i++)
+		fprintf(f,
+			"%s{\"src\": \"%s/tests/host/%s\", \"dst\": "
+			"\"/bin/%s\"}",
+			i ? ", " : "", CC_BUILD_DIR, progs[i], progs[i]);
+	fputs("]}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(cc_test_sh(o, sizeof(o),
+				CC_BUILD_DIR "/chaoscontrol image build %s -o "
+					     "%s 2>&1",
+				spec, CC_TEST_HOST_IMAGE),
+		     0, "%s", o);
 }
 
 int cc_test_sh(char *out, size_t cap, const char *fmt, ...)

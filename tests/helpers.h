@@ -20,9 +20,10 @@ int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 void cc_test_make_disk(void);
 
 /* The host-programs image: glibc C, C++ and Go programs built on this
- * host (the TSC readers, voidstar_glibc) with every shared object they
- * load, laid over the default initramfs by tests/linux/mkhostimage.sh.
- * Reproducible, so the suites that use it share one boot cache entry. */
+ * host (the TSC readers, voidstar_glibc) at /bin/NAME, with every shared
+ * object they load, laid over the default initramfs by `chaoscontrol
+ * image build`.  Reproducible, so the suites that use it share one boot
+ * cache entry. */
 #define CC_TEST_HOST_IMAGE CC_BUILD_DIR "/tests/host-initrd.cpio"
 void cc_test_make_host_image(void);
 

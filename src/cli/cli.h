@@ -46,5 +46,6 @@ int cc_cmd_cluster(int argc, char **argv);
 int cc_cmd_run(int argc, char **argv);
 int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);
+int cc_cmd_image(int argc, char **argv);
 
 #endif

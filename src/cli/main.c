@@ -23,6 +23,8 @@ static const char usage[] =
 	"           processes and report the first divergent event\n"
 	"  doctor   probe this host: platform, KVM features, exit cost,\n"
 	"           and what determinism it can guarantee\n"
+	"  image build SPEC.json  pack programs (with their libraries),\n"
+	"           files and links into a guest image\n"
 	"\n"
 	"`chaoscontrol <command> --help` describes each command.\n"
 	"Without --kernel/--initrd, commands use the default guest that\n"
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
 		return cc_cmd_boot(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cc_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "image"))
+		return cc_cmd_image(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "determinism"))
 		return cc_cmd_determinism(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))

@@ -2,9 +2,9 @@
  * Real programs that read the TSC: a dynamically linked glibc C program,
  * a C++ program (libstdc++, exceptions) and a Go program, packed with
  * their libraries into an archive over the default initramfs
- * (tests/linux/mkhostimage.sh).  init runs every program with
- * PR_SET_TSC(PR_TSC_SIGSEGV); on hardware KVM the guest kernel answers
- * each faulting rdtsc from the virtual clock (patch 0005), so the
+ * (`chaoscontrol image build`, cc_test_make_host_image()).  init runs every
+ * program with PR_SET_TSC(PR_TSC_SIGSEGV); on hardware KVM the guest kernel
+ * answers each faulting rdtsc from the virtual clock (patch 0005), so the
  * programs run to completion, their TSC readings agree with
  * CLOCK_MONOTONIC at the nominal 1 GHz, a loop waiting for the TSC ends,
  * and two runs hash the same.  On PVM the CPU ignores CR4.TSD (a

@@ -4,7 +4,7 @@
  * ChaosControl on hardware KVM every rdtsc faults (CR4.TSD, set by init)
  * and the guest kernel answers it from the virtual clock, so every line
  * below is the same in every run.  Packed into a test archive by
- * tests/linux/mkhostimage.sh, run by tests/linux/test_tsc.c.
+ * `chaoscontrol image build` (tests/helpers.c), run by tests/linux/test_tsc.c.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,0 +1,92 @@
+/*
+ * A guest image: the user's programs, their libraries, config files,
+ * directories and symbolic links, packed as a newc archive laid over the
+ * base initramfs (the kernel unpacks concatenated archives in order).
+ * `chaoscontrol image build SPEC.json` makes one (docs/IMAGES.md).
+ *
+ * An image is a sorted list of entries with guest paths; every parent
+ * directory is implied.  Building is deterministic: the same inputs give
+ * the same bytes (sorted entries, zero times, root owner, inode numbers
+ * by position), so the same boot cache entry.  Images are stored under
+ * their own content hash.  Written to a temporary name, then renamed.
+ */
+#ifndef CC_IMAGE_H
+#define CC_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../vmm/err.h"
+
+#define CC_IMAGE_SPEC_VERSION 1
+#define CC_IMAGE_PATH_MAX     1024
+
+enum cc_image_kind { CC_IMAGE_FILE, CC_IMAGE_DIR, CC_IMAGE_SYMLINK };
+
+struct cc_image_entry {
+	char *path; /* in the guest: absolute, normalised */
+	enum cc_image_kind kind;
+	unsigned mode;	 /* permission bits */
+	char *src;	 /* FILE: the host file */
+	char *target;	 /* SYMLINK */
+	char origin[64]; /* "files[2]", "programs[0] (library)": for errors */
+};
+
+struct cc_image_limits {
+	uint64_t file_max;  /* bytes of one file */
+	uint64_t total_max; /* bytes of all files */
+	size_t entries_max;
+};
+
+/* 256 MiB per file, 1 GiB in all, 65536 entries. */
+extern const struct cc_image_limits cc_image_default_limits;
+
+struct cc_image {
+	struct cc_image_entry *v;
+	size_t n, cap;
+	struct cc_image_limits lim;
+	uint64_t bytes; /* file contents, summed */
+	size_t programs, libraries;
+};
+
+void cc_image_init(struct cc_image *img, const struct cc_image_limits *lim);
+void cc_image_free(struct cc_image *img);
+
+/*
+ * Adding entries (the spec loader's primitives).  `origin` names the
+ * spec field in errors.  Paths are checked (absolute, no "." or ".."
+ * parts, at most CC_IMAGE_PATH_MAX) and normalised ("//" collapsed, a
+ * trailing "/" dropped); a path given twice, a file over the size
+ * limit or a source that is not a regular file is an error.
+ */
+int cc_image_add_file(struct cc_image *img, const char *src, const char *path,
+		      int mode, const char *origin,
+		      struct cc_err *err); /* mode < 0: the source's */
+int cc_image_add_dir(struct cc_image *img, const char *path, unsigned mode,
+		     const char *origin, struct cc_err *err);
+int cc_image_add_symlink(struct cc_image *img, const char *path,
+			 const char *target, const char *origin,
+			 struct cc_err *err);
+/* An ELF program at path, plus its interpreter and shared objects. */
+int cc_image_add_program(struct cc_image *img, const char *src,
+			 const char *path, const char *origin,
+			 struct cc_err *err);
+
+/* An image spec (JSON, docs/IMAGES.md) into img: text of len bytes whose
+ * relative sources are under dir; or the file at path. */
+int cc_image_parse_spec(struct cc_image *img, const char *text, size_t len,
+			const char *dir, struct cc_err *err);
+int cc_image_load_spec(struct cc_image *img, const char *path,
+		       struct cc_err *err);
+
+/*
+ * Writes base (a newc archive; NULL for none) followed by the image's
+ * archive to out (temp name, fsync, rename).  Checks on the way: parent
+ * paths that are files or links, files that changed size while read.
+ * *hash (if non-NULL) gets the output's XXH3-128 as 32 hex digits.
+ */
+int cc_image_write(struct cc_image *img, const char *base, const char *out,
+		   char hash[33], struct cc_err *err);
+
+#endif
