@@ -43,6 +43,9 @@ int cc_cli_start_from(struct cc_vm *vm, const char *path, bool is_cache,
 
 int cc_cmd_boot(int argc, char **argv);
 int cc_cmd_cluster(int argc, char **argv);
+/* Where `run`'s arguments name a scenario file (an argument, not an
+ * option's value, ending in .json, before "--"); 0 if none. */
+int cc_cli_scenario_index(int argc, char **argv);
 int cc_cmd_run(int argc, char **argv);
 int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);

@@ -794,9 +794,11 @@ int cc_cmd_boot(int argc, char **argv)
 	return rc ? rc : run(&o);
 }
 
-/* `run --vms N` is a cluster (cmd_cluster.c). */
+/* `run --vms N` and `run SCENARIO.json` are clusters (cmd_cluster.c). */
 static bool wants_cluster(int argc, char **argv)
 {
+	if (cc_cli_scenario_index(argc, argv))
+		return true;
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--vms") || !strncmp(argv[i], "--vms=", 6))
 			return true;

@@ -17,6 +17,7 @@
 #include "chaoscontrol/protocol.h"
 
 #include "../fault/oracle.h"
+#include "../run/scenario.h"
 #include "../sim/controller.h"
 #include "../vmm/cmdline.h"
 #include "boot_cache.h"
@@ -27,6 +28,10 @@
 
 static const char help[] =
 	"usage: chaoscontrol run --vms N [options] [-- PROGRAM ARGS...]\n"
+	"       chaoscontrol run SCENARIO.json [options] [-- PROGRAM ARGS...]\n"
+	"\n"
+	"A scenario file (docs/SCENARIOS.md) gives the nodes, seed, ticks,\n"
+	"schedule and the rest; each option below overrides its field.\n"
 	"\n"
 	"Runs a cluster of N VMs (1-16) on one virtual timeline, connected\n"
 	"by the simulated network, under a fault schedule.  Every VM runs\n"
@@ -68,9 +73,16 @@ struct cluster_opts {
 	uint64_t check_at, check_repeats; /* --restore-check */
 	enum cc_gate gate;
 	const char *schedule, *disk, *platform;
-	char **argv; /* program and arguments */
+	const char *schedule_json; /* a scenario's inline schedule */
+	char **argv;		   /* program and arguments */
 	char *default_argv[3];
 	char nodes_arg[16];
+	struct cc_scenario sc; /* all zero without a scenario file */
+	bool vms_given;
+	/* Per node, from the scenario (NULL / 0: the above). */
+	char *node_argv[CC_SIM_MAX_VMS][CC_SCENARIO_ARGS_MAX + 1];
+	const char *node_initrd[CC_SIM_MAX_VMS];
+	uint64_t node_mem[CC_SIM_MAX_VMS];
 };
 
 enum {
@@ -125,6 +137,7 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 		if (cc_cli_parse_u64(arg, CC_SIM_MAX_VMS, &v) || v == 0)
 			return bad("invalid --vms (1-16)", arg);
 		o->vms = (unsigned)v;
+		o->vms_given = true;
 		return 0;
 	case OPT_SEED:
 		return cc_cli_parse_u64(arg, UINT64_MAX, &o->seed)
@@ -181,6 +194,78 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 	return -1;
 }
 
+/* A cluster option that takes no value (the others' values may end in
+ * .json: --schedule f.json, or a single VM's --trace t.json). */
+static bool flag_alone(const char *a)
+{
+	for (const struct option *p = longopts; p->name; p++)
+		if (p->has_arg == no_argument && a[0] == '-' && a[1] == '-' &&
+		    !strcmp(a + 2, p->name))
+			return true;
+	return false;
+}
+
+int cc_cli_scenario_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		size_t n = strlen(argv[i]);
+		bool value = i > 1 && argv[i - 1][0] == '-' &&
+			     !strchr(argv[i - 1], '=') &&
+			     !flag_alone(argv[i - 1]);
+		if (argv[i][0] != '-' && !value && n > 5 &&
+		    !strcmp(argv[i] + n - 5, ".json"))
+			return i;
+	}
+	return 0;
+}
+
+/* The scenario's fields as the options' defaults. */
+static int from_scenario(struct cluster_opts *o, const char *path)
+{
+	struct cc_err e;
+	struct cc_scenario *sc = &o->sc;
+	if (cc_scenario_load(sc, path, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_USAGE;
+	}
+	o->vms = sc->nodes;
+	if (sc->has_seed)
+		o->seed = sc->seed;
+	if (sc->has_ticks)
+		o->ticks = sc->ticks;
+	if (sc->has_random)
+		o->random_ppm = sc->random_ppm;
+	if (sc->has_gate)
+		o->gate = sc->gate;
+	if (sc->has_threads) {
+		o->threads = sc->threads;
+		o->threads_given = true;
+	}
+	o->schedule = sc->schedule_path;
+	o->schedule_json = sc->schedule_json;
+	o->disk = sc->disk;
+	if (sc->dflt.mem)
+		o->mem = sc->dflt.mem;
+	return 0;
+}
+
+/* Each node's program (a scenario's, or the command line's for all),
+ * image and memory. */
+static int per_node(struct cluster_opts *o, bool argv_given)
+{
+	struct cc_err e;
+	for (unsigned i = 0; i < o->vms; i++) {
+		o->node_initrd[i] = cc_scenario_image(&o->sc, i);
+		o->node_mem[i] = cc_scenario_mem(&o->sc, i);
+		if (!argv_given &&
+		    cc_scenario_argv(&o->sc, i, o->vms, o->node_argv[i], &e)) {
+			fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+			return CC_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct cluster_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -189,6 +274,17 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 	o->platform = "auto";
 	optind = 1;
 	int c;
+	int at = cc_cli_scenario_index(argc, argv);
+	if (at) {
+		int rc = from_scenario(o, argv[at]);
+		if (rc)
+			return rc;
+		/* The options without the file, for getopt. */
+		for (int i = at; i + 1 < argc; i++)
+			argv[i] = argv[i + 1];
+		argv[--argc] = NULL;
+	}
+	unsigned listed = o->sc.node_list ? o->sc.nodes : 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SCHEDULE:
@@ -222,7 +318,10 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 		}
 	}
 	if (!o->vms)
-		return bad("--vms is required", "");
+		return bad("--vms is required (or a scenario's \"nodes\")", "");
+	if (listed && o->vms != listed)
+		return bad("--vms differs from the scenario's list of nodes",
+			   "");
 	if (o->check_repeats && o->check_at >= o->ticks)
 		return bad("--restore-check must be before --ticks", "");
 	if (!o->threads_given) { /* one per core (bench/cluster.sh) */
@@ -231,7 +330,11 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 	}
 	if (o->threads > o->vms)
 		o->threads = o->vms;
-	if (optind < argc) {
+	bool argv_given = optind < argc;
+	int rc = per_node(o, argv_given);
+	if (rc)
+		return rc;
+	if (argv_given) {
 		o->argv = argv + optind;
 	} else {
 		snprintf(o->nodes_arg, sizeof(o->nodes_arg), "%u", o->vms);
@@ -255,16 +358,20 @@ struct boot_job {
 static void vm_config(const struct boot_job *j, unsigned i,
 		      struct cc_vm_config *cfg)
 {
+	const struct cluster_opts *o = j->o;
 	*cfg = (struct cc_vm_config){
 		.kernel_path = j->kernel,
-		.initrd_path = j->initrd,
-		.disk_path = j->o->disk,
+		.initrd_path =
+			o->node_initrd[i] ? o->node_initrd[i] : j->initrd,
+		.disk_path = o->disk,
 		.cmdline = j->cmdline,
-		.mem_size = j->o->mem,
+		.mem_size = o->node_mem[i] ? o->node_mem[i] : o->mem,
 		.serial_fd = -1,
 		.seed = BOOT_SEED,
 		.vm_index = i,
-		.exec_argv = (const char *const *)j->o->argv,
+		.exec_argv = (const char *const *)(o->node_argv[i][0]
+							   ? o->node_argv[i]
+							   : o->argv),
 		.watchdog_ms = cc_cli_watchdog_ms(j->kind),
 	};
 }
@@ -643,7 +750,11 @@ static int setup_sim(struct cc_sim *s, const struct cluster_opts *o,
 {
 	struct cc_err e;
 	struct cc_schedule sched = {0};
-	if (o->schedule && cc_schedule_load(&sched, o->schedule, o->vms, &e)) {
+	if ((o->schedule &&
+	     cc_schedule_load(&sched, o->schedule, o->vms, &e)) ||
+	    (!o->schedule && o->schedule_json &&
+	     cc_schedule_parse(&sched, o->schedule_json,
+			       strlen(o->schedule_json), o->vms, &e))) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		return CC_EXIT_USAGE;
 	}
@@ -730,5 +841,8 @@ int cc_cmd_cluster(int argc, char **argv)
 				    : exit_code(&s, &orc);
 	cc_oracle_free(&orc);
 	cc_sim_free(&s);
+	for (unsigned i = 0; i < o.vms; i++)
+		cc_scenario_argv_free(o.node_argv[i]);
+	cc_scenario_free(&o.sc);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "image.h"
 
 #define SPEC_MAX (4u << 20) /* bytes of spec text */
@@ -26,20 +27,7 @@
 static int only(json_t *o, const char *where, const char *const *keys,
 		struct cc_err *err)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach(o, k, v)
-	{
-		bool known = false;
-		for (const char *const *p = keys; *p && !known; p++)
-			known = !strcmp(*p, k);
-		if (!known)
-			return cc_err_set(err,
-					  "image spec: %s: unknown field "
-					  "\"%s\"",
-					  where, k);
-	}
-	return 0;
+	return cc_fields_only(o, "image spec", where, keys, err);
 }
 
 static int string(json_t *o, const char *key, const char *where, bool required,
@@ -252,20 +240,12 @@ int cc_image_parse_spec(struct cc_image *img, const char *text, size_t len,
 int cc_image_load_spec(struct cc_image *img, const char *path,
 		       struct cc_err *err)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return cc_err_errno(err, "image spec %s", path);
-	char *text = malloc(SPEC_MAX + 1);
-	size_t n = text ? fread(text, 1, SPEC_MAX + 1, fp) : 0;
-	fclose(fp);
-	if (!text)
-		return cc_err_set(err, "out of memory");
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	int rc = cc_image_parse_spec(img, text, n, slash ? dir : ".", err);
+	char *text, dir[4096];
+	size_t n;
+	if (cc_fields_read(path, "image spec", SPEC_MAX, &text, &n, dir,
+			   sizeof(dir), err))
+		return -1;
+	int rc = cc_image_parse_spec(img, text, n, dir, err);
 	free(text);
 	return rc;
 }

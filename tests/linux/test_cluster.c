@@ -241,6 +241,46 @@ Test(cluster, partition_stops_traffic_until_heal)
 	free_run(r);
 }
 
+/* A scenario file (docs/SCENARIOS.md) is the run its fields' flags make:
+ * the same cluster hash; a flag overrides its field; the nodes' argument
+ * templates expand per node. */
+Test(cluster, a_scenario_file_is_the_run_its_flags_make)
+{
+	struct run *a = new_run(), *b = new_run(), *c = new_run(),
+		   *d = new_run();
+	const char *sched = "{\"faults\": [{\"at_ms\": 100, \"type\": "
+			    "\"network_partition\", \"sides\": [0, 1, 1]}, "
+			    "{\"at_ms\": 250, \"type\": \"network_heal\"}]}";
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"nodes\": 3, \"seed\": 5, \"ticks\": 400,"
+		 " \"gate\": \"none\", \"program\": \"/bin/pingpong\","
+		 " \"args\": [\"{n}\", \"50\"], \"schedule\": %s}",
+		 sched);
+	const char *sc = schedule("scenario", text);
+	const char *file = schedule("scenario-faults", sched);
+	cluster(a, "%s", sc);
+	cluster(b,
+		"--vms 3 --seed 5 --ticks 400 --gate none --schedule %s -- "
+		"/bin/pingpong 3 50",
+		file);
+	cr_assert_eq(a->rc, 0, "%s\n%s", a->out, a->console);
+	cr_assert_str_eq(hash(a), hash(b), "scenario %s, flags %s", hash(a),
+			 hash(b));
+	cr_assert_eq(json_array_size(json_object_get(a->report, "faults")), 2);
+	cluster(c, "%s --seed 9", sc);
+	cluster(d,
+		"--vms 3 --seed 9 --ticks 400 --gate none --schedule %s -- "
+		"/bin/pingpong 3 50",
+		file);
+	cr_assert_str_eq(hash(c), hash(d), "--seed overrides the file's");
+	cr_assert_str_neq(hash(a), hash(c), "another seed, another run");
+	free_run(a);
+	free_run(b);
+	free_run(c);
+	free_run(d);
+}
+
 /* |got - n p| within 5 standard deviations of a binomial(n, p). */
 static void binomial(json_int_t got, json_int_t n, double p, const char *what)
 {
