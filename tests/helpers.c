@@ -28,13 +28,17 @@ void cc_test_make_host_image(void)
 	cr_assert(f, "cannot write %s", spec);
 	static const char *const progs[] = {"tsc_c", "tsc_cpp", "tsc_go",
 					    "voidstar_glibc"};
+	/* And two of Debian's own, for init's environment and directory. */
 	fputs("{\"version\": 1, \"programs\": [", f);
 	for (size_t i = 0; i < sizeof(progs) / sizeof(*progs); i++)
 		fprintf(f,
 			"%s{\"src\": \"%s/tests/host/%s\", \"dst\": "
 			"\"/bin/%s\"}",
 			i ? ", " : "", CC_BUILD_DIR, progs[i], progs[i]);
-	fputs("]}\n", f);
+	fputs(", {\"src\": \"/usr/bin/printenv\", \"dst\": \"/bin/printenv\"}"
+	      ", {\"src\": \"/usr/bin/pwd\", \"dst\": \"/bin/pwd\"}]"
+	      ", \"dirs\": [\"/srv/app\"]}\n",
+	      f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(cc_test_sh(o, sizeof(o),
 				CC_BUILD_DIR "/chaoscontrol image build %s -o "

@@ -20,7 +20,8 @@ int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 void cc_test_make_disk(void);
 
 /* The host-programs image: glibc C, C++ and Go programs built on this
- * host (the TSC readers, voidstar_glibc) at /bin/NAME, with every shared
+ * host (the TSC readers, voidstar_glibc; Debian's printenv and pwd) at
+ * /bin/NAME, and a directory /srv/app, with every shared
  * object they load, laid over the default initramfs by `chaoscontrol
  * image build`.  Reproducible, so the suites that use it share one boot
  * cache entry. */

@@ -13,7 +13,8 @@
  * cache snapshots the VM there, so later runs start after the boot.
  * Then it asks the doorbell for its orders (CC_DOORBELL_ORDERS): a
  * program and arguments given to the VMM override the command line's,
- * so one cached boot serves every program.
+ * so one cached boot serves every program; the orders also carry
+ * environment entries (added to init's own) and a working directory.
  *
  * When the VMM manages the guest's memory (a simulation: the doorbell's
  * CC_DOORBELL_MEMLIMIT reads non-zero), init forks a memory agent that
@@ -67,6 +68,14 @@ static void mount_fs(const char *src, const char *dir, const char *type)
 }
 
 #define MAX_ARGS 64
+#define MAX_ENV	 64
+
+/* What the node runs: from the command line, then the VMM's orders. */
+struct orders {
+	char *argv[MAX_ARGS + 1];
+	char *env[MAX_ENV + 1]; /* added to init's own environment */
+	char *cwd;		/* NULL: "/" */
+};
 
 /*
  * Parses /proc/cmdline: "cc.exec=PATH" names the program, the words after
@@ -96,25 +105,54 @@ static void read_orders(char *line, size_t len, char **argv)
 	argv[argc] = NULL;
 }
 
-/* The VMM's orders, read 8 bytes at a time: words, then an empty one. */
+/* Whether buf[0, n) holds all three sections of the orders (arguments,
+ * environment, directory: protocol.h). */
+static int orders_complete(const char *buf, size_t n)
+{
+	size_t i = 0;
+	for (int section = 0; section < 2; section++) {
+		while (i < n && buf[i]) /* words until an empty one */
+			i += strnlen(buf + i, n - i) + 1;
+		if (i >= n)
+			return 0;
+		i++;
+	}
+	return i < n && memchr(buf + i, 0, n - i) != NULL;
+}
+
+/* Splits one section of words at *at into out[] (at most max). */
+static int words(char *buf, size_t *at, char **out, int max)
+{
+	int k = 0;
+	while (buf[*at]) {
+		if (k < max)
+			out[k++] = buf + *at;
+		*at += strlen(buf + *at) + 1;
+	}
+	(*at)++;
+	out[k] = NULL;
+	return k;
+}
+
+/* The VMM's orders, read 8 bytes at a time. */
 static void read_vmm_orders(volatile uint8_t *bell, char *buf, size_t len,
-			    char **argv)
+			    struct orders *o)
 {
 	size_t n = 0;
-	int words = 0;
 	while (n + 8 < len) {
 		uint64_t v = *(volatile uint64_t *)(bell + CC_DOORBELL_ORDERS);
 		memcpy(buf + n, &v, 8);
 		n += 8;
 		if (n == 8 && buf[0] == 0)
 			return; /* no orders: keep the command line's */
-		if (memmem(buf, n, "\0\0", 2))
+		if (orders_complete(buf, n))
 			break;
 	}
-	buf[n] = buf[n + 1] = 0;
-	for (char *w = buf; *w && words < MAX_ARGS; w += strlen(w) + 1)
-		argv[words++] = w;
-	argv[words] = NULL;
+	memset(buf + n, 0, len - n); /* a cut-off order still ends */
+	size_t at = 0;
+	words(buf, &at, o->argv, MAX_ARGS);
+	words(buf, &at, o->env, MAX_ENV);
+	o->cwd = at < len && buf[at] ? buf + at : NULL;
 }
 
 /* Keeps RAM above `limit` reserved; the reserve the kernel chose at boot
@@ -186,7 +224,7 @@ static void start_memory_agent(volatile uint8_t *bell)
 	_exit(0);
 }
 
-static void ring_ready(char *buf, size_t len, char **argv)
+static void ring_ready(char *buf, size_t len, struct orders *o)
 {
 	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0) {
@@ -202,7 +240,7 @@ static void ring_ready(char *buf, size_t len, char **argv)
 		return;
 	}
 	*(volatile uint32_t *)p = CC_DOORBELL_READY;
-	read_vmm_orders(p, buf, len, argv);
+	read_vmm_orders(p, buf, len, o);
 	start_memory_agent(p); /* keeps the mapping in its copy */
 	munmap(p, CC_DOORBELL_SIZE);
 }
@@ -231,10 +269,33 @@ static void power_off(void)
 		pause();
 }
 
+extern char **environ;
+
+/* init's environment with the orders' entries added (a NAME given by
+ * both takes the orders' value). */
+static char **program_env(struct orders *o)
+{
+	static char *env[2 * MAX_ENV + 2];
+	int n = 0;
+	for (char **e = environ; *e && n < MAX_ENV; e++) {
+		size_t name = strcspn(*e, "=");
+		int overridden = 0;
+		for (char **x = o->env; *x && !overridden; x++)
+			overridden = !strncmp(*x, *e, name + 1);
+		if (!overridden)
+			env[n++] = *e;
+	}
+	for (char **x = o->env; *x; x++)
+		env[n++] = *x;
+	env[n] = NULL;
+	return env;
+}
+
 int main(void)
 {
-	static char line[4096], orders[4096 + 16];
-	char *argv[MAX_ARGS + 1];
+	static char line[4096], buf[4096 + 16];
+	static struct orders o;
+	char **argv = o.argv;
 	mount_fs("proc", "/proc", "proc");
 	mount_fs("sysfs", "/sys", "sysfs");
 	mount_fs("devtmpfs", "/dev", "devtmpfs");
@@ -242,11 +303,15 @@ int main(void)
 		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
 	wait_first_tick();
-	ring_ready(orders, sizeof(orders), argv);
+	ring_ready(buf, sizeof(buf), &o);
 	const char *path = argv[0];
 	pid_t pid = fork();
 	if (pid == 0) {
-		execv(path, argv);
+		if (o.cwd && chdir(o.cwd) < 0) {
+			say("cannot enter %s (errno %ld)", o.cwd, errno);
+			_exit(127);
+		}
+		execve(path, argv, program_env(&o));
 		say("cannot exec %s (errno %ld)", path, errno);
 		_exit(127);
 	}

@@ -52,9 +52,12 @@
  * programs, and branches forked with new seeds diverge. */
 #define CC_DOORBELL_RANDOM 0x8
 /* Reads (1 to 8 bytes each) at this offset return, in order, the orders
- * the VMM has for init after the ready point: the program to run and its
- * arguments as NUL-terminated words, ended by an empty word; zero bytes
- * past the end.  A first byte of 0 means "no orders". */
+ * the VMM has for init after the ready point, three sections of
+ * NUL-terminated words: the program and its arguments, ended by an empty
+ * word; environment entries ("NAME=VALUE"), ended by an empty word; and
+ * one word, the working directory (empty: "/").  Zero bytes past the
+ * end, so a VMM that sends only the first section reads as empty
+ * environment and no directory.  A first byte of 0 means "no orders". */
 #define CC_DOORBELL_ORDERS 0x10
 /* An 8-byte read at this offset returns the memory limit a simulation's
  * MemoryPressure fault set for this VM, in bytes: 0 when the VMM does not
@@ -84,10 +87,10 @@
 #define CC_TSC_KHZ	 1000000u /* nominal 1 GHz: one TSC tick per ns */
 
 struct cc_clock_page {
-	unsigned int magic;	    /* VMM: CC_CLOCK_MAGIC */
-	unsigned int version;	    /* VMM: CC_CLOCK_VERSION */
-	unsigned long long ns;	    /* VMM: virtual time at the last entry */
-	unsigned int tsc_khz;	    /* VMM: nominal TSC frequency */
+	unsigned int magic;    /* VMM: CC_CLOCK_MAGIC */
+	unsigned int version;  /* VMM: CC_CLOCK_VERSION */
+	unsigned long long ns; /* VMM: virtual time at the last entry */
+	unsigned int tsc_khz;  /* VMM: nominal TSC frequency */
 	unsigned int reserved;
 };
 

@@ -77,6 +77,9 @@ static const char help_options[] =
 	"                      (the guest program's SDK setup_complete)\n"
 	"  --coverage-out FILE write the guest's coverage bitmap (64 KiB of\n"
 	"                      AFL-style edge counters) to FILE at the end\n"
+	"  --env NAME=VALUE    add to the program's environment (repeatable;\n"
+	"                      with -- PROGRAM)\n"
+	"  --cwd DIR           the program's working directory (default /)\n"
 	"  --choice SEQ=VALUE  answer the guest's SEQ-th random draw (SDK\n"
 	"                      random_choice/get_random, from 0) with VALUE\n"
 	"                      (repeatable)\n"
@@ -136,7 +139,10 @@ struct boot_opts {
 	struct cc_hc_override choices[64];
 	size_t nchoices;
 	uint32_t hc_transport;
-	char **exec_argv; /* NULL: init's default */
+	char **exec_argv;	  /* NULL: init's default */
+	const char *exec_env[65]; /* --env, NULL-terminated */
+	size_t nenv;
+	const char *exec_cwd; /* --cwd */
 	uint64_t snapshot_at;
 	bool no_cache, seed_given;
 	bool no_initrd, verbose, quiet, stats, json, is_run;
@@ -178,6 +184,8 @@ enum {
 	OPT_HC_TRANSPORT,
 	OPT_COVERAGE_OUT,
 	OPT_FAULTS_AT,
+	OPT_ENV,
+	OPT_CWD,
 	OPT_HELP,
 };
 
@@ -211,6 +219,8 @@ static const struct option longopts[] = {
 	{"disk-fault", required_argument, 0, OPT_DISK_FAULT},
 	{"net-echo", no_argument, 0, OPT_NET_ECHO},
 	{"choice", required_argument, 0, OPT_CHOICE},
+	{"env", required_argument, 0, OPT_ENV},
+	{"cwd", required_argument, 0, OPT_CWD},
 	{"coverage-out", required_argument, 0, OPT_COVERAGE_OUT},
 	{"faults-at", required_argument, 0, OPT_FAULTS_AT},
 	{"hypercall-transport", required_argument, 0, OPT_HC_TRANSPORT},
@@ -382,6 +392,20 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 		case OPT_COVERAGE_OUT:
 			o->coverage_out = optarg;
 			break;
+		case OPT_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=' ||
+			    o->nenv == 64)
+				return bad("invalid --env (want NAME=VALUE, at "
+					   "most 64)",
+					   optarg);
+			o->exec_env[o->nenv++] = optarg;
+			break;
+		case OPT_CWD:
+			if (optarg[0] != '/')
+				return bad("invalid --cwd (an absolute path)",
+					   optarg);
+			o->exec_cwd = optarg;
+			break;
 		case OPT_CHOICE:
 			if (parse_choice(optarg, o))
 				return bad("invalid --choice (want SEQ=VALUE, "
@@ -407,6 +431,11 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 	}
 	if (optind < argc)
 		o->exec_argv = argv + optind;
+	if ((o->nenv || o->exec_cwd) && !o->exec_argv) {
+		fprintf(stderr, "chaoscontrol: --env and --cwd go with "
+				"-- PROGRAM [ARGS...]\n");
+		return CC_EXIT_USAGE;
+	}
 	if ((o->any_fault || o->disk_out) && !o->disk) {
 		fprintf(stderr, "chaoscontrol: --disk-fault and --disk-out "
 				"need --disk\n");
@@ -618,6 +647,8 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 		.choice_overrides = o->choices,
 		.n_choice_overrides = o->nchoices,
 		.exec_argv = (const char *const *)o->exec_argv,
+		.exec_env = o->exec_env,
+		.exec_cwd = o->exec_cwd,
 	};
 }
 

@@ -81,6 +81,8 @@ struct cluster_opts {
 	bool vms_given;
 	/* Per node, from the scenario (NULL / 0: the above). */
 	char *node_argv[CC_SIM_MAX_VMS][CC_SCENARIO_ARGS_MAX + 1];
+	char *node_env[CC_SIM_MAX_VMS][CC_SCENARIO_ARGS_MAX + 1];
+	const char *node_cwd[CC_SIM_MAX_VMS];
 	const char *node_initrd[CC_SIM_MAX_VMS];
 	uint64_t node_mem[CC_SIM_MAX_VMS];
 };
@@ -257,8 +259,10 @@ static int per_node(struct cluster_opts *o, bool argv_given)
 	for (unsigned i = 0; i < o->vms; i++) {
 		o->node_initrd[i] = cc_scenario_image(&o->sc, i);
 		o->node_mem[i] = cc_scenario_mem(&o->sc, i);
-		if (!argv_given &&
-		    cc_scenario_argv(&o->sc, i, o->vms, o->node_argv[i], &e)) {
+		o->node_cwd[i] = cc_scenario_cwd(&o->sc, i);
+		if ((!argv_given && cc_scenario_argv(&o->sc, i, o->vms,
+						     o->node_argv[i], &e)) ||
+		    cc_scenario_env(&o->sc, i, o->vms, o->node_env[i], &e)) {
 			fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 			return CC_EXIT_USAGE;
 		}
@@ -372,6 +376,8 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.exec_argv = (const char *const *)(o->node_argv[i][0]
 							   ? o->node_argv[i]
 							   : o->argv),
+		.exec_env = (const char *const *)o->node_env[i],
+		.exec_cwd = o->node_cwd[i],
 		.watchdog_ms = cc_cli_watchdog_ms(j->kind),
 	};
 }
@@ -841,8 +847,10 @@ int cc_cmd_cluster(int argc, char **argv)
 				    : exit_code(&s, &orc);
 	cc_oracle_free(&orc);
 	cc_sim_free(&s);
-	for (unsigned i = 0; i < o.vms; i++)
+	for (unsigned i = 0; i < o.vms; i++) {
 		cc_scenario_argv_free(o.node_argv[i]);
+		cc_scenario_argv_free(o.node_env[i]);
+	}
 	cc_scenario_free(&o.sc);
 	return rc;
 }

@@ -134,11 +134,63 @@ static int program(json_t *o, const char *where, struct cc_scenario_node *n,
 	return 0;
 }
 
+/* "env": {"NAME": "VALUE", ...}, kept as "NAME=VALUE" templates. */
+static int env_field(json_t *o, const char *where, struct cc_scenario_node *n,
+		     struct cc_err *err)
+{
+	json_t *e = json_object_get(o, "env");
+	const char *dot = *where ? "." : "";
+	if (!e)
+		return 0;
+	if (!json_is_object(e) || json_object_size(e) > CC_SCENARIO_ENV_MAX)
+		return cc_err_set(err,
+				  "scenario: %s%senv: an object of at most %d "
+				  "\"NAME\": \"VALUE\" strings",
+				  where, dot, CC_SCENARIO_ENV_MAX);
+	const char *k;
+	json_t *v;
+	json_object_foreach(e, k, v)
+	{
+		bool name_ok = *k && strlen(k) < 256 && !strchr(k, '=');
+		if (!name_ok || !json_is_string(v) ||
+		    strlen(json_string_value(v)) >= CC_SCENARIO_ARG_MAX)
+			return cc_err_set(
+				err,
+				"scenario: %s%senv.%s: a name without "
+				"'=' and a string value under %d "
+				"bytes",
+				where, dot, k, CC_SCENARIO_ARG_MAX);
+		if (asprintf(&n->env[n->nenv], "%s=%s", k,
+			     json_string_value(v)) < 0) {
+			n->env[n->nenv] = NULL;
+			return cc_err_set(err, "out of memory");
+		}
+		n->nenv++;
+	}
+	return 0;
+}
+
+static int cwd_field(json_t *o, const char *where, struct cc_scenario_node *n,
+		     struct cc_err *err)
+{
+	json_t *v = json_object_get(o, "cwd");
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_value(v)[0] != '/' ||
+	    strlen(json_string_value(v)) >= CC_SCENARIO_ARG_MAX)
+		return cc_err_set(err,
+				  "scenario: %s%scwd: an absolute path in the "
+				  "guest",
+				  where, *where ? "." : "");
+	n->cwd = strdup(json_string_value(v));
+	return n->cwd ? 0 : cc_err_set(err, "out of memory");
+}
+
 static int node(json_t *o, unsigned i, const char *dir,
 		struct cc_scenario_node *n, struct cc_err *err)
 {
 	static const char *const keys[] = {"program", "args", "image", "memory",
-					   "env",     "disk", NULL};
+					   "env",     "cwd",  "disk",  NULL};
 	char where[32];
 	snprintf(where, sizeof(where), "nodes[%u]", i);
 	if (!json_is_object(o))
@@ -146,11 +198,6 @@ static int node(json_t *o, unsigned i, const char *dir,
 	if (only(o, where, keys, err))
 		return -1;
 	/* Named by the spec, not built yet: refused, not ignored. */
-	if (json_object_get(o, "env"))
-		return cc_err_set(err,
-				  "scenario: %s.env: per-node environments "
-				  "are not supported yet",
-				  where);
 	if (json_object_get(o, "disk"))
 		return cc_err_set(err,
 				  "scenario: %s.disk: per-node disks are not "
@@ -160,7 +207,9 @@ static int node(json_t *o, unsigned i, const char *dir,
 	return program(o, where, n, err) ||
 			       string_field(o, "image", where, dir, &n->image,
 					    err) ||
-			       mem_field(o, where, &n->mem, err)
+			       mem_field(o, where, &n->mem, err) ||
+			       env_field(o, where, n, err) ||
+			       cwd_field(o, where, n, err)
 		       ? -1
 		       : 0;
 }
@@ -249,9 +298,10 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		return cc_err_set(err, "scenario: line %d: %s", je.line,
 				  je.text);
 	static const char *const keys[] = {
-		"version", "nodes",   "program",  "args",  "image",
-		"memory",  "disk",    "seed",	  "ticks", "random_faults",
-		"gate",	   "threads", "schedule", NULL};
+		"version",  "nodes",	     "program", "args",
+		"image",    "memory",	     "disk",	"seed",
+		"ticks",    "random_faults", "gate",	"threads",
+		"schedule", "env",	     "cwd",	NULL};
 	json_t *ver = json_object_get(root, "version");
 	uint64_t ppm = 0, threads = 0;
 	int rc = 0;
@@ -271,6 +321,8 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 	else if (program(root, "", &sc->dflt, err) ||
 		 string_field(root, "image", "", dir, &sc->dflt.image, err) ||
 		 mem_field(root, "", &sc->dflt.mem, err) ||
+		 env_field(root, "", &sc->dflt, err) ||
+		 cwd_field(root, "", &sc->dflt, err) ||
 		 string_field(root, "disk", "", dir, &sc->disk, err) ||
 		 uint_field(root, "seed", "", UINT64_MAX >> 1, &sc->has_seed,
 			    &sc->seed, err) ||
@@ -313,6 +365,9 @@ static void node_free(struct cc_scenario_node *n)
 {
 	for (unsigned k = 0; k < n->argc; k++)
 		free(n->argv[k]);
+	for (unsigned k = 0; k < n->nenv; k++)
+		free(n->env[k]);
+	free(n->cwd);
 	free(n->image);
 	memset(n, 0, sizeof(*n));
 }
@@ -412,4 +467,53 @@ uint64_t cc_scenario_mem(const struct cc_scenario *sc, unsigned i)
 	if (i < CC_SCENARIO_NODES && sc->node[i].mem)
 		return sc->node[i].mem;
 	return sc->dflt.mem;
+}
+
+/* Whether entry a names what b does ("NAME=..."). */
+static bool same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+	return !strncmp(a, b, n + 1);
+}
+
+int cc_scenario_env(const struct cc_scenario *sc, unsigned i, unsigned n,
+		    char *out[CC_SCENARIO_ARGS_MAX + 1], struct cc_err *err)
+{
+	const struct cc_scenario_node *nd =
+		i < CC_SCENARIO_NODES ? &sc->node[i] : NULL;
+	const char *list[2 * CC_SCENARIO_ENV_MAX];
+	unsigned k = 0;
+	for (unsigned a = 0; a < sc->dflt.nenv; a++) {
+		bool overridden = false;
+		for (unsigned b = 0; nd && b < nd->nenv && !overridden; b++)
+			overridden = same_name(nd->env[b], sc->dflt.env[a]);
+		if (!overridden)
+			list[k++] = sc->dflt.env[a];
+	}
+	for (unsigned b = 0; nd && b < nd->nenv; b++)
+		list[k++] = nd->env[b];
+	memset(out, 0, sizeof(char *) * (CC_SCENARIO_ARGS_MAX + 1));
+	err->msg[0] = 0;
+	if (k > CC_SCENARIO_ARGS_MAX)
+		return cc_err_set(err,
+				  "scenario: node %u: more than %d "
+				  "environment entries",
+				  i, CC_SCENARIO_ARGS_MAX);
+	for (unsigned j = 0; j < k; j++) {
+		char buf[CC_SCENARIO_ARG_MAX * 2];
+		if (expand(list[j], i, n, buf, sizeof(buf), err) ||
+		    !(out[j] = strdup(buf))) {
+			cc_scenario_argv_free(out);
+			return err->msg[0] ? -1
+					   : cc_err_set(err, "out of memory");
+		}
+	}
+	return 0;
+}
+
+const char *cc_scenario_cwd(const struct cc_scenario *sc, unsigned i)
+{
+	if (i < CC_SCENARIO_NODES && sc->node[i].cwd)
+		return sc->node[i].cwd;
+	return sc->dflt.cwd;
 }

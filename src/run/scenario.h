@@ -6,10 +6,10 @@
  * every `run --vms` flag overrides its field.  JSON, read with jansson;
  * every field is checked with a message that names it.
  *
- * Program arguments are templates, expanded per node once the cluster
- * size is final (a --vms flag may change it): {node} the node's index,
- * {ip} its address (10.0.0.<node+1>), {peers} the others' addresses,
- * comma-separated, {n} the cluster size.
+ * Program arguments and environment values are templates, expanded per node
+ * once the cluster size is final (a --vms flag may change it): {node} the
+ * node's index, {ip} its address (10.0.0.<node+1>), {peers} the others'
+ * addresses, comma-separated, {n} the cluster size.
  */
 #ifndef CC_SCENARIO_H
 #define CC_SCENARIO_H
@@ -25,6 +25,7 @@
 #define CC_SCENARIO_NODES    16 /* CC_SIM_MAX_VMS */
 #define CC_SCENARIO_ARGS_MAX 32 /* program + arguments */
 #define CC_SCENARIO_ARG_MAX  1024
+#define CC_SCENARIO_ENV_MAX  32 /* environment entries per node */
 
 struct cc_scenario_node {
 	/* Templates; NULL entries fall back to the scenario's defaults. */
@@ -32,6 +33,9 @@ struct cc_scenario_node {
 	unsigned argc; /* 0: the defaults' program and arguments */
 	char *image;   /* an initrd (chaoscontrol image build) */
 	uint64_t mem;  /* bytes; 0: the default */
+	char *env[CC_SCENARIO_ENV_MAX + 1]; /* "NAME=VALUE" templates */
+	unsigned nenv;
+	char *cwd; /* NULL: the default's, then "/" */
 };
 
 struct cc_scenario {
@@ -63,6 +67,15 @@ void cc_scenario_free(struct cc_scenario *sc);
 int cc_scenario_argv(const struct cc_scenario *sc, unsigned i, unsigned n,
 		     char *out[CC_SCENARIO_ARGS_MAX + 1], struct cc_err *err);
 void cc_scenario_argv_free(char *argv[CC_SCENARIO_ARGS_MAX + 1]);
+
+/* Node i's environment: the scenario's entries, then the node's (a
+ * name given by both takes the node's value), templates expanded, into
+ * out[] (NULL-terminated; free with cc_scenario_argv_free). */
+int cc_scenario_env(const struct cc_scenario *sc, unsigned i, unsigned n,
+		    char *out[CC_SCENARIO_ARGS_MAX + 1], struct cc_err *err);
+
+/* Node i's working directory (NULL: "/"). */
+const char *cc_scenario_cwd(const struct cc_scenario *sc, unsigned i);
 
 /* Node i's image and memory (NULL / 0: the defaults). */
 const char *cc_scenario_image(const struct cc_scenario *sc, unsigned i);

@@ -226,26 +226,61 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 	return 0;
 }
 
-/* exec_argv as the words init reads from the doorbell. */
-static int setup_orders(struct cc_vm *vm, const char *const *argv,
+/* Appends word (and its NUL) at *at; the caller sized the buffer. */
+static void put_word(char *buf, size_t *at, const char *w)
+{
+	size_t n = strlen(w);
+	memcpy(buf + *at, w, n);
+	*at += n + 1;
+}
+
+/* exec_argv, exec_env and exec_cwd as the words init reads from the
+ * doorbell (CC_DOORBELL_ORDERS). */
+static int setup_orders(struct cc_vm *vm, const struct cc_vm_config *cfg,
 			struct cc_err *err)
 {
-	size_t len = 1;
-	for (const char *const *a = argv; a && *a; a++)
+	const char *const *argv = cfg->exec_argv, *const *env = cfg->exec_env;
+	const char *cwd = cfg->exec_cwd;
+	if (!argv || !argv[0])
+		return 0; /* no orders: init keeps its command line's */
+	size_t len = 3 + (cwd ? strlen(cwd) : 0);
+	for (const char *const *a = argv; *a; a++) {
+		if (!**a)
+			return cc_err_set(err,
+					  "an empty guest program argument "
+					  "cannot be sent to init");
 		len += strlen(*a) + 1;
+	}
+	for (const char *const *e = env; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || eq == *e)
+			return cc_err_set(err,
+					  "environment entry \"%s\" is not "
+					  "NAME=VALUE",
+					  *e);
+		len += strlen(*e) + 1;
+	}
+	if (cwd && cwd[0] != '/')
+		return cc_err_set(err,
+				  "working directory \"%s\" is not an "
+				  "absolute path",
+				  cwd);
 	if (len > CC_ORDERS_MAX)
 		return cc_err_set(err,
-				  "guest program and arguments exceed "
-				  "%u bytes",
+				  "guest program, arguments and environment "
+				  "exceed %u bytes",
 				  CC_ORDERS_MAX);
 	vm->orders = calloc(1, len);
 	if (!vm->orders)
 		return cc_err_set(err, "out of memory");
 	size_t at = 0;
-	for (const char *const *a = argv; a && *a; a++) {
-		memcpy(vm->orders + at, *a, strlen(*a));
-		at += strlen(*a) + 1;
-	}
+	for (const char *const *a = argv; *a; a++)
+		put_word(vm->orders, &at, *a);
+	at++; /* end of the arguments */
+	for (const char *const *e = env; e && *e; e++)
+		put_word(vm->orders, &at, *e);
+	at++; /* end of the environment */
+	put_word(vm->orders, &at, cwd ? cwd : "");
 	vm->orders_len = len;
 	return 0;
 }
@@ -296,8 +331,7 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	setup_devices(vm, cfg);
 	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
-	    setup_virtio(vm, cfg, err) ||
-	    setup_orders(vm, cfg->exec_argv, err) ||
+	    setup_virtio(vm, cfg, err) || setup_orders(vm, cfg, err) ||
 	    load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
 	    setup_kvm(vm, err) || setup_guest(vm, cfg, err)) {
 		cc_vm_destroy(vm);

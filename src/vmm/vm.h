@@ -31,7 +31,7 @@
 #include "watchdog.h"
 
 #define CC_DEFAULT_MEM (256ull << 20)
-#define CC_ORDERS_MAX  4096u /* bytes of exec_argv, NULs included */
+#define CC_ORDERS_MAX  4096u /* bytes of the orders, NULs included */
 /* Virtual time per unit of reported progress (one system call, one user
  * page fault, one batch of edges): a slow but fixed virtual CPU. */
 #define CC_PROGRESS_DEFAULT_NS 10000ull
@@ -46,6 +46,10 @@ struct cc_vm_config {
 	 * ready point (so one boot cache entry serves every program);
 	 * NULL: init's default, or cc.exec= on the command line. */
 	const char *const *exec_argv;
+	/* With exec_argv: environment entries ("NAME=VALUE", added to
+	 * init's own; NULL: none) and the working directory (NULL: "/"). */
+	const char *const *exec_env;
+	const char *exec_cwd;
 	/* How guest programs trigger hypercalls (CC_HC_TRANSPORT_*);
 	 * 0 = MMIO, which works on every platform. */
 	uint32_t hc_transport;
@@ -146,7 +150,7 @@ struct cc_vm {
 	} memlimit;
 	struct cc_hc_state hc;	 /* the SDK's counters and lifecycle */
 	struct cc_hc_log hc_log; /* what the guest's SDK sent this run */
-	char *orders; /* exec_argv as NUL-separated words, double-NUL ended */
+	char *orders; /* argv, env and cwd as init reads them (protocol.h) */
 	size_t orders_len;
 	struct cc_watchdog wd;
 	struct cc_trace trace;

@@ -55,3 +55,43 @@ Test(linux, bzimage_boots_the_same_guest, .timeout = 1800)
 	cr_assert_eq(rc, 0, "%s", out);
 	assert_clean_boot();
 }
+
+/* The orders init reads after the ready point carry the program's
+ * environment (added to init's own) and working directory
+ * (protocol.h): Debian's printenv and pwd, from the host-programs
+ * image, show them; a directory that does not exist is init's error. */
+Test(linux, init_gives_the_program_its_environment_and_directory,
+     .timeout = 1800)
+{
+	cc_test_make_host_image();
+#define RUN_IMG CC " run --quiet --initrd " CC_TEST_HOST_IMAGE
+	const char *con = CC_BUILD_DIR "/tests/orders.console";
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN_IMG " --serial-out %s --env GREETING=hello "
+					"--env HOME=/srv --cwd /srv/app -- "
+					"/bin/printenv 2>&1 && cat %s",
+				con, con),
+		     0, "%s", out);
+	assert_has("GREETING=hello\r\n");
+	assert_has("HOME=/srv\r\n");
+	assert_has("TERM=linux\r\n"); /* init's own, kept */
+	cr_assert_null(strstr(out, "HOME=/\r\n"), "overridden: %s", out);
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN_IMG " --serial-out %s --cwd /srv/app -- "
+					"/bin/pwd 2>&1 && cat %s",
+				con, con),
+		     0, "%s", out);
+	assert_has("\n/srv/app\r\n");
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN_IMG " --serial-out %s --cwd /nowhere -- "
+					"/bin/pwd 2>&1; cat %s",
+				con, con),
+		     0, "%s", out);
+	assert_has("cc-init: cannot enter /nowhere (errno 2)");
+	assert_has("cc-init: exit status 127");
+	cr_assert_neq(cc_test_sh(out, sizeof(out),
+				 CC " run --env NOEQUALS -- /bin/hello 2>&1"),
+		      0);
+	assert_has("invalid --env (want NAME=VALUE");
+#undef RUN_IMG
+}

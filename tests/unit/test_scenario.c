@@ -79,6 +79,32 @@ Test(scenario, templates_expand_per_node)
 	cc_scenario_free(&sc);
 }
 
+Test(scenario, environment_and_directory_merge_per_node)
+{
+	struct cc_scenario sc;
+	cr_assert_str_eq(
+		parse(&sc, "{\"version\": 1, \"env\": {\"ROLE\": \"replica\", "
+			   "\"ME\": \"{ip}\"}, \"cwd\": \"/srv\", \"nodes\": "
+			   "[{\"env\": {\"ROLE\": \"primary\"}, \"cwd\": "
+			   "\"/data\"}, {}]}"),
+		"");
+	char *env[CC_SCENARIO_ARGS_MAX + 1];
+	struct cc_err e;
+	cr_assert_eq(cc_scenario_env(&sc, 0, 2, env, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(env[0], "ME=10.0.0.1");
+	cr_assert_str_eq(env[1], "ROLE=primary", "the node's value wins");
+	cr_assert_null(env[2]);
+	cc_scenario_argv_free(env);
+	cr_assert_eq(cc_scenario_env(&sc, 1, 2, env, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(env[0], "ROLE=replica");
+	cr_assert_str_eq(env[1], "ME=10.0.0.2");
+	cr_assert_null(env[2]);
+	cc_scenario_argv_free(env);
+	cr_assert_str_eq(cc_scenario_cwd(&sc, 0), "/data");
+	cr_assert_str_eq(cc_scenario_cwd(&sc, 1), "/srv");
+	cc_scenario_free(&sc);
+}
+
 Test(scenario, an_inline_schedule_is_checked_against_the_nodes)
 {
 	struct cc_scenario sc;
@@ -118,8 +144,13 @@ Test(scenario, each_mistake_names_its_field)
 	bad("{\"version\": 1, \"nodes\": [7]}", "nodes[0]: an object");
 	bad("{\"version\": 1, \"nodes\": [{\"progam\": \"/x\"}]}",
 	    "nodes[0]: unknown field \"progam\"");
-	bad("{\"version\": 1, \"nodes\": [{\"env\": {}}]}",
-	    "nodes[0].env: per-node environments are not supported yet");
+	bad("{\"version\": 1, \"env\": [\"A=1\"]}",
+	    "env: an object of at most");
+	bad("{\"version\": 1, \"nodes\": [{\"env\": {\"A=B\": \"1\"}}]}",
+	    "nodes[0].env.A=B: a name without '='");
+	bad("{\"version\": 1, \"env\": {\"A\": 1}}", "env.A: a name without");
+	bad("{\"version\": 1, \"cwd\": \"srv\"}",
+	    "cwd: an absolute path in the guest");
 	bad("{\"version\": 1, \"nodes\": [{\"disk\": \"d\"}]}",
 	    "nodes[0].disk: per-node disks are not supported yet");
 	bad("{\"version\": 1, \"nodes\": [{}, {\"program\": \"bin/x\"}]}",
