@@ -71,11 +71,22 @@ static int make_dirs(char *dir, struct cc_err *err)
 		int rc = mkdir(dir, 0755);
 		*p = '/';
 		if (rc < 0 && errno != EEXIST)
-			return cc_err_errno(err, "boot cache: mkdir %s", dir);
+			return cc_err_errno(err, "mkdir %s", dir);
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return cc_err_errno(err, "boot cache: mkdir %s", dir);
+		return cc_err_errno(err, "mkdir %s", dir);
 	return 0;
+}
+
+int cc_cache_dir(const char *sub, char *dir, size_t cap, struct cc_err *err)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n = xdg && *xdg ? snprintf(dir, cap, "%s/chaoscontrol/%s", xdg, sub)
+			    : snprintf(dir, cap, "%s/.cache/chaoscontrol/%s",
+				       home && *home ? home : "/tmp", sub);
+	if (n < 0 || (size_t)n >= cap)
+		return cc_err_set(err, "cache directory: path too long");
+	return make_dirs(dir, err);
 }
 
 int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
@@ -111,13 +122,7 @@ int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
 	if (rc)
 		return -1;
 	char dir[4000];
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(dir, sizeof(dir), "%s/chaoscontrol/boot", xdg);
-	else
-		snprintf(dir, sizeof(dir), "%s/.cache/chaoscontrol/boot",
-			 home && *home ? home : "/tmp");
-	if (make_dirs(dir, err))
+	if (cc_cache_dir("boot", dir, sizeof(dir), err))
 		return -1;
 	if (snprintf(path, len, "%s/%016llx%016llx.snap", dir,
 		     (unsigned long long)h.high64,

@@ -15,6 +15,11 @@
 
 #include "../vmm/vm.h"
 
+/* ${XDG_CACHE_HOME:-$HOME/.cache}/chaoscontrol/SUB into dir (cap
+ * bytes), created if missing: the boot cache ("boot") and the image
+ * store ("images").  -1 with err when it cannot be made. */
+int cc_cache_dir(const char *sub, char *dir, size_t cap, struct cc_err *err);
+
 /* Fills path with the entry for cfg (creating the directory); -1 with
  * err when the inputs cannot be read or the directory made. */
 int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../run/image.h"
+#include "boot_cache.h"
 #include "cli.h"
 
 static const char help[] =
@@ -34,34 +35,13 @@ static const char help[] =
 	"\n"
 	"The spec's format: docs/IMAGES.md.\n";
 
-static int mkdirs(char *dir)
-{
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int bad = mkdir(dir, 0755) < 0 && errno != EEXIST;
-		*p = '/';
-		if (bad)
-			return -1;
-	}
-	return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int store_dir(char *dir, size_t cap)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(dir, cap, "%s/chaoscontrol/images", xdg);
-	else
-		snprintf(dir, cap, "%s/.cache/chaoscontrol/images",
-			 home && *home ? home : "/tmp");
-	if (mkdirs(dir) < 0) {
-		fprintf(stderr, "chaoscontrol: image store %s: %s\n", dir,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
+	struct cc_err err;
+	if (cc_cache_dir("images", dir, cap, &err) == 0)
+		return 0;
+	fprintf(stderr, "chaoscontrol: image store: %s\n", err.msg);
+	return -1;
 }
 
 static int build(const char *spec, const char *out, const char *base,
