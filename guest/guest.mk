@@ -6,10 +6,11 @@ GUEST_PROGS := $(patsubst guest/programs/%.c,$(B)/guest/bin/%,\
 	$(wildcard guest/programs/*.c))
 MKINITRAMFS := $(B)/cc-mkinitramfs
 
-$(B)/guest/init: guest/init/init.c include/chaoscontrol/protocol.h \
-		| $(SETUP_STAMP)
+$(B)/guest/init: guest/init/init.c guest/init/system.c guest/init/system.h \
+		include/chaoscontrol/protocol.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(GUEST_CFLAGS) -Iinclude -o $@ $<
+	$(MUSL_CC) $(GUEST_CFLAGS) -Iinclude -o $@ guest/init/init.c \
+		guest/init/system.c
 
 $(B)/guest/bin/%: guest/programs/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

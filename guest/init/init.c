@@ -16,6 +16,12 @@
  * so one cached boot serves every program; the orders also carry
  * environment entries (added to init's own) and a working directory.
  *
+ * Around the program it sets up what a server expects (system.c): /tmp,
+ * /dev/shm, default /etc files and lo before the ready point; after it,
+ * the node's identity from the doorbell (CC_DOORBELL_NODE): host name
+ * node<i>, /etc/hosts naming every node, eth0 as 10.0.0.<i+1>/24, and
+ * the disk mounted at /data when the VMM says it holds the node's data.
+ *
  * When the VMM manages the guest's memory (a simulation: the doorbell's
  * CC_DOORBELL_MEMLIMIT reads non-zero), init forks a memory agent that
  * polls the limit every CC_MEMLIMIT_POLL_MS and keeps all RAM above it
@@ -50,6 +56,7 @@
 #include <unistd.h>
 
 #include "chaoscontrol/protocol.h"
+#include "system.h"
 
 #define DEFAULT_EXEC "/bin/hello"
 
@@ -224,7 +231,8 @@ static void start_memory_agent(volatile uint8_t *bell)
 	_exit(0);
 }
 
-static void ring_ready(char *buf, size_t len, struct orders *o)
+static void ring_ready(char *buf, size_t len, struct orders *o,
+		       struct cc_node *node)
 {
 	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0) {
@@ -241,6 +249,11 @@ static void ring_ready(char *buf, size_t len, struct orders *o)
 	}
 	*(volatile uint32_t *)p = CC_DOORBELL_READY;
 	read_vmm_orders(p, buf, len, o);
+	uint64_t id = *(volatile uint64_t *)((uint8_t *)p + CC_DOORBELL_NODE);
+	node->index = (unsigned)id;
+	node->count =
+		(unsigned)(id >> CC_NODE_COUNT_SHIFT) & CC_NODE_COUNT_MASK;
+	node->data_disk = !!(id & CC_NODE_DATA_DISK);
 	start_memory_agent(p); /* keeps the mapping in its copy */
 	munmap(p, CC_DOORBELL_SIZE);
 }
@@ -302,8 +315,11 @@ int main(void)
 	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0)
 		say("PR_SET_TSC failed (%serrno %ld)", "", errno);
 	read_orders(line, sizeof(line), argv);
+	cc_system_base();
 	wait_first_tick();
-	ring_ready(buf, sizeof(buf), &o);
+	struct cc_node node = {0, 0, 0};
+	ring_ready(buf, sizeof(buf), &o, &node);
+	cc_system_node(&node);
 	const char *path = argv[0];
 	pid_t pid = fork();
 	if (pid == 0) {

@@ -1,42 +1,24 @@
 /*
- * What every cluster program needs: its node index and eth0 up.
+ * What every cluster program needs: its node index, its peers'
+ * addresses and the clock.
  *
- * VM i of a simulation has MAC 52:54:00:12:34:<i> (the VMM's virtio-net
- * gives it), so a program learns its index from its own MAC and every
- * node can run the same command line.  Node i is 10.0.0.<i+1>/24.
+ * Init sets VM i of a simulation up as host node<i> at 10.0.0.<i+1>/24
+ * (guest/init/system.c), so every node can run the same command line
+ * and learn its index from its host name.
  */
 #ifndef CC_GUEST_CLUSTER_H
 #define CC_GUEST_CLUSTER_H
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static void cluster_ifreq(int fd, unsigned long req, struct ifreq *ifr,
-			  const char *what)
-{
-	strcpy(ifr->ifr_name, "eth0");
-	if (ioctl(fd, req, ifr) < 0)
-		printf("cluster: %s: %s\n", what, strerror(errno));
-}
-
-static void cluster_set_ip(int fd, unsigned long req, uint32_t ip)
-{
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(ip);
-	cluster_ifreq(fd, req, &ifr, "set address");
-}
 
 /* The address of node i, host order. */
 static inline uint32_t cluster_ip(unsigned i)
@@ -44,22 +26,17 @@ static inline uint32_t cluster_ip(unsigned i)
 	return 0x0a000001u + i; /* 10.0.0.<i+1> */
 }
 
-/* Brings eth0 up as this node's address; returns the node index. */
-static unsigned cluster_up(void)
+/* This node's index: init named the host node<i> and brought eth0 up
+ * as its address (guest/init/system.c). */
+static unsigned cluster_self(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	cluster_ifreq(fd, SIOCGIFHWADDR, &ifr, "read MAC");
-	unsigned self = (uint8_t)ifr.ifr_hwaddr.sa_data[5];
-	cluster_set_ip(fd, SIOCSIFADDR, cluster_ip(self));
-	cluster_set_ip(fd, SIOCSIFNETMASK, 0xffffff00u);
-	memset(&ifr, 0, sizeof(ifr));
-	cluster_ifreq(fd, SIOCGIFFLAGS, &ifr, "read flags");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	cluster_ifreq(fd, SIOCSIFFLAGS, &ifr, "bring eth0 up");
-	close(fd);
-	return self;
+	char name[64] = {0};
+	if (gethostname(name, sizeof(name) - 1) < 0 ||
+	    strncmp(name, "node", 4)) {
+		printf("cluster: host name \"%s\" is not node<i>\n", name);
+		return 0;
+	}
+	return (unsigned)strtoul(name + 4, NULL, 10);
 }
 
 /* The guest's monotonic clock in ms (virtual time, skew and jumps
@@ -73,8 +50,7 @@ static inline int64_t cluster_now_ms(void)
 
 static inline struct sockaddr_in cluster_addr(unsigned node, uint16_t port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons(port)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	a.sin_addr.s_addr = htonl(cluster_ip(node));
 	return a;
 }

@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	self = cluster_up();
+	self = cluster_self();
 	printf("kvstore: node %u of %u up (%s)\n", self, nodes,
 	       self ? "replica" : "leader");
 	if (self)

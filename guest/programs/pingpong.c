@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	self = cluster_up();
+	self = cluster_self();
 	for (unsigned i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
 	for (unsigned i = 0; i < MAX_PEERS; i++)

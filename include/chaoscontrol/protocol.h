@@ -68,6 +68,18 @@
 #define CC_DOORBELL_MEMLIMIT 0x28
 #define CC_MEMLIMIT_NONE     0xFFFFFFFFFFFFFFFFull
 #define CC_MEMLIMIT_POLL_MS  100u
+/* An 8-byte read at this offset returns this VM's place in its
+ * simulation: the node's index in bits 0-31, the node count in bits
+ * 32-47 (0 for a VM on its own) and flags above.  It comes from the
+ * VM's configuration, not its memory, so a VM restored from another
+ * node's boot still reads its own.  Init gives node i the host name
+ * node<i>, MAC 52:54:00:12:34:<i> and 10.0.0.<i+1>/24 on eth0 from it,
+ * and mounts the disk (/dev/vda, ext4) at /data when CC_NODE_DATA_DISK
+ * is set; without it the disk stays the program's raw device. */
+#define CC_DOORBELL_NODE    0x30
+#define CC_NODE_COUNT_SHIFT 32
+#define CC_NODE_COUNT_MASK  0xFFFFu
+#define CC_NODE_DATA_DISK   (1ull << 63)
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */

@@ -70,6 +70,7 @@ static const char help_options[] =
 	"                      (a fork), else from the snapshot's stream\n"
 	"  --disk IMAGE        attach IMAGE (raw, opened read-only) as\n"
 	"                      /dev/vda; writes go to a copy-on-write overlay\n"
+	"  --data-disk IMAGE   the same, and init mounts it (ext4) at /data\n"
 	"  --disk-out FILE     at the end, write image + overlay to FILE\n"
 	"  --disk-fault F      inject F: read-error, write-error, torn-write,\n"
 	"                      corruption or full (repeatable), from ...\n"
@@ -135,7 +136,7 @@ struct boot_opts {
 	const char *trace, *save, *restore;
 	const char *disk, *disk_out, *coverage_out;
 	struct cc_disk_faults faults;
-	bool any_fault, net_echo, faults_at_setup;
+	bool any_fault, net_echo, faults_at_setup, data_disk;
 	struct cc_hc_override choices[64];
 	size_t nchoices;
 	uint32_t hc_transport;
@@ -177,6 +178,7 @@ enum {
 	OPT_HIDE_AVX,
 	OPT_FIXED_MODEL,
 	OPT_DISK,
+	OPT_DATA_DISK,
 	OPT_DISK_OUT,
 	OPT_DISK_FAULT,
 	OPT_NET_ECHO,
@@ -215,6 +217,7 @@ static const struct option longopts[] = {
 	{"cpuid-hide-avx", no_argument, 0, OPT_HIDE_AVX},
 	{"cpuid-fixed-model", no_argument, 0, OPT_FIXED_MODEL},
 	{"disk", required_argument, 0, OPT_DISK},
+	{"data-disk", required_argument, 0, OPT_DATA_DISK},
 	{"disk-out", required_argument, 0, OPT_DISK_OUT},
 	{"disk-fault", required_argument, 0, OPT_DISK_FAULT},
 	{"net-echo", no_argument, 0, OPT_NET_ECHO},
@@ -371,6 +374,10 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			o->fixed_model = true;
 			break;
 		case OPT_DISK:
+			o->disk = optarg;
+			break;
+		case OPT_DATA_DISK:
+			o->data_disk = true;
 			o->disk = optarg;
 			break;
 		case OPT_DISK_OUT:
@@ -643,6 +650,7 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 				       : cc_cli_watchdog_ms(kind),
 		.sample_ms = o->profile_ms,
 		.disk_path = o->disk,
+		.mount_data = o->data_disk,
 		.hc_transport = o->hc_transport,
 		.choice_overrides = o->choices,
 		.n_choice_overrides = o->nchoices,

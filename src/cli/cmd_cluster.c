@@ -53,6 +53,7 @@ static const char help[] =
 	"  --quiet             no console output\n"
 	"  --disk FILE         give every VM this disk image (each its own\n"
 	"                      copy-on-write overlay)\n"
+	"  --data-disk FILE    the same, and init mounts it (ext4) at /data\n"
 	"  --mem SIZE          guest RAM per VM (default 256M)\n"
 	"  --platform P        auto (default), hardware or pvm\n"
 	"  --no-cache          boot every VM afresh (slow on PVM)\n"
@@ -67,7 +68,7 @@ static const char help[] =
 
 struct cluster_opts {
 	unsigned vms, threads;
-	bool threads_given, json, quiet, no_cache;
+	bool threads_given, json, quiet, no_cache, data_disk;
 	uint64_t seed, ticks, mem;
 	uint32_t random_ppm;
 	uint64_t check_at, check_repeats; /* --restore-check */
@@ -98,6 +99,7 @@ enum {
 	OPT_JSON,
 	OPT_QUIET,
 	OPT_DISK,
+	OPT_DATA_DISK,
 	OPT_MEM,
 	OPT_PLATFORM,
 	OPT_NO_CACHE,
@@ -116,6 +118,7 @@ static const struct option longopts[] = {
 	{"json", no_argument, 0, OPT_JSON},
 	{"quiet", no_argument, 0, OPT_QUIET},
 	{"disk", required_argument, 0, OPT_DISK},
+	{"data-disk", required_argument, 0, OPT_DATA_DISK},
 	{"mem", required_argument, 0, OPT_MEM},
 	{"platform", required_argument, 0, OPT_PLATFORM},
 	{"no-cache", no_argument, 0, OPT_NO_CACHE},
@@ -245,7 +248,8 @@ static int from_scenario(struct cluster_opts *o, const char *path)
 	}
 	o->schedule = sc->schedule_path;
 	o->schedule_json = sc->schedule_json;
-	o->disk = sc->disk;
+	o->disk = sc->disk ? sc->disk : sc->data_disk;
+	o->data_disk = sc->data_disk != NULL;
 	if (sc->dflt.mem)
 		o->mem = sc->dflt.mem;
 	return 0;
@@ -300,7 +304,12 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 		case OPT_QUIET:
 			o->quiet = true;
 			break;
-		case OPT_DISK:
+		case OPT_DISK: /* a flag overrides a scenario's data_disk too */
+			o->disk = optarg;
+			o->data_disk = false;
+			break;
+		case OPT_DATA_DISK:
+			o->data_disk = true;
 			o->disk = optarg;
 			break;
 		case OPT_PLATFORM:
@@ -368,11 +377,13 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.initrd_path =
 			o->node_initrd[i] ? o->node_initrd[i] : j->initrd,
 		.disk_path = o->disk,
+		.mount_data = o->data_disk,
 		.cmdline = j->cmdline,
 		.mem_size = o->node_mem[i] ? o->node_mem[i] : o->mem,
 		.serial_fd = -1,
 		.seed = BOOT_SEED,
 		.vm_index = i,
+		.node_count = o->vms,
 		.exec_argv = (const char *const *)(o->node_argv[i][0]
 							   ? o->node_argv[i]
 							   : o->argv),

@@ -298,10 +298,10 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		return cc_err_set(err, "scenario: line %d: %s", je.line,
 				  je.text);
 	static const char *const keys[] = {
-		"version",  "nodes",	     "program", "args",
-		"image",    "memory",	     "disk",	"seed",
-		"ticks",    "random_faults", "gate",	"threads",
-		"schedule", "env",	     "cwd",	NULL};
+		"version",   "nodes",	"program",  "args",  "image",
+		"memory",    "disk",	"seed",	    "ticks", "random_faults",
+		"gate",	     "threads", "schedule", "env",   "cwd",
+		"data_disk", NULL};
 	json_t *ver = json_object_get(root, "version");
 	uint64_t ppm = 0, threads = 0;
 	int rc = 0;
@@ -324,6 +324,8 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		 env_field(root, "", &sc->dflt, err) ||
 		 cwd_field(root, "", &sc->dflt, err) ||
 		 string_field(root, "disk", "", dir, &sc->disk, err) ||
+		 string_field(root, "data_disk", "", dir, &sc->data_disk,
+			      err) ||
 		 uint_field(root, "seed", "", UINT64_MAX >> 1, &sc->has_seed,
 			    &sc->seed, err) ||
 		 uint_field(root, "ticks", "", UINT64_MAX / 1000000,
@@ -335,6 +337,10 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		 gate_field(sc, root, err) ||
 		 schedule_field(sc, root, dir, err))
 		rc = -1;
+	else if (sc->disk && sc->data_disk)
+		rc = cc_err_set(err,
+				"scenario: data_disk: a node has one disk: "
+				"give \"disk\" or \"data_disk\", not both");
 	else if (sc->has_ticks && !sc->ticks)
 		rc = cc_err_set(err, "scenario: ticks: at least 1");
 	else if (sc->has_threads && !threads)
@@ -378,6 +384,7 @@ void cc_scenario_free(struct cc_scenario *sc)
 	for (unsigned i = 0; i < CC_SCENARIO_NODES; i++)
 		node_free(&sc->node[i]);
 	free(sc->disk);
+	free(sc->data_disk);
 	free(sc->schedule_path);
 	free(sc->schedule_json);
 	memset(sc, 0, sizeof(*sc));

@@ -42,7 +42,8 @@ struct cc_scenario {
 	unsigned nodes; /* 0: not given */
 	bool node_list; /* nodes given one by one (their count is fixed) */
 	struct cc_scenario_node dflt, node[CC_SCENARIO_NODES];
-	char *disk; /* every node's disk image */
+	char *disk;	 /* every node's disk image */
+	char *data_disk; /* ... or one init mounts at /data (ext4) */
 	bool has_seed, has_ticks, has_random, has_gate, has_threads;
 	uint64_t seed, ticks;
 	uint32_t random_ppm;

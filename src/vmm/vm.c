@@ -685,7 +685,8 @@ static struct cc_virtio_mmio *virtio_at(struct cc_vm *vm, uint64_t addr)
 	return NULL;
 }
 
-/* The doorbell page: "ready", the entropy port and init's orders. */
+/* The doorbell page: "ready", the entropy port, init's orders and the
+ * node's identity. */
 static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 		     uint32_t len)
 {
@@ -711,6 +712,15 @@ static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 		uint64_t v = !vm->cfg.memory_agent ? 0
 			     : vm->memlimit.bytes  ? vm->memlimit.bytes
 						   : CC_MEMLIMIT_NONE;
+		memcpy(data, &v, 8);
+	} else if (off == CC_DOORBELL_NODE && len == 8) {
+		uint64_t v = vm->cfg.node_count
+				     ? (uint64_t)vm->cfg.node_count
+						       << CC_NODE_COUNT_SHIFT |
+					       vm->cfg.vm_index
+				     : 0;
+		if (vm->cfg.mount_data && vm->has_disk)
+			v |= CC_NODE_DATA_DISK;
 		memcpy(data, &v, 8);
 	} else if (off == CC_DOORBELL_ORDERS) {
 		for (uint32_t i = 0; i < len; i++) {

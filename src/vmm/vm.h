@@ -70,10 +70,14 @@ struct cc_vm_config {
 	/* Dirty-page tracking for snapshots: 0 = KVM's dirty log (bitmap),
 	 * else KVM's dirty ring with this many entries (a power of two). */
 	uint32_t dirty_ring_entries;
-	unsigned sample_ms;	/* RIP sampler period; 0 = off */
-	uint64_t seed;		/* simulation seed; VM streams derive from it */
-	uint64_t progress_ns;	/* per progress unit; 0 = default */
-	unsigned vm_index;	/* this VM's index in its simulation */
+	unsigned sample_ms;   /* RIP sampler period; 0 = off */
+	uint64_t seed;	      /* simulation seed; VM streams derive from it */
+	uint64_t progress_ns; /* per progress unit; 0 = default */
+	unsigned vm_index;    /* this VM's index in its simulation */
+	/* VMs in that simulation (the doorbell's CC_DOORBELL_NODE); 0: a VM
+	 * on its own, which init gives no network identity. */
+	unsigned node_count;
+	bool mount_data;	/* init mounts the disk at /data (protocol.h) */
 	uint64_t rtc_epoch_s;	/* guest wall time at vclock 0; 0 = default */
 	const char *trace_path; /* also write the event trace here; NULL = no */
 	const char *cpuid_signature; /* platform probe only */

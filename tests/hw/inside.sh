@@ -46,9 +46,9 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ccbuild "$b" ||
 out=$b/hw/results
 mkdir -p "$out" "$b/hw/cache"
 export XDG_CACHE_HOME=$b/hw/cache
-# One retry per failed suite: nested TCG has restore flakes of its own
+# Two retries per failed suite: nested TCG has flakes of its own
 # (docs/DETERMINISM.md); a suite that needs it is reported FLAKY.
-export CC_TEST_RETRIES=${CC_TEST_RETRIES:-1}
+export CC_TEST_RETRIES=${CC_TEST_RETRIES:-2}
 cd "$b/.." || exit 1
 
 say "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"

@@ -68,7 +68,13 @@ for tier in "$@"; do
 	fi
 	echo "=== hw/$tier ($(cat "$res/$tier.seconds") s inside)"
 	grep -E 'Synthesis|^tests \(|FAIL|FLAKY' "$res/$tier.log" | tail -n 40 || true
-	[[ $(cat "$res/$tier.rc") == 0 ]] || failed+=("$tier")
+	if [[ $(cat "$res/$tier.rc") != 0 ]]; then
+		failed+=("$tier")
+		# Why, in CI's own log: the logs stay behind on its machine.
+		echo "--- hw/$tier: the failures' messages"
+		grep -E -A14 'Assertion Failed|Timed out|CRASH|Test failed' \
+			"$res/$tier.log" | head -n 120 || true
+	fi
 done
 if ((${#failed[@]})); then
 	echo "test-hw: FAILED: ${failed[*]} (logs in $res)" >&2

@@ -241,6 +241,44 @@ Test(cluster, partition_stops_traffic_until_heal)
 	free_run(r);
 }
 
+/* Init sets each node up the way a server expects (guest/init/system.c):
+ * host name, MAC and address from its index, /etc/hosts naming every
+ * node, the usual files and file systems, and the data disk (each node
+ * its own overlay of one ext4 image) at /data. */
+Test(cluster, init_gives_every_node_its_name_address_files_and_data)
+{
+	struct run *r = new_run();
+	cc_test_make_disk();
+	cluster(r, "--vms 2 --ticks 100 --data-disk " CC_TEST_DISK
+		   " -- /bin/nodeinfo node0 node1 localhost");
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	char want[160];
+	for (int i = 0; i < 2; i++) {
+		const char *const lines[] = {
+			"nodeinfo: host node%d\n",
+			"nodeinfo: eth0 up 10.0.0.%d mac 52:54:00:12:34:0%d",
+			"nodeinfo: lo up 127.0.0.1 ",
+			"nodeinfo: resolve node0 10.0.0.1\n",
+			"nodeinfo: resolve node1 10.0.0.2\n",
+			"nodeinfo: resolve localhost 127.0.0.1\n",
+			"nodeinfo: user root /root\n",
+			"nodeinfo: /tmp tmpfs, /dev/shm tmpfs, /data ext4\n",
+			"nodeinfo: /dev/null ok\n",
+			"nodeinfo: /dev/urandom ok\n",
+			"nodeinfo: /data/seed.txt hello from the host",
+			"nodeinfo: /data/runs 1\n",
+		};
+		for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+			int n = snprintf(want, sizeof(want), "[vm%d] ", i);
+			snprintf(want + n, sizeof(want) - (size_t)n, lines[k],
+				 k == 1 ? i + 1 : i, i);
+			cr_assert(strstr(r->console, want), "no '%s' in:\n%s",
+				  want, r->console);
+		}
+	}
+	free_run(r);
+}
+
 /* A scenario file (docs/SCENARIOS.md) is the run its fields' flags make:
  * the same cluster hash; a flag overrides its field; the nodes' argument
  * templates expand per node. */

@@ -89,6 +89,14 @@ Test(linux, init_gives_the_program_its_environment_and_directory,
 		     0, "%s", out);
 	assert_has("cc-init: cannot enter /nowhere (errno 2)");
 	assert_has("cc-init: exit status 127");
+	/* A VM on its own is node0 with eth0 down (no network identity). */
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				CC " run -- /bin/nodeinfo node0 2>&1"),
+		     0, "%s", out);
+	assert_has("nodeinfo: host node0\r\n");
+	assert_has("nodeinfo: eth0 down none");
+	assert_has("nodeinfo: resolve node0 127.0.1.1\r\n");
+	assert_has("nodeinfo: /tmp tmpfs, /dev/shm tmpfs, /data missing\r\n");
 	cr_assert_neq(cc_test_sh(out, sizeof(out),
 				 CC " run --env NOEQUALS -- /bin/hello 2>&1"),
 		      0);

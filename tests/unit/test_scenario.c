@@ -42,6 +42,12 @@ Test(scenario, every_field_is_read)
 	cr_assert_str_eq(sc.schedule_path, "/scen/f.json");
 	cr_assert_null(sc.schedule_json);
 	cc_scenario_free(&sc);
+	cr_assert_str_eq(parse(&sc, "{\"version\": 1, \"data_disk\": "
+				    "\"data.img\"}"),
+			 "");
+	cr_assert_str_eq(sc.data_disk, "/scen/data.img");
+	cr_assert_null(sc.disk);
+	cc_scenario_free(&sc);
 }
 
 Test(scenario, templates_expand_per_node)
@@ -174,6 +180,10 @@ Test(scenario, each_mistake_names_its_field)
 	bad("{\"version\": 1, \"memory\": \"lots\"}", "memory: 16M to 64G");
 	bad("{\"version\": 1, \"memory\": 8}", "memory: 16M to 64G");
 	bad("{\"version\": 1, \"disk\": \"\"}", "disk: a non-empty path");
+	bad("{\"version\": 1, \"data_disk\": 3}",
+	    "data_disk: a non-empty path");
+	bad("{\"version\": 1, \"disk\": \"a\", \"data_disk\": \"b\"}",
+	    "data_disk: a node has one disk");
 	bad("{\"version\": 1, \"schedule\": 5}",
 	    "schedule: a file name or a schedule");
 	bad("{\"version\": 1, \"seed\": 1, \"seed\": 2}", "duplicate");
