@@ -254,6 +254,13 @@ static void ring_ready(char *buf, size_t len, struct orders *o,
 	node->count =
 		(unsigned)(id >> CC_NODE_COUNT_SHIFT) & CC_NODE_COUNT_MASK;
 	node->data_disk = !!(id & CC_NODE_DATA_DISK);
+	/* The wall clock, carried across restarts (protocol.h). */
+	uint64_t wall =
+		*(volatile uint64_t *)((uint8_t *)p + CC_DOORBELL_WALLCLOCK);
+	struct timespec ts = {(time_t)(wall / 1000000000u),
+			      (long)(wall % 1000000000u)};
+	if (wall && clock_settime(CLOCK_REALTIME, &ts) < 0)
+		say("cannot set the wall clock (%serrno %ld)", "", errno);
 	start_memory_agent(p); /* keeps the mapping in its copy */
 	munmap(p, CC_DOORBELL_SIZE);
 }

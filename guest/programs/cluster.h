@@ -28,7 +28,7 @@ static inline uint32_t cluster_ip(unsigned i)
 
 /* This node's index: init named the host node<i> and brought eth0 up
  * as its address (guest/init/system.c). */
-static unsigned cluster_self(void)
+static inline unsigned cluster_self(void)
 {
 	char name[64] = {0};
 	if (gethostname(name, sizeof(name) - 1) < 0 ||

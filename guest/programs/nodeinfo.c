@@ -3,11 +3,14 @@
  * network, files, file systems), one fact per line, so the tests can
  * read a node's system from its console:
  *
- *   nodeinfo [PEER_NAME...]      resolves each name through /etc/hosts
+ *   nodeinfo [--wait] [PEER_NAME...]
  *
- * With an ext4 disk on /data it also prints /data/seed.txt and counts its
- * own runs in /data/runs (written and fsync'ed), so a restart shows
- * whether the disk kept what the node flushed.
+ * resolves each name through /etc/hosts.  With an ext4 disk on /data it
+ * also prints /data/seed.txt, counts its own runs in /data/runs (written
+ * and fsync'ed), then says whether /data/unsynced exists and writes it
+ * without a sync: a restart shows that the disk kept what the node
+ * flushed and lost what it did not.  --wait stays up afterwards (init
+ * syncs every disk when the program exits).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TMPFS_MAGIC 0x01021994
@@ -97,6 +101,13 @@ static void data_disk(void)
 		printf("nodeinfo: /data/runs cannot be written\n");
 	close(fd);
 	printf("nodeinfo: /data/runs %ld\n", runs + 1);
+	printf("nodeinfo: /data/unsynced %s\n",
+	       access("/data/unsynced", F_OK) ? "absent" : "present");
+	fd = open("/data/unsynced", O_WRONLY | O_CREAT, 0644);
+	if (fd < 0 || write(fd, "not flushed\n", 12) != 12)
+		printf("nodeinfo: /data/unsynced cannot be written\n");
+	if (fd >= 0)
+		close(fd);
 }
 
 int main(int argc, char **argv)
@@ -104,11 +115,16 @@ int main(int argc, char **argv)
 	char host[64] = {0};
 	gethostname(host, sizeof(host) - 1);
 	printf("nodeinfo: host %s\n", host);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	printf("nodeinfo: wall %lld ms\n",
+	       (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	address(fd, "lo");
 	address(fd, "eth0");
 	close(fd);
-	for (int i = 1; i < argc; i++)
+	int wait = argc > 1 && !strcmp(argv[1], "--wait");
+	for (int i = 1 + wait; i < argc; i++)
 		resolve(argv[i]);
 	struct passwd *pw = getpwnam("root");
 	printf("nodeinfo: user root %s\n", pw ? pw->pw_dir : "unknown");
@@ -124,5 +140,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(fs_kind("/data"), "ext4"))
 		data_disk();
+	fflush(stdout);
+	while (wait)
+		pause();
 	return 0;
 }

@@ -80,6 +80,11 @@
 #define CC_NODE_COUNT_SHIFT 32
 #define CC_NODE_COUNT_MASK  0xFFFFu
 #define CC_NODE_DATA_DISK   (1ull << 63)
+/* An 8-byte read at this offset returns the machine's wall clock now,
+ * in ns since 1970 (UTC): the RTC's date to the nanosecond, carried
+ * across restarts (a restored boot state would otherwise go back to its
+ * boot time).  Init sets CLOCK_REALTIME from it after the ready point. */
+#define CC_DOORBELL_WALLCLOCK 0x38
 
 /* --- Time ---------------------------------------------------------------- */
 #define CC_NS_PER_TICK 1000000ull /* one tick = 1 ms of virtual time */

@@ -60,9 +60,32 @@ static void drop_overlay(struct cc_disk *d)
 	d->cap = d->used = 0;
 }
 
+static void drop_slots(struct cc_disk_slot *s, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		unref(s[i].page);
+	free(s);
+}
+
+/* A copy of n slots, each taking a reference. */
+static struct cc_disk_slot *copy_slots(const struct cc_disk_slot *s, uint64_t n)
+{
+	struct cc_disk_slot *c = malloc((n ? n : 1) * sizeof(*c));
+	if (!c)
+		return NULL;
+	for (uint64_t i = 0; i < n; i++) {
+		c[i] = s[i];
+		c[i].page->refs++;
+	}
+	return c;
+}
+
 void cc_disk_close(struct cc_disk *d)
 {
 	drop_overlay(d);
+	drop_slots(d->dur, d->ndur);
+	d->dur = NULL;
+	d->ndur = 0;
 	if (d->image)
 		munmap((void *)d->image, d->size);
 	if (d->fd > 0)
@@ -238,6 +261,56 @@ enum cc_disk_status cc_disk_write(struct cc_disk *d, uint64_t off,
 	return copy_in(d, off, buf, len) ? CC_DISK_EIO : CC_DISK_OK;
 }
 
+static int by_index(const void *a, const void *b)
+{
+	const struct cc_disk_slot *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The overlay's slots, each taking a reference, sorted by page number
+ * (never by where pages sit in memory). */
+static struct cc_disk_slot *sorted_overlay(const struct cc_disk *d, uint64_t *n)
+{
+	struct cc_disk_slot *s = malloc((d->used ? d->used : 1) * sizeof(*s));
+	*n = 0;
+	if (!s)
+		return NULL;
+	for (uint64_t i = 0; i < d->cap; i++) {
+		if (d->tab[i].index == EMPTY)
+			continue;
+		d->tab[i].page->refs++;
+		s[(*n)++] = d->tab[i];
+	}
+	qsort(s, *n, sizeof(*s), by_index);
+	return s;
+}
+
+/* The overlay becomes these n slots (each taking a reference). */
+static int set_overlay(struct cc_disk *d, const struct cc_disk_slot *s,
+		       uint64_t n)
+{
+	drop_overlay(d);
+	for (uint64_t i = 0; i < n; i++) {
+		if (insert(d, s[i].index, s[i].page))
+			return -1;
+		s[i].page->refs++;
+	}
+	return 0;
+}
+
+/* Everything written so far is durable now. */
+static int make_durable(struct cc_disk *d)
+{
+	uint64_t n;
+	struct cc_disk_slot *now = sorted_overlay(d, &n);
+	if (!now)
+		return -1;
+	drop_slots(d->dur, d->ndur);
+	d->dur = now;
+	d->ndur = n;
+	return 0;
+}
+
 enum cc_disk_status cc_disk_flush(struct cc_disk *d)
 {
 	d->st.flushes++;
@@ -245,7 +318,7 @@ enum cc_disk_status cc_disk_flush(struct cc_disk *d)
 		d->st.write_errors++;
 		return CC_DISK_EIO;
 	}
-	return CC_DISK_OK;
+	return make_durable(d) ? CC_DISK_EIO : CC_DISK_OK;
 }
 
 uint64_t cc_disk_overlay_pages(const struct cc_disk *d)
@@ -253,53 +326,176 @@ uint64_t cc_disk_overlay_pages(const struct cc_disk *d)
 	return d->used;
 }
 
-static int by_index(const void *a, const void *b)
+/* The durable page of now[i] (both lists sorted; *j walks dur), NULL
+ * where the durable disk holds the image's bytes. */
+static const struct cc_disk_page *durable_of(const struct cc_disk_slot *dur,
+					     uint64_t ndur, uint64_t *j,
+					     uint64_t index)
 {
-	const struct cc_disk_slot *x = a, *y = b;
-	return x->index < y->index ? -1 : x->index > y->index;
+	while (*j < ndur && dur[*j].index < index)
+		(*j)++;
+	return *j < ndur && dur[*j].index == index ? dur[*j].page : NULL;
+}
+
+uint64_t cc_disk_unflushed_pages(const struct cc_disk *d)
+{
+	uint64_t n, m = 0, j = 0;
+	struct cc_disk_slot *now = sorted_overlay(d, &n);
+	for (uint64_t i = 0; now && i < n; i++)
+		m += durable_of(d->dur, d->ndur, &j, now[i].index) !=
+		     now[i].page;
+	if (now)
+		drop_slots(now, n);
+	return m;
+}
+
+int cc_disk_power_loss(struct cc_disk *d)
+{
+	return set_overlay(d, d->dur, d->ndur);
+}
+
+static const uint8_t zero_page[CC_DISK_PAGE];
+
+/* What a page held before it was written since the last flush. */
+static const uint8_t *durable_data(const struct cc_disk *d,
+				   const struct cc_disk_page *old,
+				   uint64_t index)
+{
+	if (old)
+		return old->data;
+	return d->image ? d->image + index * CC_DISK_PAGE : zero_page;
+}
+
+/* One unflushed page at a crash: lands, is lost, or tears. */
+static int crash_page(struct cc_disk *d, uint64_t index, const uint8_t *was)
+{
+	uint64_t fate = cc_entropy_u64(&d->st.rng) % 3;
+	if (fate == 0) {
+		d->st.crash_landed++;
+		return 0;
+	}
+	uint8_t *p = writable(d, index); /* shared with `now`: a copy */
+	if (!p)
+		return -1;
+	uint64_t len = page_len(d, index);
+	for (uint64_t s = 0; s < len; s += CC_SECTOR)
+		if (fate == 1 || cc_entropy_u64(&d->st.rng) & 1)
+			memcpy(p + s, was + s, CC_SECTOR);
+	if (fate == 1)
+		d->st.crash_lost++;
+	else
+		d->st.crash_torn++;
+	return 0;
+}
+
+int cc_disk_crash(struct cc_disk *d)
+{
+	uint64_t n, j = 0;
+	struct cc_disk_slot *now = sorted_overlay(d, &n);
+	if (!now)
+		return -1;
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		const struct cc_disk_page *old =
+			durable_of(d->dur, d->ndur, &j, now[i].index);
+		if (old != now[i].page)
+			rc = crash_page(d, now[i].index,
+					durable_data(d, old, now[i].index));
+	}
+	drop_slots(now, n);
+	return rc ? rc : make_durable(d);
 }
 
 int cc_disk_snap_take(const struct cc_disk *d, struct cc_disk_snap *s)
 {
-	s->n = 0;
-	s->slot = malloc((d->used ? d->used : 1) * sizeof(*s->slot));
-	if (!s->slot)
-		return -1;
-	for (uint64_t i = 0; i < d->cap; i++) {
-		if (d->tab[i].index == EMPTY)
-			continue;
-		d->tab[i].page->refs++;
-		s->slot[s->n++] = d->tab[i];
-	}
-	/* Sorted by page number, never by where pages sit in memory. */
-	qsort(s->slot, s->n, sizeof(*s->slot), by_index);
-	return 0;
+	memset(s, 0, sizeof(*s));
+	s->slot = sorted_overlay(d, &s->n);
+	s->dur = copy_slots(d->dur, d->ndur);
+	s->ndur = d->ndur;
+	if (s->slot && s->dur)
+		return 0;
+	cc_disk_snap_free(s);
+	return -1;
 }
 
 int cc_disk_snap_restore(struct cc_disk *d, const struct cc_disk_snap *s)
 {
-	drop_overlay(d);
-	for (uint64_t i = 0; i < s->n; i++) {
-		if (insert(d, s->slot[i].index, s->slot[i].page))
-			return -1;
-		s->slot[i].page->refs++;
-	}
+	if (set_overlay(d, s->slot, s->n))
+		return -1;
+	struct cc_disk_slot *dur = copy_slots(s->dur, s->ndur);
+	if (!dur)
+		return -1;
+	drop_slots(d->dur, d->ndur);
+	d->dur = dur;
+	d->ndur = s->ndur;
 	return 0;
 }
 
 void cc_disk_snap_free(struct cc_disk_snap *s)
 {
-	for (uint64_t i = 0; i < s->n; i++)
-		unref(s->slot[i].page);
-	free(s->slot);
-	s->slot = NULL;
-	s->n = 0;
+	if (s->slot)
+		drop_slots(s->slot, s->n);
+	if (s->dur)
+		drop_slots(s->dur, s->ndur);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t cc_disk_snap_unflushed(const struct cc_disk_snap *s, uint64_t *index,
+				const struct cc_disk_page **page)
+{
+	uint64_t m = 0, j = 0;
+	for (uint64_t i = 0; i < s->n; i++) {
+		const struct cc_disk_page *old =
+			durable_of(s->dur, s->ndur, &j, s->slot[i].index);
+		if (old == s->slot[i].page)
+			continue;
+		index[m] = s->slot[i].index;
+		page[m++] = old;
+	}
+	return m;
+}
+
+int cc_disk_snap_unflushed_from(struct cc_disk_snap *s, const uint64_t *index,
+				const uint8_t *present, const uint8_t *data,
+				uint64_t m)
+{
+	struct cc_disk_slot *dur = malloc((s->n ? s->n : 1) * sizeof(*dur));
+	if (!dur)
+		return -1;
+	uint64_t nd = 0, k = 0;
+	for (uint64_t i = 0; i < s->n; i++) {
+		if (k < m && index[k] < s->slot[i].index)
+			break; /* not a page of the overlay, or out of order */
+		if (k == m || index[k] != s->slot[i].index) {
+			dur[nd] = s->slot[i];
+			dur[nd++].page->refs++;
+			continue;
+		}
+		if (present[k]) {
+			struct cc_disk_page *p = malloc(sizeof(*p));
+			if (!p)
+				break;
+			p->refs = 1;
+			memcpy(p->data, data, CC_DISK_PAGE);
+			data += CC_DISK_PAGE;
+			dur[nd++] = (struct cc_disk_slot){index[k], p};
+		}
+		k++;
+	}
+	if (k != m) {
+		drop_slots(dur, nd);
+		return -1;
+	}
+	drop_slots(s->dur, s->ndur);
+	s->dur = dur;
+	s->ndur = nd;
+	return 0;
 }
 
 int cc_disk_snap_from(struct cc_disk_snap *s, const uint64_t *index,
 		      const uint8_t *data, uint64_t npages)
 {
-	s->n = 0;
+	memset(s, 0, sizeof(*s));
 	s->slot = calloc(npages ? npages : 1, sizeof(*s->slot));
 	if (!s->slot)
 		return -1;
@@ -312,6 +508,12 @@ int cc_disk_snap_from(struct cc_disk_snap *s, const uint64_t *index,
 		p->refs = 1;
 		memcpy(p->data, data + i * CC_DISK_PAGE, CC_DISK_PAGE);
 		s->slot[s->n++] = (struct cc_disk_slot){index[i], p};
+	}
+	s->dur = copy_slots(s->slot, s->n);
+	s->ndur = s->n;
+	if (!s->dur) {
+		cc_disk_snap_free(s);
+		return -1;
 	}
 	return 0;
 }

@@ -53,10 +53,13 @@ struct cc_disk_slot {
 	struct cc_disk_page *page;
 };
 
-/* A saved overlay: its pages, sorted by index, each holding a reference. */
+/* A saved overlay: its pages, sorted by index, each holding a reference;
+ * and its durable part (struct cc_disk), the same way. */
 struct cc_disk_snap {
 	uint64_t n;
 	struct cc_disk_slot *slot;
+	uint64_t ndur;
+	struct cc_disk_slot *dur;
 };
 
 /* Guest-visible disk state besides the overlay (a snapshot row). */
@@ -65,6 +68,8 @@ struct cc_disk_state {
 	struct cc_entropy rng;
 	uint64_t reads, writes, flushes, read_errors, write_errors, torn,
 		corrupted, nospace;
+	/* Pages written since a flush that a crash let land, lost, tore. */
+	uint64_t crash_landed, crash_lost, crash_torn;
 };
 
 struct cc_disk {
@@ -76,6 +81,13 @@ struct cc_disk {
 	 * most; index UINT64_MAX marks an empty slot. */
 	struct cc_disk_slot *tab;
 	uint64_t cap, used;
+	/* The durable overlay: the pages as of the guest's last flush,
+	 * sorted, each holding a reference - what survives a power cut.
+	 * The references keep those pages immutable, so a later write
+	 * copies them like a snapshot's.  Its pages are always a subset
+	 * of the overlay's (pages are only added between flushes). */
+	struct cc_disk_slot *dur;
+	uint64_t ndur;
 };
 
 /* Opens path read-only as the disk image. */
@@ -90,17 +102,38 @@ enum cc_disk_status cc_disk_write(struct cc_disk *d, uint64_t off,
 				  const void *buf, uint64_t len);
 enum cc_disk_status cc_disk_flush(struct cc_disk *d);
 
-/* Pages in the overlay. */
+/* Pages in the overlay, and those written since the last flush. */
 uint64_t cc_disk_overlay_pages(const struct cc_disk *d);
+uint64_t cc_disk_unflushed_pages(const struct cc_disk *d);
+
+/* Power cut (a node restart): the disk keeps what the guest flushed and
+ * loses every write after it. */
+int cc_disk_power_loss(struct cc_disk *d);
+/* Crash (glossary: ProcessCrash): each page written since the last
+ * flush lands, is lost or is torn (each 512-byte sector old or new), as
+ * the disk's seeded stream decides, in page order. */
+int cc_disk_crash(struct cc_disk *d);
 
 /* Snapshot / restore of the overlay (the rest is in struct
  * cc_disk_state).  cc_disk_snap_free drops the snapshot's references. */
 int cc_disk_snap_take(const struct cc_disk *d, struct cc_disk_snap *s);
 int cc_disk_snap_restore(struct cc_disk *d, const struct cc_disk_snap *s);
 void cc_disk_snap_free(struct cc_disk_snap *s);
-/* Builds a snapshot from raw pages (a loader); data is npages*4 KiB. */
+/* Builds a snapshot from raw pages (a loader); data is npages*4 KiB.
+ * Its durable overlay is the same until cc_disk_snap_unflushed_from. */
 int cc_disk_snap_from(struct cc_disk_snap *s, const uint64_t *index,
 		      const uint8_t *data, uint64_t npages);
+/* Where s's durable overlay differs from its overlay (written since the
+ * last flush): m sorted page indexes, each with the durable page or NULL
+ * (the image's bytes).  index and page hold s->n entries; returns m. */
+uint64_t cc_disk_snap_unflushed(const struct cc_disk_snap *s, uint64_t *index,
+				const struct cc_disk_page **page);
+/* The loader's inverse: present[k] says whether unflushed page k has
+ * durable data (the next 4 KiB of data) or the image's.  -1 on a list
+ * that is not sorted or names a page outside the overlay, or no memory. */
+int cc_disk_snap_unflushed_from(struct cc_disk_snap *s, const uint64_t *index,
+				const uint8_t *present, const uint8_t *data,
+				uint64_t m);
 
 /* Writes image + overlay to path (temp name, then rename). */
 int cc_disk_writeback(const struct cc_disk *d, const char *path,

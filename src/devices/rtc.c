@@ -47,9 +47,20 @@ static uint8_t hour(const struct cc_rtc *r, unsigned h)
 	return (uint8_t)(encode(r, h12) | (h >= 12 ? 0x80 : 0));
 }
 
+uint64_t cc_rtc_wall_ns(const struct cc_rtc *r, uint64_t now_ns)
+{
+	return r->epoch_s * 1000000000ull + r->carried_ns + now_ns;
+}
+
+void cc_rtc_carry(struct cc_rtc *r, uint64_t was_wall_ns, uint64_t now_ns)
+{
+	uint64_t base = r->epoch_s * 1000000000ull + now_ns;
+	r->carried_ns = was_wall_ns > base ? was_wall_ns - base : 0;
+}
+
 static uint8_t time_reg(const struct cc_rtc *r, uint8_t reg, uint64_t now_ns)
 {
-	time_t t = (time_t)(r->epoch_s + now_ns / 1000000000ull);
+	time_t t = (time_t)(cc_rtc_wall_ns(r, now_ns) / 1000000000ull);
 	struct tm tm;
 	gmtime_r(&t, &tm); /* UTC: no host time zone involved */
 	switch (reg) {

@@ -59,6 +59,7 @@ static const struct {
 				      F_VM | F_BYTES},
 	[CC_FAULT_INTERRUPT] = {"interrupt", F_VM | F_IRQ, F_VM | F_IRQ},
 	[CC_FAULT_NMI] = {"nmi", F_VM, F_VM},
+	[CC_FAULT_PROCESS_CRASH] = {"process_crash", F_VM, F_VM},
 };
 
 /* JSON field name per flag, in flag order. */

@@ -49,6 +49,7 @@ enum cc_fault_kind {
 	CC_FAULT_MEMORY_PRESSURE,
 	CC_FAULT_INTERRUPT, /* inject ISA IRQ `irq` */
 	CC_FAULT_NMI,
+	CC_FAULT_PROCESS_CRASH, /* a restart that also tears unflushed writes */
 	CC_FAULT__COUNT
 };
 

@@ -189,12 +189,14 @@ const char **cc_sim_records(const struct cc_sim *s, unsigned i, size_t *n)
 	return out;
 }
 
-static void restart(struct cc_sim *s, unsigned i)
+/* ProcessRestart / ProcessCrash: the boot state again, with the disk as
+ * the power cut left it (cc_vm_reboot). */
+static void restart(struct cc_sim *s, unsigned i, bool crash)
 {
 	struct cc_vm_slot *v = &s->slot[i];
 	struct cc_err e;
 	archive_log(v);
-	if (cc_vm_restore(v->vm, v->initial, &e)) {
+	if (cc_vm_reboot(v->vm, v->initial, crash, &e)) {
 		snprintf(s->err, sizeof(s->err), "restart of VM %u: %s", i,
 			 e.msg);
 		v->res = (struct cc_vm_result){.stop = CC_STOP_ERROR};
@@ -316,7 +318,8 @@ static void apply_vm(struct cc_sim *s, const struct cc_fault *f)
 		pause_vm(s, f->vm, f->duration_ns);
 		break;
 	case CC_FAULT_PROCESS_RESTART:
-		restart(s, f->vm);
+	case CC_FAULT_PROCESS_CRASH:
+		restart(s, f->vm, f->kind == CC_FAULT_PROCESS_CRASH);
 		break;
 	case CC_FAULT_CLOCK_SKEW:
 		v->skew_ns_per_s = f->offset_ns;

@@ -96,6 +96,50 @@ static uint8_t *compress_disk(const struct cc_snapshot *s, size_t *zlen,
 	return zstd_result(z, rc, rc, zlen, err);
 }
 
+/* Where the durable disk differs from the overlay (disk.h), as one zstd
+ * frame: (page, has-data) pairs, then the pages that have data. */
+static uint8_t *compress_unflushed(const struct cc_snapshot *s, uint64_t *m,
+				   size_t *zlen, struct cc_err *err)
+{
+	uint64_t n = s->disk.n;
+	uint64_t *index = malloc((n ? n : 1) * sizeof(*index));
+	const struct cc_disk_page **page = malloc((n ? n : 1) * sizeof(*page));
+	uint8_t *buf = NULL, *z = NULL;
+	size_t cap = 0, raw = 0;
+	*m = index && page ? cc_disk_snap_unflushed(&s->disk, index, page) : 0;
+	if (index && page) {
+		raw = *m * 16;
+		for (uint64_t k = 0; k < *m; k++)
+			raw += page[k] ? CC_DISK_PAGE : 0;
+		buf = malloc(raw ? raw : 1);
+		cap = ZSTD_compressBound(raw);
+		z = malloc(cap);
+	}
+	if (!buf || !z) {
+		free(index);
+		free(page);
+		free(buf);
+		free(z);
+		cc_err_set(err, "snapshot file: out of memory");
+		return NULL;
+	}
+	uint8_t *data = buf + *m * 16;
+	for (uint64_t k = 0; k < *m; k++) {
+		uint64_t has = page[k] != NULL;
+		memcpy(buf + 16 * k, &index[k], 8);
+		memcpy(buf + 16 * k + 8, &has, 8);
+		if (has) {
+			memcpy(data, page[k]->data, CC_DISK_PAGE);
+			data += CC_DISK_PAGE;
+		}
+	}
+	size_t rc = ZSTD_compress(z, cap, buf, raw, ZSTD_LEVEL);
+	free(index);
+	free(page);
+	free(buf);
+	return zstd_result(z, rc, rc, zlen, err);
+}
+
 int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		     const char *console, size_t console_len,
 		     struct cc_err *err)
@@ -107,6 +151,14 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	uint8_t *dz = compress_disk(s, &dzlen, err);
 	if (!dz) {
 		free(z);
+		return -1;
+	}
+	uint64_t unflushed;
+	size_t uzlen;
+	uint8_t *uz = compress_unflushed(s, &unflushed, &uzlen, err);
+	if (!uz) {
+		free(z);
+		free(dz);
 		return -1;
 	}
 	struct cc_snapfile_header h;
@@ -123,6 +175,8 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	h.has_disk = s->has_disk;
 	h.disk_pages = s->disk.n;
 	h.disk_zsize = dzlen;
+	h.unflushed_pages = unflushed;
+	h.unflushed_zsize = uzlen;
 	snprintf(h.layout, sizeof(h.layout), "%s", cc_vm_state_layout());
 	XXH3_state_t *x = XXH3_createState();
 	XXH3_64bits_reset(x);
@@ -132,6 +186,7 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	XXH3_64bits_update(x, console, console_len);
 	XXH3_64bits_update(x, z, zlen);
 	XXH3_64bits_update(x, dz, dzlen);
+	XXH3_64bits_update(x, uz, uzlen);
 	h.payload_hash = XXH3_64bits_digest(x);
 	XXH3_freeState(x);
 	h.header_hash = header_hash(h);
@@ -142,6 +197,7 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 	if (fd < 0) {
 		free(z);
 		free(dz);
+		free(uz);
 		return cc_err_errno(err, "snapshot file %s", tmp);
 	}
 	int bad = cc_write_all(fd, &h, sizeof(h)) ||
@@ -150,9 +206,10 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		  cc_write_all(fd, s->devices, s->devices_len) ||
 		  cc_write_all(fd, console, console_len) ||
 		  cc_write_all(fd, z, zlen) || cc_write_all(fd, dz, dzlen) ||
-		  fsync(fd) < 0;
+		  cc_write_all(fd, uz, uzlen) || fsync(fd) < 0;
 	free(z);
 	free(dz);
+	free(uz);
 	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
@@ -222,15 +279,17 @@ static int check_header(const char *path, const struct cc_snapfile_header *h,
 		return cc_err_set(err, "%s: implausible sizes in the header",
 				  path);
 	if (h->has_disk > 1 || h->disk_pages > MAX_DISK_PAGES ||
-	    (!h->has_disk && h->disk_pages))
+	    (!h->has_disk && h->disk_pages) ||
+	    h->unflushed_pages > h->disk_pages)
 		return cc_err_set(err,
 				  "%s: implausible disk overlay in the "
 				  "header",
 				  path);
 	uint64_t want = sizeof(*h) + h->vcpu_size + h->trace_size +
 			h->devices_size + h->console_size + h->ram_zsize +
-			h->disk_zsize;
-	if (h->ram_zsize > len || h->disk_zsize > len || want != len)
+			h->disk_zsize + h->unflushed_zsize;
+	if (h->ram_zsize > len || h->disk_zsize > len ||
+	    h->unflushed_zsize > len || want != len)
 		return cc_err_set(err,
 				  "%s: truncated snapshot file (%zu of "
 				  "%llu bytes)",
@@ -286,6 +345,48 @@ static const char *load_disk(struct cc_snapshot *s,
 	return why;
 }
 
+/* Decompresses the durable disk's differences into s->disk; NULL when
+ * they are sound (sorted, pages of the overlay, sizes that add up). */
+static const char *load_unflushed(struct cc_snapshot *s,
+				  const struct cc_snapfile_header *h,
+				  const uint8_t *z)
+{
+	uint64_t m = h->unflushed_pages;
+	unsigned long long raw =
+		ZSTD_getFrameContentSize(z, h->unflushed_zsize);
+	if (raw == ZSTD_CONTENTSIZE_UNKNOWN || raw == ZSTD_CONTENTSIZE_ERROR ||
+	    raw < m * 16 || raw > m * (16 + CC_DISK_PAGE))
+		return "unflushed disk pages of an implausible size";
+	uint8_t *buf = malloc(raw ? raw : 1);
+	uint64_t *index = malloc((m ? m : 1) * sizeof(*index));
+	uint8_t *present = malloc(m ? m : 1);
+	const char *why = NULL;
+	if (!buf || !index || !present)
+		why = "out of memory for the unflushed disk pages";
+	size_t got = why ? 0 : ZSTD_decompress(buf, raw, z, h->unflushed_zsize);
+	if (!why && (ZSTD_isError(got) || got != raw))
+		why = "unflushed disk pages do not decompress to their size";
+	uint64_t with_data = 0;
+	for (uint64_t k = 0; !why && k < m; k++) {
+		uint64_t has;
+		memcpy(&index[k], buf + 16 * k, 8);
+		memcpy(&has, buf + 16 * k + 8, 8);
+		if (has > 1 || (k && index[k] <= index[k - 1]))
+			why = "unflushed disk pages out of order";
+		present[k] = (uint8_t)has;
+		with_data += has;
+	}
+	if (!why && raw != m * 16 + with_data * CC_DISK_PAGE)
+		why = "unflushed disk pages of an inconsistent size";
+	if (!why && cc_disk_snap_unflushed_from(&s->disk, index, present,
+						buf + m * 16, m))
+		why = "unflushed disk pages that are not in the overlay";
+	free(buf);
+	free(index);
+	free(present);
+	return why;
+}
+
 int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 		     size_t *console_len, struct cc_err *err)
 {
@@ -331,6 +432,9 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 	s->has_disk = h.has_disk;
 	if (!ZSTD_isError(n))
 		bad_disk = load_disk(s, &h, p + h.ram_zsize);
+	if (!ZSTD_isError(n) && !bad_disk)
+		bad_disk =
+			load_unflushed(s, &h, p + h.ram_zsize + h.disk_zsize);
 	free(buf);
 	if (bad_disk) {
 		free(con);

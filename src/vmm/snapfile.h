@@ -5,8 +5,11 @@
  *
  * Layout (little-endian): struct cc_snapfile_header, then the payload:
  * vCPU state, trace state, device blob, console bytes so far, guest
- * RAM compressed with zstd, and (version 2) the disk overlay: a zstd
- * frame of its page numbers (le64, strictly increasing) then its pages.  The
+ * RAM compressed with zstd, the disk overlay: a zstd frame of its page
+ * numbers (le64, strictly increasing) then its pages; and (version 3)
+ * the overlay's unflushed pages, where the durable disk differs from
+ * it: a zstd frame of (page number, has-data) le64 pairs, then the
+ * durable data of those that have some (the others are the image's).  The
  * header records every size it relies on and the device layout string, and
  * carries XXH3-64 checksums of itself and of the payload.  A file from another
  * version, a truncated file or a corrupt one is refused with a message that
@@ -22,7 +25,7 @@
 #include "snapshot.h"
 
 #define CC_SNAPFILE_MAGIC   "CCSNAP\0\0"
-#define CC_SNAPFILE_VERSION 2u
+#define CC_SNAPFILE_VERSION 3u
 
 struct cc_snapfile_header {
 	char magic[8];
@@ -38,7 +41,9 @@ struct cc_snapfile_header {
 	uint32_t pad;
 	uint64_t disk_pages;
 	uint64_t disk_zsize; /* compressed overlay */
-	char layout[256];    /* cc_vm_state_layout() of the writer */
+	uint64_t unflushed_pages;
+	uint64_t unflushed_zsize; /* compressed durable differences */
+	char layout[256];	  /* cc_vm_state_layout() of the writer */
 	uint64_t payload_hash;
 	uint64_t header_hash; /* of this header with header_hash = 0 */
 };

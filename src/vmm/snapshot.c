@@ -441,3 +441,30 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	memset(&vm->result, 0, sizeof(vm->result));
 	return 0;
 }
+
+int cc_vm_reboot(struct cc_vm *vm, struct cc_snapshot *s, bool crash,
+		 struct cc_err *err)
+{
+	struct cc_disk_snap keep = {0};
+	struct cc_disk *d = &vm->blk.disk;
+	if (vm->has_disk &&
+	    ((crash ? cc_disk_crash(d) : cc_disk_power_loss(d)) ||
+	     cc_disk_snap_take(d, &keep)))
+		return cc_err_set(err, "restart: out of memory (disk)");
+	/* What the crash did stays on the disk's record across the boot. */
+	uint64_t landed = d->st.crash_landed, lost = d->st.crash_lost,
+		 torn = d->st.crash_torn;
+	uint64_t wall = cc_rtc_wall_ns(&vm->rtc, vm->vclock.ns);
+	int rc = cc_vm_restore(vm, s, err);
+	if (!rc) /* the machine's wall clock goes on (init sets it) */
+		cc_rtc_carry(&vm->rtc, wall, vm->vclock.ns);
+	if (!rc && vm->has_disk) {
+		if (cc_disk_snap_restore(d, &keep))
+			rc = cc_err_set(err, "restart: out of memory (disk)");
+		d->st.crash_landed = landed;
+		d->st.crash_lost = lost;
+		d->st.crash_torn = torn;
+	}
+	cc_disk_snap_free(&keep);
+	return rc;
+}

@@ -82,6 +82,13 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
  * of another VM (or loaded from a file) is accepted if RAM sizes match:
  * the first restore then copies all of RAM and attaches it. */
 int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err);
+/* A node restart: the VM becomes s (its ready point) except for its
+ * disk, which keeps what the guest had flushed when the power went
+ * (crash: each page written after the last flush lands, is lost or
+ * tears, from the disk's seeded stream; disk.h), and its wall clock,
+ * which goes on from where it was (CC_DOORBELL_WALLCLOCK). */
+int cc_vm_reboot(struct cc_vm *vm, struct cc_snapshot *s, bool crash,
+		 struct cc_err *err);
 
 /* An empty, detached snapshot for ram_size bytes of RAM whose pages all
  * live in `own` (for loaders); NULL when out of memory. */

@@ -722,6 +722,9 @@ static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 		if (vm->cfg.mount_data && vm->has_disk)
 			v |= CC_NODE_DATA_DISK;
 		memcpy(data, &v, 8);
+	} else if (off == CC_DOORBELL_WALLCLOCK && len == 8) {
+		uint64_t v = cc_rtc_wall_ns(&vm->rtc, vm->vclock.ns);
+		memcpy(data, &v, 8);
 	} else if (off == CC_DOORBELL_ORDERS) {
 		for (uint32_t i = 0; i < len; i++) {
 			uint64_t at = vm->stats.orders_bytes++;

@@ -279,6 +279,51 @@ Test(cluster, init_gives_every_node_its_name_address_files_and_data)
 	free_run(r);
 }
 
+/* The n-th "nodeinfo: wall T ms" line of VM 0's console, or -1. */
+static long long wall_ms(const char *console, int n)
+{
+	const char *p = console;
+	for (int k = 0; (p = strstr(p, "[vm0] nodeinfo: wall ")); p++)
+		if (k++ == n)
+			return atoll(p + strlen("[vm0] nodeinfo: wall "));
+	return -1;
+}
+
+/* ProcessRestart and ProcessCrash: the node boots again with the data it
+ * had flushed (nodeinfo's fsync'ed run counter) and without what it had
+ * not (a file written without a sync), and its wall clock goes on. */
+Test(cluster, a_restarted_node_keeps_its_flushed_data_and_its_wall_clock)
+{
+	struct run *r = new_run();
+	cc_test_make_disk();
+	const char *s = schedule(
+		"restart-data",
+		"{\"faults\": [{\"at_ms\": 300, \"type\": "
+		"\"process_restart\", \"vm\": 0}, {\"at_ms\": 600, \"type\": "
+		"\"process_crash\", \"vm\": 0}]}");
+	cluster(r,
+		"--vms 1 --ticks 900 --gate none --schedule %s "
+		"--data-disk " CC_TEST_DISK " -- /bin/nodeinfo --wait",
+		s);
+	cr_assert_eq(r->rc, 0, "%s\n%s", r->out, r->console);
+	cr_assert_eq(num(vm(r, 0), "restarts"), 2, "%s", r->out);
+	for (int k = 1; k <= 3; k++) {
+		char want[64];
+		snprintf(want, sizeof(want), "[vm0] nodeinfo: /data/runs %d\n",
+			 k);
+		cr_assert(strstr(r->console, want), "no '%s' in:\n%s", want,
+			  r->console);
+	}
+	cr_assert_eq(count(r->console, "[vm0] nodeinfo: /data/unsynced absent"),
+		     3, "%s", r->console);
+	long long w0 = wall_ms(r->console, 0), w1 = wall_ms(r->console, 1),
+		  w2 = wall_ms(r->console, 2);
+	cr_assert(w0 > 0 && w1 >= w0 + 250 && w2 >= w1 + 250,
+		  "wall clock %lld, %lld, %lld ms:\n%s", w0, w1, w2,
+		  r->console);
+	free_run(r);
+}
+
 /* A scenario file (docs/SCENARIOS.md) is the run its fields' flags make:
  * the same cluster hash; a flag overrides its field; the nodes' argument
  * templates expand per node. */

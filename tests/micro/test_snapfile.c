@@ -109,7 +109,7 @@ Test(snapfile, other_version_is_refused)
 	corrupt_and_expect("printf '\\011' | dd of=%s/s.snap bs=1 seek=8 "
 			   "conv=notrunc status=none",
 			   "snapshot format version 9; this build reads "
-			   "version 2");
+			   "version 3");
 }
 
 Test(snapfile, not_a_snapshot_is_refused)

@@ -99,6 +99,24 @@ Test(rtc, fixed_epoch_plus_virtual_time)
 	cr_assert_eq(cc_rtc_read(&r, 1, now * 1000), 5);
 }
 
+/* A restart sends the virtual clock back to its boot value; the wall
+ * clock goes on from where it was, to the nanosecond. */
+Test(rtc, a_restart_carries_the_wall_clock_on)
+{
+	struct cc_rtc r;
+	cc_rtc_init(&r, CC_RTC_DEFAULT_EPOCH);
+	uint64_t epoch = CC_RTC_DEFAULT_EPOCH * 1000000000ull;
+	cr_assert_eq(cc_rtc_wall_ns(&r, 5), epoch + 5);
+	uint64_t was = cc_rtc_wall_ns(&r, 7200000000123ull); /* 2 h in */
+	cc_rtc_carry(&r, was, 10000000);		     /* back at 10 ms */
+	cr_assert_eq(cc_rtc_wall_ns(&r, 10000000), was);
+	cr_assert_eq(cc_rtc_wall_ns(&r, 10000001), was + 1);
+	cc_rtc_write(&r, 0, 0x04);
+	cr_assert_eq(cc_rtc_read(&r, 1, 10000000), 0x02, "02:00, BCD");
+	cc_rtc_carry(&r, epoch, 10000000); /* never before the epoch */
+	cr_assert_eq(cc_rtc_wall_ns(&r, 10000000), epoch + 10000000);
+}
+
 static char out[64];
 static size_t nout;
 static void put(void *ctx, uint8_t b)

@@ -37,6 +37,7 @@ static const char every[] =
 	" \"duration_ms\": 50},"
 	"{\"at_ms\": 400, \"type\": \"process_kill\", \"vm\": 1},"
 	"{\"at_ms\": 500, \"type\": \"process_restart\", \"vm\": 1},"
+	"{\"at_ms\": 550, \"type\": \"process_crash\", \"vm\": 1},"
 	"{\"at_ms\": 600, \"type\": \"clock_skew\", \"vm\": 0, \"offset_ms\": "
 	"5},"
 	"{\"at_ms\": 600, \"type\": \"clock_jump\", \"vm\": 0,"
@@ -53,7 +54,7 @@ Test(schedule, reads_every_fault_in_time_order)
 	struct cc_err e = {{0}};
 	cr_assert_eq(cc_schedule_parse(&s, every, strlen(every), 3, &e), 0,
 		     "%s", e.msg);
-	cr_assert_eq(s.n, 23);
+	cr_assert_eq(s.n, 24);
 	bool seen[CC_FAULT__COUNT] = {0};
 	for (size_t i = 0; i < s.n; i++) {
 		seen[s.f[i].kind] = true;
