@@ -178,6 +178,8 @@ bench: all $(BENCH_PROGS) $(B)/bench/sdk_host
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
 	@echo "== cluster: virtual ticks per wall second, sequential vs threaded"
 	@bash bench/cluster.sh $(CHAOSCONTROL)
+	@echo "== cluster boot: N nodes and two images against one VM, cold"
+	@bash bench/cluster_boot.sh $(CHAOSCONTROL)
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \

@@ -32,7 +32,7 @@ $(SDK_LIB): $(SDK_DEPS) | $(SETUP_STAMP)
 			$$f || exit 1; done
 	ar rcs $@ $(patsubst sdk/%.c,$(dir $@)%.o,$(SDK_SRCS))
 
-SDK_PROGS := hostile sdkcheck diskcheck pingpong kvstore
+SDK_PROGS := hostile sdkcheck diskcheck pingpong kvstore redisclient
 $(foreach p,$(SDK_PROGS),$(B)/guest/bin/$(p)): $(B)/guest/bin/%: \
 		guest/programs/%.c $(SDK_LIB)
 	@mkdir -p $(dir $@)
@@ -86,4 +86,5 @@ $(B)/guest/initramfs.cpio: $(MKINITRAMFS) $(B)/guest/init $(GUEST_PROGS) \
 
 GUEST_ALL += $(B)/guest/initramfs.cpio
 
-$(B)/guest/bin/pingpong $(B)/guest/bin/kvstore: guest/programs/cluster.h
+$(B)/guest/bin/pingpong $(B)/guest/bin/kvstore $(B)/guest/bin/redisclient: \
+		guest/programs/cluster.h

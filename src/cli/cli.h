@@ -35,18 +35,13 @@ uint64_t cc_cli_parse_size(const char *s);
 int cc_cli_platform(const char *name, enum cc_platform_kind *kind);
 /* Wall-clock seconds (reports only: never reaches a guest). */
 double cc_cli_wall_s(void);
-/* Saves a snapshot of vm (with its console so far) to path. */
-int cc_cli_save_snapshot(struct cc_vm *vm, const char *path, const char *why);
-/* Loads path and restores it into vm (a boot cache entry or --restore). */
-int cc_cli_start_from(struct cc_vm *vm, const char *path, bool is_cache,
-		      struct cc_err *err);
 
 int cc_cmd_boot(int argc, char **argv);
 int cc_cmd_cluster(int argc, char **argv);
 /* Where `run`'s arguments name a scenario file (an argument, not an
  * option's value, ending in .json, before "--"); 0 if none. */
 int cc_cli_scenario_index(int argc, char **argv);
-int cc_cmd_run(int argc, char **argv);
+int cc_cmd_run_vm(int argc, char **argv); /* `run` of one VM */
 int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);
 int cc_cmd_image(int argc, char **argv);

@@ -20,7 +20,7 @@
 #include "../explore/coverage.h"
 #include "../sim/net_echo.h"
 #include "../vmm/trace.h"
-#include "boot_cache.h"
+#include "../run/boot_cache.h"
 #include "../vmm/vm.h"
 #include "cli.h"
 #include "report.h"
@@ -462,33 +462,6 @@ static int resolve_platform(const struct boot_opts *o,
 	return cc_cli_platform(o->platform, kind);
 }
 
-int cc_cli_platform(const char *name, enum cc_platform_kind *kind)
-{
-	if (!strcmp(name, "pvm")) {
-		*kind = CC_PLATFORM_PVM;
-		return 0;
-	}
-	if (!strcmp(name, "hardware")) {
-		*kind = CC_PLATFORM_HARDWARE;
-		return 0;
-	}
-	struct cc_platform p;
-	struct cc_err e;
-	if (cc_platform_probe(&p, &e)) {
-		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
-		return -1;
-	}
-	*kind = p.kind;
-	return 0;
-}
-
-double cc_cli_wall_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The earliest of --max-vtime and --ticks, in ns (0 = none). */
 static uint64_t horizon_ns(const struct boot_opts *o)
 {
@@ -497,25 +470,6 @@ static uint64_t horizon_ns(const struct boot_opts *o)
 	if (!a || !b)
 		return a | b;
 	return a < b ? a : b;
-}
-
-/* Saves a snapshot of vm now into path (with the console so far). */
-int cc_cli_save_snapshot(struct cc_vm *vm, const char *path, const char *why)
-{
-	struct cc_snapshot *s;
-	struct cc_err e;
-	if (cc_vm_snapshot(vm, &s, &e) ||
-	    cc_snapfile_save(path, s, vm->serial, vm->serial_len, &e)) {
-		fprintf(stderr, "chaoscontrol: %s: %s\n", why, e.msg);
-		cc_snapshot_free(s);
-		return -1;
-	}
-	fprintf(stderr,
-		"chaoscontrol: %s saved at %.3f ms of virtual time: "
-		"%s\n",
-		why, vm->vclock.ns / 1e6, path);
-	cc_snapshot_free(s);
-	return 0;
 }
 
 /* Disk faults start at the ready point: the boot itself (and the boot
@@ -586,8 +540,7 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 		}
 		if (res->stop == CC_STOP_READY) {
 			if (cache_path)
-				cc_cli_save_snapshot(vm, cache_path,
-						     "boot cache");
+				cc_run_save(vm, cache_path, "boot cache");
 			cache_path = NULL; /* a failed save is only a warning */
 			if (faults_at_ready && !o->faults_at_setup)
 				arm_faults(vm, o);
@@ -599,7 +552,7 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 		if (o->net_echo)
 			echo_frames(vm, &echo);
 		if (snap_at && vm->vclock.ns >= snap_at) {
-			if (cc_cli_save_snapshot(vm, o->save, "snapshot"))
+			if (cc_run_save(vm, o->save, "snapshot"))
 				return -1;
 			snap_at = 0;
 		}
@@ -610,27 +563,6 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 
 /* The snapshot to start from (--restore, or a boot cache hit), loaded
  * and restored into vm.  Returns 0 also when there is none. */
-int cc_cli_start_from(struct cc_vm *vm, const char *path, bool is_cache,
-		      struct cc_err *err)
-{
-	struct cc_snapshot *s;
-	char *console;
-	size_t clen;
-	if (cc_snapfile_load(path, &s, &console, &clen, err))
-		return -1;
-	cc_vm_console_replay(vm, console, clen);
-	free(console);
-	int rc = cc_vm_restore(vm, s, err);
-	if (!rc)
-		fprintf(stderr,
-			"chaoscontrol: started from %s%s (%.3f ms of "
-			"virtual time)\n",
-			is_cache ? "the boot cache: " : "", path,
-			vm->vclock.ns / 1e6);
-	cc_snapshot_free(s);
-	return rc;
-}
-
 static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 			const char *cmdline, struct cc_vm_config *cfg)
 {
@@ -775,7 +707,7 @@ static int run(const struct boot_opts *o)
 		return fail(&e, CC_EXIT_SETUP);
 	const char *save_cache = NULL;
 	if (o->restore) {
-		if (cc_cli_start_from(vm, o->restore, false, &e)) {
+		if (cc_run_start_from(vm, o->restore, false, &e)) {
 			cc_vm_destroy(vm);
 			return fail(&e, CC_EXIT_SETUP);
 		}
@@ -783,7 +715,7 @@ static int run(const struct boot_opts *o)
 		if (o->seed_given)
 			cc_vm_reseed(vm, o->seed);
 	} else if (use_cache && access(cache, F_OK) == 0) {
-		if (cc_cli_start_from(vm, cache, true, &e)) {
+		if (cc_run_start_from(vm, cache, true, &e)) {
 			/* Unusable entry: say so, boot afresh, rebuild it. */
 			fprintf(stderr,
 				"chaoscontrol: warning: %s; booting "
@@ -833,21 +765,9 @@ int cc_cmd_boot(int argc, char **argv)
 	return rc ? rc : run(&o);
 }
 
-/* `run --vms N` and `run SCENARIO.json` are clusters (cmd_cluster.c). */
-static bool wants_cluster(int argc, char **argv)
+/* `run` of one VM (main.c sends clusters to cmd_cluster.c). */
+int cc_cmd_run_vm(int argc, char **argv)
 {
-	if (cc_cli_scenario_index(argc, argv))
-		return true;
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--vms") || !strncmp(argv[i], "--vms=", 6))
-			return true;
-	return false;
-}
-
-int cc_cmd_run(int argc, char **argv)
-{
-	if (wants_cluster(argc, argv))
-		return cc_cmd_cluster(argc, argv);
 	struct boot_opts o;
 	int rc = parse(argc, argv, &o, true);
 	return rc ? rc : run(&o);

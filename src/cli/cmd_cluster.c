@@ -17,10 +17,12 @@
 #include "chaoscontrol/protocol.h"
 
 #include "../fault/oracle.h"
+#include "../run/image.h"
 #include "../run/scenario.h"
 #include "../sim/controller.h"
 #include "../vmm/cmdline.h"
-#include "boot_cache.h"
+#include "../vmm/snapshot.h"
+#include "../run/boot_cache.h"
 #include "cli.h"
 
 #define DEFAULT_TICKS 2000u
@@ -85,6 +87,8 @@ struct cluster_opts {
 	char *node_env[CC_SIM_MAX_VMS][CC_SCENARIO_ARGS_MAX + 1];
 	const char *node_cwd[CC_SIM_MAX_VMS];
 	const char *node_initrd[CC_SIM_MAX_VMS];
+	const char *node_spec[CC_SIM_MAX_VMS]; /* image specs, built */
+	char node_image[CC_SIM_MAX_VMS][4096];
 	uint64_t node_mem[CC_SIM_MAX_VMS];
 };
 
@@ -255,6 +259,36 @@ static int from_scenario(struct cluster_opts *o, const char *path)
 	return 0;
 }
 
+/* A node image given as an image spec (SPEC.json): built over the
+ * default initramfs into the image store, once per content. */
+static int spec_image(struct cluster_opts *o, unsigned i, struct cc_err *e)
+{
+	const char *spec = o->node_initrd[i];
+	size_t len = spec ? strlen(spec) : 0;
+	if (len < 5 || strcmp(spec + len - 5, ".json"))
+		return 0;
+	for (unsigned k = 0; k < i; k++) /* the same spec: built already */
+		if (o->node_spec[k] && !strcmp(o->node_spec[k], spec)) {
+			o->node_initrd[i] = o->node_initrd[k];
+			o->node_spec[i] = o->node_spec[k];
+			return 0;
+		}
+	char dir[4000], base[4096];
+	if (cc_cache_dir("images", dir, sizeof(dir), e))
+		return -1;
+	snprintf(base, sizeof(base), "%s/initramfs.cpio", cc_cli_guest_dir());
+	struct cc_image img;
+	cc_image_init(&img, NULL);
+	int rc = cc_image_build(&img, spec, base, dir, o->node_image[i],
+				sizeof(o->node_image[i]), e);
+	cc_image_free(&img);
+	if (rc)
+		return -1;
+	o->node_spec[i] = spec;
+	o->node_initrd[i] = o->node_image[i];
+	return 0;
+}
+
 /* Each node's program (a scenario's, or the command line's for all),
  * image and memory. */
 static int per_node(struct cluster_opts *o, bool argv_given)
@@ -262,6 +296,11 @@ static int per_node(struct cluster_opts *o, bool argv_given)
 	struct cc_err e;
 	for (unsigned i = 0; i < o->vms; i++) {
 		o->node_initrd[i] = cc_scenario_image(&o->sc, i);
+		if (spec_image(o, i, &e)) {
+			fprintf(stderr, "chaoscontrol: nodes[%u].image: %s\n",
+				i, e.msg);
+			return CC_EXIT_SETUP;
+		}
 		o->node_mem[i] = cc_scenario_mem(&o->sc, i);
 		o->node_cwd[i] = cc_scenario_cwd(&o->sc, i);
 		if ((!argv_given && cc_scenario_argv(&o->sc, i, o->vms,
@@ -366,6 +405,12 @@ struct boot_job {
 	const char *cmdline, *kernel, *initrd;
 	struct cc_vm *vm[CC_SIM_MAX_VMS];
 	struct cc_err err[CC_SIM_MAX_VMS];
+	/* Nodes with the same boot share it: leader[i] is the first node
+	 * whose boot is node i's; only leaders boot (or load their boot
+	 * cache entry), the others start from the leader's snapshot. */
+	unsigned leader[CC_SIM_MAX_VMS], nleaders, leaders[CC_SIM_MAX_VMS];
+	char key[CC_SIM_MAX_VMS][4096];
+	struct cc_snapshot *ready[CC_SIM_MAX_VMS]; /* a leader's, at ready */
 };
 
 static void vm_config(const struct boot_job *j, unsigned i,
@@ -393,22 +438,56 @@ static void vm_config(const struct boot_job *j, unsigned i,
 	};
 }
 
-/* VM i at its ready point: from its boot cache entry, or booted now (and
- * cached for the next run). */
+/* A node's boot, without its identity: the boot cache key as node 0.
+ * A node learns its index, MAC and address after the ready point
+ * (CC_DOORBELL_NODE), so one boot serves every node of a configuration
+ * and the entry is found whatever place the node has. */
+static int boot_key(const struct boot_job *j, unsigned i, char *key, size_t cap,
+		    struct cc_err *e)
+{
+	struct cc_vm_config cfg;
+	vm_config(j, i, &cfg);
+	cfg.vm_index = 0;
+	return cc_boot_cache_path(&cfg, j->kind, key, cap, e);
+}
+
+/* Groups the nodes by boot; -1 if a key cannot be made (a file that
+ * cannot be read: the error is the node's). */
+static int group_boots(struct boot_job *j)
+{
+	j->nleaders = 0;
+	for (unsigned i = 0; i < j->o->vms; i++) {
+		if (boot_key(j, i, j->key[i], sizeof(j->key[i]), &j->err[i])) {
+			fprintf(stderr, "chaoscontrol: %s\n", j->err[i].msg);
+			return -1;
+		}
+		j->leader[i] = i;
+		for (unsigned k = 0; k < i; k++)
+			if (j->leader[k] == k &&
+			    !strcmp(j->key[k], j->key[i])) {
+				j->leader[i] = k;
+				break;
+			}
+		if (j->leader[i] == i)
+			j->leaders[j->nleaders++] = i;
+	}
+	return 0;
+}
+
+/* VM i (a leader) at its ready point: from its boot cache entry, or
+ * booted now (and cached for the next run). */
 static int ready_vm(struct boot_job *j, unsigned i)
 {
 	struct cc_vm_config cfg;
 	struct cc_err *e = &j->err[i];
-	char cache[4096];
+	const char *cache = j->key[i];
 	vm_config(j, i, &cfg);
-	bool use_cache =
-		!j->o->no_cache &&
-		!cc_boot_cache_path(&cfg, j->kind, cache, sizeof(cache), e);
+	bool use_cache = !j->o->no_cache;
 	if (cc_vm_create(&j->vm[i], &cfg, e))
 		return -1;
 	struct cc_vm *vm = j->vm[i];
 	if (use_cache && access(cache, F_OK) == 0) {
-		if (!cc_cli_start_from(vm, cache, true, e))
+		if (!cc_run_start_from(vm, cache, true, e))
 			return 0;
 		fprintf(stderr,
 			"chaoscontrol: warning: VM %u: %s; booting "
@@ -433,25 +512,58 @@ static int ready_vm(struct boot_job *j, unsigned i)
 				  i, cc_stop_name(res.stop), res.msg);
 	vm->cfg.stop_at_ready = false;
 	if (use_cache)
-		cc_cli_save_snapshot(vm, cache, "boot cache");
+		cc_run_save(vm, cache, "boot cache");
 	return 0;
 }
 
-static void ready_job(void *ctx, size_t i)
+static void ready_job(void *ctx, size_t k)
 {
 	struct boot_job *j = ctx;
-	if (ready_vm(j, (unsigned)i) && !j->err[i].msg[0])
-		snprintf(j->err[i].msg, sizeof(j->err[i].msg), "VM %zu failed",
+	unsigned i = j->leaders[k];
+	if (ready_vm(j, i) && !j->err[i].msg[0])
+		snprintf(j->err[i].msg, sizeof(j->err[i].msg), "VM %u failed",
 			 i);
+	else if (cc_vm_snapshot(j->vm[i], &j->ready[i], &j->err[i]))
+		j->ready[i] = NULL;
+}
+
+/* A node that shares its leader's boot: the leader's ready state, with
+ * its console so far, in a VM of the node's own configuration.  One at a
+ * time: a restore moves the snapshot's dirty tracking to its VM. */
+static void follow(struct boot_job *j, unsigned i)
+{
+	unsigned l = j->leader[i];
+	struct cc_vm_config cfg;
+	if (l == i)
+		return;
+	if (!j->ready[l]) {
+		cc_err_set(&j->err[i],
+			   "VM %u: the boot it shares with VM %u "
+			   "failed",
+			   i, l);
+		return;
+	}
+	vm_config(j, i, &cfg);
+	if (cc_vm_create(&j->vm[i], &cfg, &j->err[i]))
+		return;
+	cc_vm_console_replay(j->vm[i], j->vm[l]->serial, j->vm[l]->serial_len);
+	cc_vm_restore(j->vm[i], j->ready[l], &j->err[i]);
 }
 
 static int ready_all(struct boot_job *j, unsigned threads)
 {
 	struct cc_workers w;
-	if (cc_workers_start(&w, threads > 1 ? threads : 0))
+	if (group_boots(j) || cc_workers_start(&w, threads > 1 ? threads : 0))
 		return -1;
-	cc_workers_run(&w, ready_job, j, j->o->vms);
+	fprintf(stderr, "chaoscontrol: %u VMs from %u boot%s\n", j->o->vms,
+		j->nleaders, j->nleaders == 1 ? "" : "s");
+	cc_workers_run(&w, ready_job, j, j->nleaders);
 	cc_workers_stop(&w);
+	for (unsigned i = 0; i < j->o->vms; i++)
+		follow(j, i);
+	for (unsigned i = 0; i < j->o->vms; i++)
+		if (j->ready[i])
+			cc_snapshot_free(j->ready[i]);
 	int rc = 0;
 	for (unsigned i = 0; i < j->o->vms; i++)
 		if (j->err[i].msg[0]) {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../run/image.h"
-#include "boot_cache.h"
+#include "../run/boot_cache.h"
 #include "cli.h"
 
 static const char help[] =
@@ -49,33 +49,26 @@ static int build(const char *spec, const char *out, const char *base,
 {
 	struct cc_image img;
 	struct cc_err err;
-	char path[4096], hash[33], dir[4000];
+	char path[4096], hash[33] = "", dir[4000];
 	cc_image_init(&img, NULL);
-	int rc = cc_image_load_spec(&img, spec, &err);
-	if (!rc && !out) {
-		if (store_dir(dir, sizeof(dir)))
-			goto fail_quiet;
-		snprintf(path, sizeof(path), "%s/new-%d.cpio", dir,
-			 (int)getpid());
-	} else if (!rc) {
+	int rc;
+	if (out) {
 		snprintf(path, sizeof(path), "%s", out);
+		rc = cc_image_load_spec(&img, spec, &err) ||
+		     cc_image_write(&img, base, path, hash, &err);
+	} else if (store_dir(dir, sizeof(dir))) {
+		cc_image_free(&img);
+		return CC_EXIT_SETUP;
+	} else { /* into the store, under its hash */
+		rc = cc_image_build(&img, spec, base, dir, path, sizeof(path),
+				    &err);
+		const char *name = strrchr(path, '/');
+		snprintf(hash, sizeof(hash), "%.32s", name ? name + 1 : "");
 	}
-	if (!rc)
-		rc = cc_image_write(&img, base, path, hash, &err);
 	if (rc) {
 		fprintf(stderr, "chaoscontrol: %s\n", err.msg);
-		goto fail_quiet;
-	}
-	if (!out) { /* into the store, under its hash */
-		char final[4096];
-		snprintf(final, sizeof(final), "%s/%s.cpio", dir, hash);
-		if (rename(path, final) < 0) {
-			fprintf(stderr, "chaoscontrol: image store: %s\n",
-				strerror(errno));
-			unlink(path);
-			goto fail_quiet;
-		}
-		snprintf(path, sizeof(path), "%s", final);
+		cc_image_free(&img);
+		return CC_EXIT_SETUP;
 	}
 	if (!quiet)
 		printf("image: %zu programs, %zu libraries, %zu entries, "
@@ -86,9 +79,6 @@ static int build(const char *spec, const char *out, const char *base,
 	printf("%s%s\n", quiet ? "" : "image: ", path);
 	cc_image_free(&img);
 	return CC_EXIT_OK;
-fail_quiet:
-	cc_image_free(&img);
-	return CC_EXIT_SETUP;
 }
 
 int cc_cmd_image(int argc, char **argv)

@@ -47,6 +47,44 @@ int cc_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cc_cli_platform(const char *name, enum cc_platform_kind *kind)
+{
+	if (!strcmp(name, "pvm")) {
+		*kind = CC_PLATFORM_PVM;
+		return 0;
+	}
+	if (!strcmp(name, "hardware")) {
+		*kind = CC_PLATFORM_HARDWARE;
+		return 0;
+	}
+	struct cc_platform p;
+	struct cc_err e;
+	if (cc_platform_probe(&p, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return -1;
+	}
+	*kind = p.kind;
+	return 0;
+}
+
+double cc_cli_wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* `run --vms N` and `run SCENARIO.json` are clusters (cmd_cluster.c). */
+static bool wants_cluster(int argc, char **argv)
+{
+	if (cc_cli_scenario_index(argc, argv))
+		return true;
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--vms") || !strncmp(argv[i], "--vms=", 6))
+			return true;
+	return false;
+}
+
 unsigned cc_cli_watchdog_ms(enum cc_platform_kind kind)
 {
 	return kind == CC_PLATFORM_PVM ? 120000u : 5000u;
@@ -79,7 +117,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "boot"))
 		return cc_cmd_boot(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
-		return cc_cmd_run(argc - 1, argv + 1);
+		return wants_cluster(argc - 1, argv + 1)
+			       ? cc_cmd_cluster(argc - 1, argv + 1)
+			       : cc_cmd_run_vm(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "image"))
 		return cc_cmd_image(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "determinism"))

@@ -89,4 +89,10 @@ int cc_image_load_spec(struct cc_image *img, const char *path,
 int cc_image_write(struct cc_image *img, const char *base, const char *out,
 		   char hash[33], struct cc_err *err);
 
+/* Loads spec into img and writes it over base into the store directory
+ * as HASH.cpio (its XXH3-128), naming the result in out. */
+int cc_image_build(struct cc_image *img, const char *spec, const char *base,
+		   const char *store, char *out, size_t cap,
+		   struct cc_err *err);
+
 #endif

@@ -13,10 +13,12 @@
  * Relative sources are taken from the spec's directory.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fields.h"
 #include "image.h"
@@ -248,4 +250,27 @@ int cc_image_load_spec(struct cc_image *img, const char *path,
 	int rc = cc_image_parse_spec(img, text, n, dir, err);
 	free(text);
 	return rc;
+}
+
+int cc_image_build(struct cc_image *img, const char *spec, const char *base,
+		   const char *store, char *out, size_t cap, struct cc_err *err)
+{
+	char tmp[4096], hash[33];
+	if (cc_image_load_spec(img, spec, err))
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s/new-%d.cpio", store,
+		     (int)getpid()) >= (int)sizeof(tmp))
+		return cc_err_set(err, "image store: path too long");
+	if (cc_image_write(img, base, tmp, hash, err))
+		return -1;
+	/* Named by content: the same spec and inputs, the same file (and
+	 * so the same boot cache entry). */
+	if (snprintf(out, cap, "%s/%s.cpio", store, hash) >= (int)cap ||
+	    rename(tmp, out) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return cc_err_errno(err, "image store: %s", out);
+	}
+	return 0;
 }

@@ -130,3 +130,43 @@ int cc_boot_cache_path(const struct cc_vm_config *cfg, int platform, char *path,
 		return cc_err_set(err, "boot cache: path too long");
 	return 0;
 }
+
+/* Saves a snapshot of vm now into path (with the console so far). */
+int cc_run_save(struct cc_vm *vm, const char *path, const char *why)
+{
+	struct cc_snapshot *s;
+	struct cc_err e;
+	if (cc_vm_snapshot(vm, &s, &e) ||
+	    cc_snapfile_save(path, s, vm->serial, vm->serial_len, &e)) {
+		fprintf(stderr, "chaoscontrol: %s: %s\n", why, e.msg);
+		cc_snapshot_free(s);
+		return -1;
+	}
+	fprintf(stderr,
+		"chaoscontrol: %s saved at %.3f ms of virtual time: "
+		"%s\n",
+		why, vm->vclock.ns / 1e6, path);
+	cc_snapshot_free(s);
+	return 0;
+}
+
+int cc_run_start_from(struct cc_vm *vm, const char *path, bool is_cache,
+		      struct cc_err *err)
+{
+	struct cc_snapshot *s;
+	char *console;
+	size_t clen;
+	if (cc_snapfile_load(path, &s, &console, &clen, err))
+		return -1;
+	cc_vm_console_replay(vm, console, clen);
+	free(console);
+	int rc = cc_vm_restore(vm, s, err);
+	if (!rc)
+		fprintf(stderr,
+			"chaoscontrol: started from %s%s (%.3f ms of "
+			"virtual time)\n",
+			is_cache ? "the boot cache: " : "", path,
+			vm->vclock.ns / 1e6);
+	cc_snapshot_free(s);
+	return rc;
+}
