@@ -18,6 +18,7 @@
 
 #include "../fault/oracle.h"
 #include "../run/image.h"
+#include "../run/ready.h"
 #include "../run/scenario.h"
 #include "../sim/controller.h"
 #include "../vmm/cmdline.h"
@@ -403,14 +404,7 @@ struct boot_job {
 	const struct cluster_opts *o;
 	enum cc_platform_kind kind;
 	const char *cmdline, *kernel, *initrd;
-	struct cc_vm *vm[CC_SIM_MAX_VMS];
-	struct cc_err err[CC_SIM_MAX_VMS];
-	/* Nodes with the same boot share it: leader[i] is the first node
-	 * whose boot is node i's; only leaders boot (or load their boot
-	 * cache entry), the others start from the leader's snapshot. */
-	unsigned leader[CC_SIM_MAX_VMS], nleaders, leaders[CC_SIM_MAX_VMS];
-	char key[CC_SIM_MAX_VMS][4096];
-	struct cc_snapshot *ready[CC_SIM_MAX_VMS]; /* a leader's, at ready */
+	struct cc_ready ready; /* src/run/ready.h */
 };
 
 static void vm_config(const struct boot_job *j, unsigned i,
@@ -436,145 +430,6 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.exec_cwd = o->node_cwd[i],
 		.watchdog_ms = cc_cli_watchdog_ms(j->kind),
 	};
-}
-
-/* A node's boot, without its identity: the boot cache key as node 0.
- * A node learns its index, MAC and address after the ready point
- * (CC_DOORBELL_NODE), so one boot serves every node of a configuration
- * and the entry is found whatever place the node has. */
-static int boot_key(const struct boot_job *j, unsigned i, char *key, size_t cap,
-		    struct cc_err *e)
-{
-	struct cc_vm_config cfg;
-	vm_config(j, i, &cfg);
-	cfg.vm_index = 0;
-	return cc_boot_cache_path(&cfg, j->kind, key, cap, e);
-}
-
-/* Groups the nodes by boot; -1 if a key cannot be made (a file that
- * cannot be read: the error is the node's). */
-static int group_boots(struct boot_job *j)
-{
-	j->nleaders = 0;
-	for (unsigned i = 0; i < j->o->vms; i++) {
-		if (boot_key(j, i, j->key[i], sizeof(j->key[i]), &j->err[i])) {
-			fprintf(stderr, "chaoscontrol: %s\n", j->err[i].msg);
-			return -1;
-		}
-		j->leader[i] = i;
-		for (unsigned k = 0; k < i; k++)
-			if (j->leader[k] == k &&
-			    !strcmp(j->key[k], j->key[i])) {
-				j->leader[i] = k;
-				break;
-			}
-		if (j->leader[i] == i)
-			j->leaders[j->nleaders++] = i;
-	}
-	return 0;
-}
-
-/* VM i (a leader) at its ready point: from its boot cache entry, or
- * booted now (and cached for the next run). */
-static int ready_vm(struct boot_job *j, unsigned i)
-{
-	struct cc_vm_config cfg;
-	struct cc_err *e = &j->err[i];
-	const char *cache = j->key[i];
-	vm_config(j, i, &cfg);
-	bool use_cache = !j->o->no_cache;
-	if (cc_vm_create(&j->vm[i], &cfg, e))
-		return -1;
-	struct cc_vm *vm = j->vm[i];
-	if (use_cache && access(cache, F_OK) == 0) {
-		if (!cc_run_start_from(vm, cache, true, e))
-			return 0;
-		fprintf(stderr,
-			"chaoscontrol: warning: VM %u: %s; booting "
-			"afresh\n",
-			i, e->msg);
-		unlink(cache);
-		cc_vm_destroy(vm);
-		if (cc_vm_create(&j->vm[i], &cfg, e))
-			return -1;
-		vm = j->vm[i];
-	}
-	fprintf(stderr,
-		"chaoscontrol: VM %u: booting (once per machine; "
-		"the boot cache keeps it)\n",
-		i);
-	vm->cfg.stop_at_ready = true;
-	struct cc_vm_result res;
-	if (cc_vm_run(vm, &res) || res.stop != CC_STOP_READY)
-		return cc_err_set(e,
-				  "VM %u stopped before it was ready (%s): "
-				  "%s",
-				  i, cc_stop_name(res.stop), res.msg);
-	vm->cfg.stop_at_ready = false;
-	if (use_cache)
-		cc_run_save(vm, cache, "boot cache");
-	return 0;
-}
-
-static void ready_job(void *ctx, size_t k)
-{
-	struct boot_job *j = ctx;
-	unsigned i = j->leaders[k];
-	if (ready_vm(j, i) && !j->err[i].msg[0])
-		snprintf(j->err[i].msg, sizeof(j->err[i].msg), "VM %u failed",
-			 i);
-	else if (cc_vm_snapshot(j->vm[i], &j->ready[i], &j->err[i]))
-		j->ready[i] = NULL;
-}
-
-/* A node that shares its leader's boot: the leader's ready state, with
- * its console so far, in a VM of the node's own configuration.  One at a
- * time: a restore moves the snapshot's dirty tracking to its VM. */
-static void follow(struct boot_job *j, unsigned i)
-{
-	unsigned l = j->leader[i];
-	struct cc_vm_config cfg;
-	if (l == i)
-		return;
-	if (!j->ready[l]) {
-		cc_err_set(&j->err[i],
-			   "VM %u: the boot it shares with VM %u "
-			   "failed",
-			   i, l);
-		return;
-	}
-	vm_config(j, i, &cfg);
-	if (cc_vm_create(&j->vm[i], &cfg, &j->err[i]))
-		return;
-	cc_vm_console_replay(j->vm[i], j->vm[l]->serial, j->vm[l]->serial_len);
-	cc_vm_restore(j->vm[i], j->ready[l], &j->err[i]);
-}
-
-static int ready_all(struct boot_job *j, unsigned threads)
-{
-	struct cc_workers w;
-	if (group_boots(j) || cc_workers_start(&w, threads > 1 ? threads : 0))
-		return -1;
-	fprintf(stderr, "chaoscontrol: %u VMs from %u boot%s\n", j->o->vms,
-		j->nleaders, j->nleaders == 1 ? "" : "s");
-	cc_workers_run(&w, ready_job, j, j->nleaders);
-	cc_workers_stop(&w);
-	for (unsigned i = 0; i < j->o->vms; i++)
-		follow(j, i);
-	for (unsigned i = 0; i < j->o->vms; i++)
-		if (j->ready[i])
-			cc_snapshot_free(j->ready[i]);
-	int rc = 0;
-	for (unsigned i = 0; i < j->o->vms; i++)
-		if (j->err[i].msg[0]) {
-			fprintf(stderr, "chaoscontrol: %s\n", j->err[i].msg);
-			rc = -1;
-		}
-	if (rc)
-		for (unsigned i = 0; i < j->o->vms; i++)
-			if (j->vm[i])
-				cc_vm_destroy(j->vm[i]);
-	return rc;
 }
 
 /* --- running
@@ -887,7 +742,14 @@ static int setup_sim(struct cc_sim *s, const struct cluster_opts *o,
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		return CC_EXIT_USAGE;
 	}
-	if (ready_all(j, o->threads)) {
+	struct cc_ready *rd = &j->ready;
+	rd->n = o->vms;
+	rd->platform = (int)j->kind;
+	rd->no_cache = o->no_cache;
+	rd->threads = o->threads;
+	for (unsigned i = 0; i < o->vms; i++)
+		vm_config(j, i, &rd->cfg[i]);
+	if (cc_ready_all(rd)) {
 		cc_schedule_free(&sched);
 		return CC_EXIT_SETUP;
 	}
@@ -900,7 +762,7 @@ static int setup_sim(struct cc_sim *s, const struct cluster_opts *o,
 	};
 	for (int k = 0; k < CC_FAULT__COUNT; k++)
 		cfg.engine.kinds[k] = true;
-	if (cc_sim_init(s, j->vm, o->vms, &sched, &cfg, &e)) {
+	if (cc_sim_init(s, rd->vm, o->vms, &sched, &cfg, &e)) {
 		cc_schedule_free(&sched);
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		return CC_EXIT_SETUP;
@@ -925,10 +787,11 @@ int cc_cmd_cluster(int argc, char **argv)
 			cc_cli_guest_dir());
 		return CC_EXIT_SETUP;
 	}
-	struct boot_job j = {.o = &o,
-			     .kernel = kernel,
-			     .initrd = initrd,
-			     .cmdline = cmdline};
+	static struct boot_job j;
+	j = (struct boot_job){.o = &o,
+			      .kernel = kernel,
+			      .initrd = initrd,
+			      .cmdline = cmdline};
 	if (cc_cli_platform(o.platform, &j.kind))
 		return CC_EXIT_SETUP;
 	fprintf(stderr, "chaoscontrol: platform: %s\n",
