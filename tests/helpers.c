@@ -62,6 +62,24 @@ int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int cc_test_run_json(char *out, size_t cap, char *console, size_t concap,
+		     const char *args)
+{
+	char cons[128];
+	snprintf(cons, sizeof(cons), CC_BUILD_DIR "/tests/run.%d.console",
+		 (int)getpid());
+	int rc = cc_test_sh(out, cap,
+			    CC_BUILD_DIR "/chaoscontrol run --json %s 2>%s",
+			    args, cons);
+	FILE *f = fopen(cons, "r");
+	size_t n = f ? fread(console, 1, concap - 1, f) : 0;
+	console[n] = 0;
+	if (f)
+		fclose(f);
+	unlink(cons);
+	return rc;
+}
+
 uint64_t cc_test_run_to(struct cc_vm *vm, uint64_t ns)
 {
 	struct cc_vm_result res;

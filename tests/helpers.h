@@ -13,6 +13,11 @@ struct cc_vm;
 int cc_test_sh(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* `chaoscontrol run --json ARGS`: the report (stdout) into out, the
+ * consoles and messages (stderr) into console; returns the exit status. */
+int cc_test_run_json(char *out, size_t cap, char *console, size_t concap,
+		     const char *args);
+
 /* The ext4 test image the Linux virtio and SDK suites attach: made once
  * (tests/linux/mkdisk.sh, byte-for-byte reproducible), so every run of
  * either suite shares one boot cache entry. */

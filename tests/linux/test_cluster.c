@@ -51,21 +51,14 @@ static const char *schedule(const char *name, const char *json)
 /* chaoscontrol run --vms ... --json ARGS; fills r. */
 static void cluster(struct run *r, const char *fmt, ...)
 {
-	char args[2048], cons[300];
+	char args[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	mkdir(DIR, 0755);
-	snprintf(cons, sizeof(cons), DIR "/console.%d", (int)getpid());
-	r->rc = cc_test_sh(r->out, sizeof(r->out), CC " run --json %s 2>%s",
-			   args, cons);
-	FILE *f = fopen(cons, "r");
-	size_t n = f ? fread(r->console, 1, sizeof(r->console) - 1, f) : 0;
-	r->console[n] = 0;
-	if (f)
-		fclose(f);
-	unlink(cons);
+	r->rc = cc_test_run_json(r->out, sizeof(r->out), r->console,
+				 sizeof(r->console), args);
 	json_error_t e;
 	r->report = json_loads(r->out, 0, &e);
 	cr_assert(r->report, "no JSON report (exit %d): %s\nconsole:\n%s",

@@ -19,7 +19,6 @@
 
 #include "helpers.h"
 
-#define CC	 CC_BUILD_DIR "/chaoscontrol"
 #define SCENARIO CC_BUILD_DIR "/../examples/redis-replication.json"
 
 TestSuite(redis, .timeout = 3600);
@@ -35,23 +34,15 @@ static struct run *run(const char *fmt, ...)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	cr_assert(r);
-	char args[512], cons[128];
+	char args[512], all[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cons, sizeof(cons), CC_BUILD_DIR "/tests/redis.%d.console",
-		 (int)getpid());
-	r->rc = cc_test_sh(r->out, sizeof(r->out),
-			   CC " run " SCENARIO
-			      " --json --data-disk " CC_TEST_DISK " %s 2>%s",
-			   args, cons);
-	FILE *f = fopen(cons, "r");
-	size_t n = f ? fread(r->console, 1, sizeof(r->console) - 1, f) : 0;
-	r->console[n] = 0;
-	if (f)
-		fclose(f);
-	unlink(cons);
+	snprintf(all, sizeof(all), SCENARIO " --data-disk " CC_TEST_DISK " %s",
+		 args);
+	r->rc = cc_test_run_json(r->out, sizeof(r->out), r->console,
+				 sizeof(r->console), all);
 	json_error_t e;
 	r->report = json_loads(r->out, 0, &e);
 	cr_assert(r->report, "no JSON report (exit %d): %s\n%s", r->rc, e.text,
