@@ -15,7 +15,7 @@ SAN ?=
 CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -Iinclude \
 	-D_DEFAULT_SOURCE -MMD -MP $(SAN)
 LDFLAGS := $(SAN)
-LIBS := -lxxhash -lsodium -ljansson -lzstd -larchive -lelf -lpthread
+LIBS := -lxxhash -lsodium -ljansson -lzstd -larchive -lelf -lext2fs -lcom_err -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
 VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/fault/*.c \

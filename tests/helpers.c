@@ -41,8 +41,9 @@ void cc_test_make_host_image(void)
 	      f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(cc_test_sh(o, sizeof(o),
-				CC_BUILD_DIR "/chaoscontrol image build %s -o "
-					     "%s 2>&1",
+				CC_BUILD_DIR
+				"/chaoscontrol image build %s --disk -o "
+				"%s 2>&1",
 				spec, CC_TEST_HOST_IMAGE),
 		     0, "%s", o);
 }

@@ -30,7 +30,8 @@ void cc_test_make_disk(void);
  * object they load, laid over the default initramfs by `chaoscontrol
  * image build`.  Reproducible, so the suites that use it share one boot
  * cache entry. */
-#define CC_TEST_HOST_IMAGE CC_BUILD_DIR "/tests/host-initrd.cpio"
+/* An image disk (image build --disk): run --image, no boot of its own. */
+#define CC_TEST_HOST_IMAGE CC_BUILD_DIR "/tests/host-image.img"
 void cc_test_make_host_image(void);
 
 /* Runs vm until virtual time ns (which must be a limit stop, not the

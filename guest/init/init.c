@@ -254,6 +254,7 @@ static void ring_ready(char *buf, size_t len, struct orders *o,
 	node->count =
 		(unsigned)(id >> CC_NODE_COUNT_SHIFT) & CC_NODE_COUNT_MASK;
 	node->data_disk = !!(id & CC_NODE_DATA_DISK);
+	node->image = !!(id & CC_NODE_IMAGE);
 	/* The wall clock, carried across restarts (protocol.h). */
 	uint64_t wall =
 		*(volatile uint64_t *)((uint8_t *)p + CC_DOORBELL_WALLCLOCK);
@@ -324,7 +325,7 @@ int main(void)
 	read_orders(line, sizeof(line), argv);
 	cc_system_base();
 	wait_first_tick();
-	struct cc_node node = {0, 0, 0};
+	struct cc_node node = {0, 0, 0, 0};
 	ring_ready(buf, sizeof(buf), &o, &node);
 	cc_system_node(&node);
 	const char *path = argv[0];

@@ -13,6 +13,7 @@
 struct cc_node {
 	unsigned index, count;
 	int data_disk; /* mount /dev/vda at /data */
+	int image;     /* lay the image disk over the root */
 };
 
 /* Before the ready point: /tmp, /dev/shm, /dev/{null,zero,urandom},
@@ -20,11 +21,11 @@ struct cc_node {
  * none, and lo up. */
 void cc_system_base(void);
 
-/* After it: hostname node<i>, /etc/hosts naming every node (unless the
- * image brings one), eth0 as 10.0.0.<i+1>/24 with MAC
- * 52:54:00:12:34:<i>, and, when asked, the ext4 disk on /dev/vda
- * mounted at /data.
- * Problems are printed, never fatal: the program decides. */
+/* After it: the image disk, when there is one, mounted at /cc/image and
+ * laid over the root; hostname node<i>, /etc/hosts naming every node (unless
+ * the image brings one), eth0 as 10.0.0.<i+1>/24 with MAC 52:54:00:12:34:<i>,
+ * and, when asked, the ext4 disk on /dev/vda mounted at /data. Problems are
+ * printed, never fatal: the program decides. */
 void cc_system_node(const struct cc_node *node);
 
 #endif

@@ -38,6 +38,18 @@
 #define CC_IRQ_VIRTIO_BLK   5
 #define CC_IRQ_VIRTIO_NET   6
 #define CC_IRQ_VIRTIO_RNG   7
+/* The image disk: a read-only virtio-blk device every Linux VM has, in
+ * the next slot.  Its line is IRQ 3 (COM2's, free: there is one UART;
+ * IRQ 8 would need the slave PIC).  It is blank, of a fixed size, until
+ * the guest reads the node word after the ready point; then it holds
+ * the node's image (an ext4 file system, `image build --disk`) and the
+ * word says so (CC_NODE_IMAGE).  The boot never sees the image, so one
+ * cached boot serves every image.  Its virtio-blk serial names it. */
+#define CC_VIRTIO_IMG_GPA   0xD0003000ull
+#define CC_IRQ_VIRTIO_IMG   3
+#define CC_IMAGE_DISK_BYTES (4ull << 30)
+#define CC_IMAGE_SERIAL	    "cc-image"
+#define CC_IMAGE_MOUNT	    "/cc/image"
 
 /* --- MMIO doorbell -------------------------------------------------------
  * One page no RAM backs, so every access exits to the VMM: the way guest
@@ -80,6 +92,7 @@
 #define CC_NODE_COUNT_SHIFT 32
 #define CC_NODE_COUNT_MASK  0xFFFFu
 #define CC_NODE_DATA_DISK   (1ull << 63)
+#define CC_NODE_IMAGE	    (1ull << 62) /* the image disk holds an image */
 /* An 8-byte read at this offset returns the machine's wall clock now,
  * in ns since 1970 (UTC): the RTC's date to the nanosecond, carried
  * across restarts (a restored boot state would otherwise go back to its

@@ -21,6 +21,7 @@
 #include "../sim/net_echo.h"
 #include "../vmm/trace.h"
 #include "../run/boot_cache.h"
+#include "../run/image.h"
 #include "../vmm/vm.h"
 #include "cli.h"
 #include "report.h"
@@ -103,6 +104,10 @@ static const char help_options[] =
 	"                      are fast\n"
 	"  --initrd PATH       initramfs (default: the built-in one)\n"
 	"  --no-initrd         boot without an initramfs\n"
+	"  --image IMAGE       the guest's image: a spec (.json, built into\n"
+	"                      an image disk), an image disk (laid over the\n"
+	"                      root after the ready point: no boot of its\n"
+	"                      own) or an initramfs (like --initrd)\n"
 	"  --mem SIZE          guest RAM, e.g. 256M or 1G (default 256M)\n"
 	"  --cmdline ARGS      appended to the generated kernel command line\n"
 	"  --verbose-kernel    full kernel log (default: quiet)\n"
@@ -132,7 +137,7 @@ static const char help_options[] =
 #define WATCHDOG_AUTO UINT32_MAX
 
 struct boot_opts {
-	const char *kernel, *initrd, *append, *serial_out, *platform;
+	const char *kernel, *initrd, *append, *serial_out, *platform, *image;
 	const char *trace, *save, *restore;
 	const char *disk, *disk_out, *coverage_out;
 	struct cc_disk_faults faults;
@@ -179,6 +184,7 @@ enum {
 	OPT_FIXED_MODEL,
 	OPT_DISK,
 	OPT_DATA_DISK,
+	OPT_IMAGE,
 	OPT_DISK_OUT,
 	OPT_DISK_FAULT,
 	OPT_NET_ECHO,
@@ -195,6 +201,7 @@ static const struct option longopts[] = {
 	{"kernel", required_argument, 0, OPT_KERNEL},
 	{"initrd", required_argument, 0, OPT_INITRD},
 	{"no-initrd", no_argument, 0, OPT_NO_INITRD},
+	{"image", required_argument, 0, OPT_IMAGE},
 	{"mem", required_argument, 0, OPT_MEM},
 	{"cmdline", required_argument, 0, OPT_CMDLINE},
 	{"verbose-kernel", no_argument, 0, OPT_VERBOSE},
@@ -287,6 +294,9 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			break;
 		case OPT_NO_INITRD:
 			o->no_initrd = true;
+			break;
+		case OPT_IMAGE:
+			o->image = optarg;
 			break;
 		case OPT_MEM:
 			o->mem = cc_cli_parse_size(optarg);
@@ -660,9 +670,20 @@ static int run(const struct boot_opts *o)
 	snprintf(kpath, sizeof(kpath), "%s/vmlinux", cc_cli_guest_dir());
 	snprintf(ipath, sizeof(ipath), "%s/initramfs.cpio", cc_cli_guest_dir());
 	const char *kernel = o->kernel ? o->kernel : kpath;
-	const char *initrd = o->no_initrd ? NULL
-			     : o->initrd  ? o->initrd
-					  : ipath;
+	static char image[4096];
+	bool image_disk = false;
+	struct cc_err ie;
+	char store[4000];
+	if (o->image && (cc_cache_dir("images", store, sizeof(store), &ie) ||
+			 cc_image_resolve(o->image, store, image, sizeof(image),
+					  &image_disk, &ie))) {
+		fprintf(stderr, "chaoscontrol: --image: %s\n", ie.msg);
+		return CC_EXIT_SETUP;
+	}
+	const char *initrd = o->no_initrd	       ? NULL
+			     : o->image && !image_disk ? image
+			     : o->initrd	       ? o->initrd
+						       : ipath;
 	if ((!o->kernel && access(kpath, R_OK)) ||
 	    (!o->initrd && initrd && access(ipath, R_OK))) {
 		fprintf(stderr,
@@ -691,6 +712,7 @@ static int run(const struct boot_opts *o)
 	fill_config(o, kind, cmdline, &cfg);
 	cfg.kernel_path = kernel;
 	cfg.initrd_path = initrd;
+	cfg.image_path = image_disk ? image : NULL;
 	if (o->restore && peek_restore(o, &cfg, &e))
 		return fail(&e, CC_EXIT_SETUP);
 	bool use_cache = !o->restore && !o->no_cache;

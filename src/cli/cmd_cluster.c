@@ -57,6 +57,9 @@ static const char help[] =
 	"  --disk FILE         give every VM this disk image (each its own\n"
 	"                      copy-on-write overlay)\n"
 	"  --data-disk FILE    the same, and init mounts it (ext4) at /data\n"
+	"  --image IMAGE       every VM's image: a spec (.json, built into\n"
+	"                      an image disk), an image disk or an\n"
+	"                      initramfs (docs/IMAGES.md)\n"
 	"  --mem SIZE          guest RAM per VM (default 256M)\n"
 	"  --platform P        auto (default), hardware or pvm\n"
 	"  --no-cache          boot every VM afresh (slow on PVM)\n"
@@ -76,7 +79,7 @@ struct cluster_opts {
 	uint32_t random_ppm;
 	uint64_t check_at, check_repeats; /* --restore-check */
 	enum cc_gate gate;
-	const char *schedule, *disk, *platform;
+	const char *schedule, *disk, *platform, *image_arg;
 	const char *schedule_json; /* a scenario's inline schedule */
 	char **argv;		   /* program and arguments */
 	char *default_argv[3];
@@ -88,7 +91,8 @@ struct cluster_opts {
 	char *node_env[CC_SIM_MAX_VMS][CC_SCENARIO_ARGS_MAX + 1];
 	const char *node_cwd[CC_SIM_MAX_VMS];
 	const char *node_initrd[CC_SIM_MAX_VMS];
-	const char *node_spec[CC_SIM_MAX_VMS]; /* image specs, built */
+	const char *node_imgdisk[CC_SIM_MAX_VMS];
+	const char *node_spec[CC_SIM_MAX_VMS]; /* images as named */
 	char node_image[CC_SIM_MAX_VMS][4096];
 	uint64_t node_mem[CC_SIM_MAX_VMS];
 };
@@ -105,6 +109,7 @@ enum {
 	OPT_QUIET,
 	OPT_DISK,
 	OPT_DATA_DISK,
+	OPT_IMAGE,
 	OPT_MEM,
 	OPT_PLATFORM,
 	OPT_NO_CACHE,
@@ -124,6 +129,7 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, 0, OPT_QUIET},
 	{"disk", required_argument, 0, OPT_DISK},
 	{"data-disk", required_argument, 0, OPT_DATA_DISK},
+	{"image", required_argument, 0, OPT_IMAGE},
 	{"mem", required_argument, 0, OPT_MEM},
 	{"platform", required_argument, 0, OPT_PLATFORM},
 	{"no-cache", no_argument, 0, OPT_NO_CACHE},
@@ -260,33 +266,32 @@ static int from_scenario(struct cluster_opts *o, const char *path)
 	return 0;
 }
 
-/* A node image given as an image spec (SPEC.json): built over the
- * default initramfs into the image store, once per content. */
-static int spec_image(struct cluster_opts *o, unsigned i, struct cc_err *e)
+/* A node's image: a spec (built into the image store as an image
+ * disk, once per spec), an image disk or an initramfs (run/image.h). */
+static int node_image(struct cluster_opts *o, unsigned i, struct cc_err *e)
 {
-	const char *spec = o->node_initrd[i];
-	size_t len = spec ? strlen(spec) : 0;
-	if (len < 5 || strcmp(spec + len - 5, ".json"))
+	const char *name =
+		o->image_arg ? o->image_arg : cc_scenario_image(&o->sc, i);
+	if (!name)
 		return 0;
-	for (unsigned k = 0; k < i; k++) /* the same spec: built already */
-		if (o->node_spec[k] && !strcmp(o->node_spec[k], spec)) {
+	for (unsigned k = 0; k < i; k++) /* the same image: resolved */
+		if (o->node_spec[k] && !strcmp(o->node_spec[k], name)) {
 			o->node_initrd[i] = o->node_initrd[k];
-			o->node_spec[i] = o->node_spec[k];
+			o->node_imgdisk[i] = o->node_imgdisk[k];
+			o->node_spec[i] = name;
 			return 0;
 		}
-	char dir[4000], base[4096];
-	if (cc_cache_dir("images", dir, sizeof(dir), e))
+	char dir[4000];
+	bool as_disk;
+	if (cc_cache_dir("images", dir, sizeof(dir), e) ||
+	    cc_image_resolve(name, dir, o->node_image[i],
+			     sizeof(o->node_image[i]), &as_disk, e))
 		return -1;
-	snprintf(base, sizeof(base), "%s/initramfs.cpio", cc_cli_guest_dir());
-	struct cc_image img;
-	cc_image_init(&img, NULL);
-	int rc = cc_image_build(&img, spec, base, dir, o->node_image[i],
-				sizeof(o->node_image[i]), e);
-	cc_image_free(&img);
-	if (rc)
-		return -1;
-	o->node_spec[i] = spec;
-	o->node_initrd[i] = o->node_image[i];
+	o->node_spec[i] = name;
+	if (as_disk)
+		o->node_imgdisk[i] = o->node_image[i];
+	else
+		o->node_initrd[i] = o->node_image[i];
 	return 0;
 }
 
@@ -296,8 +301,7 @@ static int per_node(struct cluster_opts *o, bool argv_given)
 {
 	struct cc_err e;
 	for (unsigned i = 0; i < o->vms; i++) {
-		o->node_initrd[i] = cc_scenario_image(&o->sc, i);
-		if (spec_image(o, i, &e)) {
+		if (node_image(o, i, &e)) {
 			fprintf(stderr, "chaoscontrol: nodes[%u].image: %s\n",
 				i, e.msg);
 			return CC_EXIT_SETUP;
@@ -351,6 +355,9 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 		case OPT_DATA_DISK:
 			o->data_disk = true;
 			o->disk = optarg;
+			break;
+		case OPT_IMAGE:
+			o->image_arg = optarg;
 			break;
 		case OPT_PLATFORM:
 			o->platform = optarg;
@@ -416,6 +423,7 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.initrd_path =
 			o->node_initrd[i] ? o->node_initrd[i] : j->initrd,
 		.disk_path = o->disk,
+		.image_path = o->node_imgdisk[i],
 		.mount_data = o->data_disk,
 		.cmdline = j->cmdline,
 		.mem_size = o->node_mem[i] ? o->node_mem[i] : o->mem,

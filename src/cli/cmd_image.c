@@ -25,6 +25,11 @@ static const char help[] =
 	"archive laid over the default initramfs; boot it with\n"
 	"`run --initrd PATH`.  The same inputs give the same bytes.\n"
 	"\n"
+	"  --disk             write an image disk instead: a read-only ext4\n"
+	"                     file system of the image alone, which init\n"
+	"                     lays over the root after the boot (so every\n"
+	"                     image shares one cached boot); give it with\n"
+	"                     `run --image PATH` (store name HASH.img)\n"
 	"  -o, --output PATH  write the image there (default: the image\n"
 	"                     store, ${XDG_CACHE_HOME:-~/.cache}/\n"
 	"                     chaoscontrol/images/HASH.cpio)\n"
@@ -45,7 +50,7 @@ static int store_dir(char *dir, size_t cap)
 }
 
 static int build(const char *spec, const char *out, const char *base,
-		 bool quiet)
+		 bool quiet, bool disk)
 {
 	struct cc_image img;
 	struct cc_err err;
@@ -55,13 +60,16 @@ static int build(const char *spec, const char *out, const char *base,
 	if (out) {
 		snprintf(path, sizeof(path), "%s", out);
 		rc = cc_image_load_spec(&img, spec, &err) ||
-		     cc_image_write(&img, base, path, hash, &err);
+		     (disk ? cc_image_write_fs(&img, path, hash, &err)
+			   : cc_image_write(&img, base, path, hash, &err));
 	} else if (store_dir(dir, sizeof(dir))) {
 		cc_image_free(&img);
 		return CC_EXIT_SETUP;
 	} else { /* into the store, under its hash */
-		rc = cc_image_build(&img, spec, base, dir, path, sizeof(path),
-				    &err);
+		rc = disk ? cc_image_build_disk(&img, spec, dir, path,
+						sizeof(path), &err)
+			  : cc_image_build(&img, spec, base, dir, path,
+					   sizeof(path), &err);
 		const char *name = strrchr(path, '/');
 		snprintf(hash, sizeof(hash), "%.32s", name ? name + 1 : "");
 	}
@@ -75,7 +83,10 @@ static int build(const char *spec, const char *out, const char *base,
 		       "%.1f MiB of files%s\nimage: xxh128 %s\n",
 		       img.programs, img.libraries, img.n,
 		       (double)img.bytes / (1 << 20),
-		       base ? " (over the base initramfs)" : "", hash);
+		       disk   ? " (an image disk)"
+		       : base ? " (over the base initramfs)"
+			      : "",
+		       hash);
 	printf("%s%s\n", quiet ? "" : "image: ", path);
 	cc_image_free(&img);
 	return CC_EXIT_OK;
@@ -93,12 +104,13 @@ int cc_cmd_image(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"base", required_argument, NULL, 'b'},
 		{"no-base", no_argument, NULL, 'n'},
+		{"disk", no_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *out = NULL, *base = NULL;
-	bool no_base = false, quiet = false;
+	bool no_base = false, quiet = false, disk = false;
 	char dflt[4096];
 	int c;
 	optind = 1;
@@ -113,6 +125,9 @@ int cc_cmd_image(int argc, char **argv)
 			break;
 		case 'n':
 			no_base = true;
+			break;
+		case 'd':
+			disk = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -134,5 +149,6 @@ int cc_cmd_image(int argc, char **argv)
 			 cc_cli_guest_dir());
 		base = dflt;
 	}
-	return build(argv[1 + optind], out, no_base ? NULL : base, quiet);
+	return build(argv[1 + optind], out, no_base || disk ? NULL : base,
+		     quiet, disk);
 }

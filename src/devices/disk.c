@@ -40,8 +40,57 @@ int cc_disk_open(struct cc_disk *d, const char *path, uint64_t seed,
 		return cc_err_errno(err, "mapping disk image %s", path);
 	}
 	d->image = p;
+	d->image_len = d->size;
 	cc_entropy_init(&d->st.rng, seed + CC_DOMAIN_DISK);
 	return 0;
+}
+
+void cc_disk_blank(struct cc_disk *d, uint64_t size, uint64_t seed)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->size = size / CC_SECTOR * CC_SECTOR;
+	cc_entropy_init(&d->st.rng, seed + CC_DOMAIN_DISK);
+}
+
+int cc_disk_attach(struct cc_disk *d, const char *path, struct cc_err *err)
+{
+	cc_disk_detach(d);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cc_err_errno(err, "image disk %s", path);
+	}
+	uint64_t len = (uint64_t)st.st_size;
+	if (!S_ISREG(st.st_mode) || len == 0 || len > d->size) {
+		close(fd);
+		return cc_err_set(err,
+				  "image disk %s: not a regular file of 1 "
+				  "byte to %llu MiB",
+				  path, (unsigned long long)(d->size >> 20));
+	}
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return cc_err_errno(err, "mapping image disk %s", path);
+	}
+	d->fd = fd;
+	d->image = p;
+	d->image_len = len;
+	return 0;
+}
+
+void cc_disk_detach(struct cc_disk *d)
+{
+	if (d->image)
+		munmap((void *)d->image, d->image_len);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->image = NULL;
+	d->image_len = 0;
+	d->fd = -1;
 }
 
 static void unref(struct cc_disk_page *p)
@@ -86,12 +135,7 @@ void cc_disk_close(struct cc_disk *d)
 	drop_slots(d->dur, d->ndur);
 	d->dur = NULL;
 	d->ndur = 0;
-	if (d->image)
-		munmap((void *)d->image, d->size);
-	if (d->fd > 0)
-		close(d->fd);
-	d->image = NULL;
-	d->fd = -1;
+	cc_disk_detach(d);
 }
 
 static uint64_t hash(uint64_t i)
@@ -148,10 +192,22 @@ static int insert(struct cc_disk *d, uint64_t index, struct cc_disk_page *p)
 	return 0;
 }
 
+static const uint8_t zero_page[CC_DISK_PAGE];
+
+/* The image's page (a mapping reads zeros past the file's end within
+ * its last page), or zeros past it. */
+static const uint8_t *image_page(const struct cc_disk *d, uint64_t index)
+{
+	return d->image && index < (d->image_len + CC_DISK_PAGE - 1) /
+					       CC_DISK_PAGE
+		       ? d->image + index * CC_DISK_PAGE
+		       : zero_page;
+}
+
 static const uint8_t *page_data(const struct cc_disk *d, uint64_t index)
 {
 	const struct cc_disk_slot *s = find(d, index);
-	return s ? s->page->data : d->image + index * CC_DISK_PAGE;
+	return s ? s->page->data : image_page(d, index);
 }
 
 /* The image's last page may be short: only whole sectors exist. */
@@ -354,8 +410,6 @@ int cc_disk_power_loss(struct cc_disk *d)
 	return set_overlay(d, d->dur, d->ndur);
 }
 
-static const uint8_t zero_page[CC_DISK_PAGE];
-
 /* What a page held before it was written since the last flush. */
 static const uint8_t *durable_data(const struct cc_disk *d,
 				   const struct cc_disk_page *old,
@@ -363,7 +417,7 @@ static const uint8_t *durable_data(const struct cc_disk *d,
 {
 	if (old)
 		return old->data;
-	return d->image ? d->image + index * CC_DISK_PAGE : zero_page;
+	return image_page(d, index);
 }
 
 /* One unflushed page at a crash: lands, is lost, or tears. */

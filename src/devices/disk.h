@@ -75,6 +75,7 @@ struct cc_disk_state {
 struct cc_disk {
 	struct cc_disk_state st;
 	const uint8_t *image; /* read-only mapping; NULL for an empty disk */
+	uint64_t image_len;   /* bytes mapped; past them the disk reads 0 */
 	uint64_t size;	      /* bytes, a multiple of CC_SECTOR */
 	int fd;
 	/* Overlay: open addressing, capacity a power of two, half full at
@@ -94,6 +95,13 @@ struct cc_disk {
 int cc_disk_open(struct cc_disk *d, const char *path, uint64_t seed,
 		 struct cc_err *err);
 void cc_disk_close(struct cc_disk *d);
+/* A disk of size bytes that reads as zeros until an image is attached:
+ * the image disk, whose size the boot sees and whose contents it does
+ * not.  Attaching maps path (at most size bytes) as its contents;
+ * detaching makes it blank again.  Only for a disk never written. */
+void cc_disk_blank(struct cc_disk *d, uint64_t size, uint64_t seed);
+int cc_disk_attach(struct cc_disk *d, const char *path, struct cc_err *err);
+void cc_disk_detach(struct cc_disk *d);
 
 /* Bytes [off, off+len) must lie within the disk (callers check). */
 enum cc_disk_status cc_disk_read(struct cc_disk *d, uint64_t off, void *buf,

@@ -12,6 +12,7 @@
 #define S_OK	 0
 #define S_IOERR	 1
 #define S_UNSUPP 2
+#define F_RO	 (1ull << 5)
 #define F_FLUSH	 (1ull << 9)
 #define ID_LEN	 20
 /* Largest data transfer of one request; Linux's default is far below. */
@@ -81,7 +82,7 @@ static uint8_t do_in(struct cc_virtio_blk *b, const struct req_hdr *h,
 static uint8_t do_out(struct cc_virtio_blk *b, const struct req_hdr *h,
 		      uint32_t len)
 {
-	if (!range_ok(b, h->sector, len) || !ensure_buf(b, len))
+	if (b->read_only || !range_ok(b, h->sector, len) || !ensure_buf(b, len))
 		return S_IOERR;
 	cc_virtq_read(&b->chain, b->t.mem, sizeof(*h), b->buf, len);
 	return status_of(
@@ -91,7 +92,9 @@ static uint8_t do_out(struct cc_virtio_blk *b, const struct req_hdr *h,
 static uint8_t do_get_id(struct cc_virtio_blk *b, uint32_t len,
 			 uint32_t *written)
 {
-	char id[ID_LEN] = "chaoscontrol-disk0";
+	char id[ID_LEN] = {0};
+	memcpy(id, b->read_only ? CC_IMAGE_SERIAL : "chaoscontrol-disk0",
+	       b->read_only ? sizeof(CC_IMAGE_SERIAL) : 19);
 	if (len < ID_LEN)
 		return S_IOERR;
 	*written = cc_virtq_write(&b->chain, b->t.mem, 0, id, ID_LEN);
@@ -155,6 +158,28 @@ static const struct cc_virtio_ops blk_ops = {
 	.service = service,
 };
 
+/* The image disk: read-only (the driver marks it so), no flush. */
+static const struct cc_virtio_ops img_ops = {
+	.name = "virtio-blk (image)",
+	.device_id = 2,
+	.features = CC_VIRTIO_F_VERSION_1 | F_RO,
+	.nqueues = 1,
+	.queue_max = 128,
+	.config_len = 0x40,
+	.latency_ns = LATENCY_NS,
+	.config_read = config_read,
+	.service = service,
+};
+
+void cc_virtio_blk_init_image(struct cc_virtio_blk *b, struct cc_mem *mem,
+			      struct cc_irq_line irq, uint64_t seed)
+{
+	memset(b, 0, sizeof(*b));
+	cc_virtio_mmio_init(&b->t, &img_ops, mem, irq, CC_VIRTIO_IMG_GPA);
+	b->read_only = true;
+	cc_disk_blank(&b->disk, CC_IMAGE_DISK_BYTES, seed);
+}
+
 int cc_virtio_blk_init(struct cc_virtio_blk *b, struct cc_mem *mem,
 		       struct cc_irq_line irq, const char *image, uint64_t seed,
 		       struct cc_err *err)
@@ -166,8 +191,7 @@ int cc_virtio_blk_init(struct cc_virtio_blk *b, struct cc_mem *mem,
 
 void cc_virtio_blk_free(struct cc_virtio_blk *b)
 {
-	if (b->disk.image)
-		cc_disk_close(&b->disk);
+	cc_disk_close(&b->disk);
 	free(b->buf);
 	b->buf = NULL;
 }

@@ -22,11 +22,16 @@ struct cc_virtio_blk {
 	struct cc_virtq_chain chain; /* scratch */
 	uint8_t *buf;		     /* scratch for one request's data */
 	uint32_t buf_cap;
+	bool read_only; /* the image disk: writes fail, its own serial */
 };
 
 int cc_virtio_blk_init(struct cc_virtio_blk *b, struct cc_mem *mem,
 		       struct cc_irq_line irq, const char *image, uint64_t seed,
 		       struct cc_err *err);
+/* The image disk (protocol.h, CC_VIRTIO_IMG_GPA): read-only, blank
+ * until an image is attached to b->disk. */
+void cc_virtio_blk_init_image(struct cc_virtio_blk *b, struct cc_mem *mem,
+			      struct cc_irq_line irq, uint64_t seed);
 void cc_virtio_blk_free(struct cc_virtio_blk *b);
 
 #endif

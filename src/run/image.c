@@ -265,7 +265,7 @@ static int check_parents(const struct cc_image *img, struct cc_err *err)
 
 /* Sorted and merged, checked, then every missing parent directory
  * (mode 0755) added. */
-static int layout(struct cc_image *img, struct cc_err *err)
+int cc_image_layout(struct cc_image *img, struct cc_err *err)
 {
 	if (merge(img, err) || check_parents(img, err))
 		return -1;
@@ -437,7 +437,7 @@ static int write_archive(struct out *o, const struct cc_image *img)
 int cc_image_write(struct cc_image *img, const char *base, const char *out,
 		   char hash[33], struct cc_err *err)
 {
-	if (layout(img, err))
+	if (cc_image_layout(img, err))
 		return -1;
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());

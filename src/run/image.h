@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "../vmm/err.h"
+#include "chaoscontrol/protocol.h"
 
 #define CC_IMAGE_SPEC_VERSION 1
 #define CC_IMAGE_PATH_MAX     1024
@@ -89,10 +90,37 @@ int cc_image_load_spec(struct cc_image *img, const char *path,
 int cc_image_write(struct cc_image *img, const char *base, const char *out,
 		   char hash[33], struct cc_err *err);
 
+/* Adds the implied parent directories and checks the tree (no parent
+ * that is a file or a link); the writers call it. */
+int cc_image_layout(struct cc_image *img, struct cc_err *err);
+
+/*
+ * Writes the image alone (no base) as a read-only ext4 file system for
+ * the image disk (protocol.h: CC_VIRTIO_IMG_GPA), which init lays over
+ * its root after the ready point, so one cached boot serves every
+ * image.  Same inputs, same bytes; temp name, fsync, rename.
+ */
+#define CC_IMAGE_FS_MAX CC_IMAGE_DISK_BYTES
+int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
+		      struct cc_err *err);
+
 /* Loads spec into img and writes it over base into the store directory
  * as HASH.cpio (its XXH3-128), naming the result in out. */
 int cc_image_build(struct cc_image *img, const char *spec, const char *base,
 		   const char *store, char *out, size_t cap,
 		   struct cc_err *err);
+
+/* The same, written as an image disk (cc_image_write_fs): HASH.img. */
+int cc_image_build_disk(struct cc_image *img, const char *spec,
+			const char *store, char *out, size_t cap,
+			struct cc_err *err);
+
+/*
+ * What a node's image names, into out: an image spec (.json), built into
+ * store as an image disk; an image disk (ext4) as it is; or a newc
+ * archive, an initramfs (*as_disk false: booted, so a boot of its own).
+ */
+int cc_image_resolve(const char *path, const char *store, char *out, size_t cap,
+		     bool *as_disk, struct cc_err *err);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,20 +253,24 @@ int cc_image_load_spec(struct cc_image *img, const char *path,
 	return rc;
 }
 
-int cc_image_build(struct cc_image *img, const char *spec, const char *base,
-		   const char *store, char *out, size_t cap, struct cc_err *err)
+/* Loads spec and writes it into the store as HASH.ext, named by its
+ * content: the same spec and inputs, the same file (and, for an
+ * initramfs, the same boot cache entry).  ext "img": an image disk. */
+static int build_into(struct cc_image *img, const char *spec, const char *base,
+		      const char *ext, const char *store, char *out, size_t cap,
+		      struct cc_err *err)
 {
+	bool disk = !strcmp(ext, "img");
 	char tmp[4096], hash[33];
 	if (cc_image_load_spec(img, spec, err))
 		return -1;
-	if (snprintf(tmp, sizeof(tmp), "%s/new-%d.cpio", store,
-		     (int)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s/new-%d.%s", store, (int)getpid(),
+		     ext) >= (int)sizeof(tmp))
 		return cc_err_set(err, "image store: path too long");
-	if (cc_image_write(img, base, tmp, hash, err))
+	if (disk ? cc_image_write_fs(img, tmp, hash, err)
+		 : cc_image_write(img, base, tmp, hash, err))
 		return -1;
-	/* Named by content: the same spec and inputs, the same file (and
-	 * so the same boot cache entry). */
-	if (snprintf(out, cap, "%s/%s.cpio", store, hash) >= (int)cap ||
+	if (snprintf(out, cap, "%s/%s.%s", store, hash, ext) >= (int)cap ||
 	    rename(tmp, out) < 0) {
 		int e = errno;
 		unlink(tmp);
@@ -273,4 +278,53 @@ int cc_image_build(struct cc_image *img, const char *spec, const char *base,
 		return cc_err_errno(err, "image store: %s", out);
 	}
 	return 0;
+}
+
+int cc_image_build(struct cc_image *img, const char *spec, const char *base,
+		   const char *store, char *out, size_t cap, struct cc_err *err)
+{
+	return build_into(img, spec, base, "cpio", store, out, cap, err);
+}
+
+int cc_image_build_disk(struct cc_image *img, const char *spec,
+			const char *store, char *out, size_t cap,
+			struct cc_err *err)
+{
+	return build_into(img, spec, NULL, "img", store, out, cap, err);
+}
+
+int cc_image_resolve(const char *path, const char *store, char *out, size_t cap,
+		     bool *as_disk, struct cc_err *err)
+{
+	size_t len = strlen(path);
+	if (len >= 5 && !strcmp(path + len - 5, ".json")) {
+		struct cc_image img;
+		cc_image_init(&img, NULL);
+		int rc = cc_image_build_disk(&img, path, store, out, cap, err);
+		cc_image_free(&img);
+		*as_disk = true;
+		return rc;
+	}
+	/* A file: a newc archive (070701 at 0) or ext4 (0xEF53 at 1080). */
+	uint8_t head[1082] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cc_err_errno(err, "image %s", path);
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (snprintf(out, cap, "%s", path) >= (int)cap)
+		return cc_err_set(err, "image: path too long");
+	if (n >= 6 && !memcmp(head, "070701", 6)) {
+		*as_disk = false;
+		return 0;
+	}
+	if (n == (ssize_t)sizeof(head) && head[1080] == 0x53 &&
+	    head[1081] == 0xEF) {
+		*as_disk = true;
+		return 0;
+	}
+	return cc_err_set(err,
+			  "image %s: neither an image spec (.json), an "
+			  "image disk (ext4) nor a newc archive",
+			  path);
 }

@@ -433,6 +433,8 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	if (why)
 		return cc_err_set(err, "restore: invalid device state: %s",
 				  why);
+	if (cc_vm_image_sync(vm, err))
+		return -1;
 	if (vm->has_disk && cc_disk_snap_restore(&vm->blk.disk, &s->disk))
 		return cc_err_set(err, "restore: out of memory (disk)");
 	cc_hypercall_log_truncate(&vm->hc_log, &vm->hc);

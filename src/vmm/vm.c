@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "array.h"
 #include "chaoscontrol/protocol.h"
@@ -285,6 +286,64 @@ static int setup_orders(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	return 0;
 }
 
+static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The image must exist and fit now, not at the ready point; its hash
+ * names it in snapshots. */
+static int image_check(struct cc_vm *vm, const char *path, struct cc_err *err)
+{
+	uint8_t *d;
+	size_t n;
+	if (cc_read_file(path, "image disk", &d, &n, err))
+		return -1;
+	if (n == 0 || n > CC_IMAGE_DISK_BYTES) {
+		free(d);
+		return cc_err_set(
+			err,
+			"image disk %s: %zu bytes, not 1 byte to "
+			"%llu MiB",
+			path, n,
+			(unsigned long long)(CC_IMAGE_DISK_BYTES >> 20));
+	}
+	vm->image_hash = XXH3_64bits(d, n) | 1; /* never 0 */
+	free(d);
+	return 0;
+}
+
+int cc_vm_image_sync(struct cc_vm *vm, struct cc_err *err)
+{
+	if (!vm->image.on) {
+		cc_disk_detach(&vm->img.disk);
+		return 0;
+	}
+	if (vm->image.hash != vm->image_hash)
+		return cc_err_set(err,
+				  "the snapshot's image disk holds image "
+				  "%016llx; this VM's is %s",
+				  (unsigned long long)vm->image.hash,
+				  vm->cfg.image_path ? vm->cfg.image_path
+						     : "none");
+	if (vm->img.disk.image)
+		return 0;
+	return cc_disk_attach(&vm->img.disk, vm->cfg.image_path, err);
+}
+
+/* The guest reads its node word after the ready point: the image goes
+ * in now, so the boot (and its cache entry) never saw it. */
+static void image_on(struct cc_vm *vm)
+{
+	if (vm->image.on || !vm->cfg.image_path || !vm->stats.ready_rings)
+		return;
+	struct cc_err e;
+	vm->image.on = 1;
+	vm->image.hash = vm->image_hash;
+	if (cc_vm_image_sync(vm, &e)) {
+		vm->image.on = 0;
+		stop(vm, CC_STOP_ERROR, "%s", e.msg);
+	}
+}
+
 static int setup_virtio(struct cc_vm *vm, const struct cc_vm_config *cfg,
 			struct cc_err *err)
 {
@@ -295,6 +354,11 @@ static int setup_virtio(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	cc_virtio_rng_init(&vm->rng, &vm->mem,
 			   (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_RNG},
 			   vm_seed);
+	cc_virtio_blk_init_image(
+		&vm->img, &vm->mem,
+		(struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_IMG}, vm_seed);
+	if (cfg->image_path && image_check(vm, cfg->image_path, err))
+		return -1;
 	if (!cfg->disk_path)
 		return 0;
 	if (cc_virtio_blk_init(
@@ -370,6 +434,9 @@ static const struct state_row state_rows[] = {
 	ROW("net-port", net.port, sizeof(struct cc_net_port)),
 	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops)),
 	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy)),
+	ROW("virtio-img", img.t, offsetof(struct cc_virtio_mmio, ops)),
+	ROW("img-disk", img.disk.st, sizeof(struct cc_disk_state)),
+	ROW("image", image, sizeof(((struct cc_vm *)0)->image)),
 	ROW("stats", stats, sizeof(struct cc_vm_stats)),
 	ROW("memlimit", memlimit, sizeof(((struct cc_vm *)0)->memlimit)),
 };
@@ -408,6 +475,8 @@ const char *cc_vm_state_check(const struct cc_vm *vm)
 		why = cc_virtio_mmio_check(&vm->rng.t);
 	if (!why && vm->has_disk)
 		why = cc_virtio_mmio_check(&vm->blk.t);
+	if (!why)
+		why = cc_virtio_mmio_check(&vm->img.t);
 	if (!why)
 		why = cc_net_port_check(&vm->net.port);
 	return why;
@@ -453,6 +522,7 @@ void cc_vm_destroy(struct cc_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	cc_virtio_blk_free(&vm->blk);
+	cc_virtio_blk_free(&vm->img);
 	cc_hypercall_log_free(&vm->hc_log);
 	free(vm->orders);
 	cc_mem_free(&vm->mem);
@@ -682,6 +752,8 @@ static struct cc_virtio_mmio *virtio_at(struct cc_vm *vm, uint64_t addr)
 		return &vm->net.t;
 	if (page == CC_VIRTIO_RNG_GPA)
 		return &vm->rng.t;
+	if (page == CC_VIRTIO_IMG_GPA)
+		return &vm->img.t;
 	return NULL;
 }
 
@@ -721,6 +793,9 @@ static void doorbell(struct cc_vm *vm, uint64_t off, bool write, uint8_t *data,
 				     : 0;
 		if (vm->cfg.mount_data && vm->has_disk)
 			v |= CC_NODE_DATA_DISK;
+		image_on(vm);
+		if (vm->image.on)
+			v |= CC_NODE_IMAGE;
 		memcpy(data, &v, 8);
 	} else if (off == CC_DOORBELL_WALLCLOCK && len == 8) {
 		uint64_t v = cc_rtc_wall_ns(&vm->rtc, vm->vclock.ns);
@@ -783,7 +858,8 @@ uint64_t cc_vm_device_deadline(const struct cc_vm *vm)
 		if (b < d)
 			d = b;
 	}
-	return d;
+	uint64_t g = cc_virtio_mmio_deadline(&vm->img.t);
+	return g < d ? g : d;
 }
 
 /* Device work due by now, at an exit: completions and their IRQs. */
@@ -796,6 +872,7 @@ static void poll_devices(struct cc_vm *vm)
 		cc_virtio_mmio_poll(&vm->blk.t, now);
 	cc_virtio_mmio_poll(&vm->net.t, now);
 	cc_virtio_mmio_poll(&vm->rng.t, now);
+	cc_virtio_mmio_poll(&vm->img.t, now);
 }
 
 int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len)
@@ -805,10 +882,12 @@ int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len)
 		unsigned irq;
 	} dev[] = {{CC_VIRTIO_BLK_GPA, CC_IRQ_VIRTIO_BLK},
 		   {CC_VIRTIO_NET_GPA, CC_IRQ_VIRTIO_NET},
-		   {CC_VIRTIO_RNG_GPA, CC_IRQ_VIRTIO_RNG}};
+		   {CC_VIRTIO_RNG_GPA, CC_IRQ_VIRTIO_RNG},
+		   {CC_VIRTIO_IMG_GPA, CC_IRQ_VIRTIO_IMG}};
 	size_t at = 0;
 	buf[0] = 0;
-	for (unsigned i = disk ? 0 : 1; i < 3; i++) {
+	/* The image disk last: /dev/vda stays the data disk. */
+	for (unsigned i = disk ? 0 : 1; i < 4; i++) {
 		if (at && at < len)
 			buf[at++] = ' ';
 		if (at >= len)

@@ -42,6 +42,10 @@ struct cc_vm_config {
 	size_t kernel_image_len;
 	const char *initrd_path; /* NULL: no initrd */
 	const char *disk_path;	 /* raw disk image for virtio-blk; NULL: none */
+	/* The image disk's contents (an ext4 file system, `image build
+	 * --disk`), attached after the ready point (protocol.h): not part
+	 * of the boot, so not of its cache key.  NULL: it stays blank. */
+	const char *image_path;
 	/* The guest program and its arguments, handed to init after the
 	 * ready point (so one boot cache entry serves every program);
 	 * NULL: init's default, or cc.exec= on the command line. */
@@ -148,6 +152,13 @@ struct cc_vm {
 	struct cc_virtio_blk blk;  /* present when has_disk */
 	struct cc_virtio_net net;
 	struct cc_virtio_rng rng;
+	struct cc_virtio_blk img; /* the image disk: every VM has one */
+	/* Whether the image is attached (a state row, so snapshots carry
+	 * it), and which: its hash, checked against the VM's on restore. */
+	struct {
+		uint64_t on, hash;
+	} image;
+	uint64_t image_hash; /* cfg.image_path's XXH3-64; 0: none */
 	bool has_disk;
 	struct {
 		uint64_t bytes; /* MemoryPressure limit; 0 = none */
@@ -225,6 +236,9 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res);
 void cc_vm_destroy(struct cc_vm *vm);
 
 /* The kernel command-line words that declare this VM's virtio devices. */
+/* After a restore: the image disk holds the image iff the restored
+ * state says so, and then only the one the snapshot was taken with. */
+int cc_vm_image_sync(struct cc_vm *vm, struct cc_err *err);
 int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len);
 
 /* Earliest virtual time a device has work scheduled, or UINT64_MAX. */

@@ -60,11 +60,19 @@ Test(linux, bzimage_boots_the_same_guest, .timeout = 1800)
  * environment (added to init's own) and working directory
  * (protocol.h): Debian's printenv and pwd, from the host-programs
  * image, show them; a directory that does not exist is init's error. */
+/* The boot cache entry a run's output names ("...boot/HASH.snap"). */
+static void cache_entry(const char *o, char *e, size_t cap)
+{
+	const char *b = strstr(o, "/boot/"), *end = b ? strstr(b, ".snap") : 0;
+	cr_assert(end && (size_t)(end - b) < cap, "no boot cache in %s", o);
+	snprintf(e, cap, "%.*s", (int)(end - b), b);
+}
+
 Test(linux, init_gives_the_program_its_environment_and_directory,
      .timeout = 1800)
 {
 	cc_test_make_host_image();
-#define RUN_IMG CC " run --quiet --initrd " CC_TEST_HOST_IMAGE
+#define RUN_IMG CC " run --quiet --image " CC_TEST_HOST_IMAGE
 	const char *con = CC_BUILD_DIR "/tests/orders.console";
 	cr_assert_eq(cc_test_sh(out, sizeof(out),
 				RUN_IMG " --serial-out %s --env GREETING=hello "
@@ -74,6 +82,11 @@ Test(linux, init_gives_the_program_its_environment_and_directory,
 		     0, "%s", out);
 	assert_has("GREETING=hello\r\n");
 	assert_has("HOME=/srv\r\n");
+	/* The image came after the ready point: this run's boot is the
+	 * default guest's (the same boot cache entry as the run without
+	 * an image below). */
+	char with_image[256];
+	cache_entry(out, with_image, sizeof(with_image));
 	assert_has("TERM=linux\r\n"); /* init's own, kept */
 	cr_assert_null(strstr(out, "HOME=/\r\n"), "overridden: %s", out);
 	cr_assert_eq(cc_test_sh(out, sizeof(out),
@@ -94,6 +107,9 @@ Test(linux, init_gives_the_program_its_environment_and_directory,
 				CC " run -- /bin/nodeinfo node0 2>&1"),
 		     0, "%s", out);
 	assert_has("nodeinfo: host node0\r\n");
+	char without[256];
+	cache_entry(out, without, sizeof(without));
+	cr_assert_str_eq(with_image, without);
 	assert_has("nodeinfo: eth0 down none");
 	assert_has("nodeinfo: resolve node0 127.0.1.1\r\n");
 	assert_has("nodeinfo: /tmp tmpfs, /dev/shm tmpfs, /data missing\r\n");

@@ -203,7 +203,7 @@ static json_t *run_glibc_voidstar(int seed, unsigned long long r[2])
 	const char *console = CC_BUILD_DIR "/tests/voidstar-glibc.console";
 	cc_test_make_host_image();
 	cr_assert_eq(cc_test_sh(out, sizeof(out),
-				CC " run --initrd " CC_TEST_HOST_IMAGE
+				CC " run --image " CC_TEST_HOST_IMAGE
 				   " --seed %d --ticks 60000 --json "
 				   "--serial-out %s -- /bin/voidstar_glibc "
 				   "2>/dev/null",

@@ -41,7 +41,7 @@ TestSuite(tsc, .init = setup);
 static void run(const char *prog, char hash[17])
 {
 	int rc = cc_test_sh(out, sizeof(out),
-			    CC " run --initrd " IMAGE " --seed 3 "
+			    CC " run --image " IMAGE " --seed 3 "
 			       "--max-vtime 60000 -- /bin/%s 2>&1",
 			    prog);
 	cr_assert_eq(rc, 0, "%s exited %d:\n%s", prog, rc, out);

@@ -290,3 +290,79 @@ Test(image, a_missing_library_is_named)
 	bad("{\"version\": 1, \"programs\": [\"needy\"]}",
 	    "programs[0]: %s/needy needs libnope.so, found in none");
 }
+
+/* The image disk (image_fs.c): a file system e2fsck finds clean, with
+ * the entries, modes, owner and contents of the archive form, and the
+ * same bytes from the same inputs. */
+Test(image, image_disk_is_a_clean_reproducible_ext4_file_system)
+{
+	struct cc_image img;
+	struct cc_err err;
+	char h1[33], h2[33];
+	cr_assert_str_eq(spec_error(&img, small), "");
+	cr_assert_eq(cc_image_write_fs(&img, at("one.img"), h1, &err), 0, "%s",
+		     err.msg);
+	cc_image_free(&img);
+	cr_assert_str_eq(spec_error(&img, small), "");
+	cr_assert_eq(cc_image_write_fs(&img, at("two.img"), h2, &err), 0, "%s",
+		     err.msg);
+	cc_image_free(&img);
+	cr_assert_str_eq(h1, h2);
+	cr_assert_eq(cc_test_sh(out, sizeof(out), "cmp %s %s && e2fsck -fn %s",
+				at("one.img"), at("two.img"), at("one.img")),
+		     0, "%s", out);
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				"debugfs -R 'cat /etc/redis/a.conf' %s "
+				"2>/dev/null; debugfs -R 'stat /etc/b.conf' %s "
+				"2>/dev/null | grep -o 'Fast link dest: .*'; "
+				"debugfs -R 'ls -l /run' %s 2>/dev/null | "
+				"grep ' r$'; debugfs -R 'ls -l /etc/redis' %s "
+				"2>/dev/null | grep a.conf",
+				at("one.img"), at("one.img"), at("one.img"),
+				at("one.img")),
+		     0, "%s", out);
+	cr_assert(strstr(out, "port 6379\n"), "%s", out);
+	cr_assert(strstr(out, "Fast link dest: \"redis/a.conf\""), "%s", out);
+	cr_assert(strstr(out, "40700 (2)      0      0"), "%s", out);
+	cr_assert(strstr(out, "100600 (1)      0      0      10"), "%s", out);
+}
+
+/* Resolving a node's image: a spec becomes an image disk in the store;
+ * an archive and a disk are taken as they are; anything else is named. */
+Test(image, a_node_image_is_a_spec_a_disk_or_an_archive)
+{
+	struct cc_err err;
+	char got[4096];
+	bool as_disk = false;
+	cr_assert_eq(
+		cc_test_sh(out, sizeof(out),
+			   "printf '%%s' '{\"version\": 1, \"files\": "
+			   "[{\"src\": \"a.conf\", \"dst\": \"/a.conf\"}]}'"
+			   " > %s && printf 'junk' > %s",
+			   at("s.json"), at("junk")),
+		0);
+	cr_assert_eq(cc_image_resolve(at("s.json"), dir, got, sizeof(got),
+				      &as_disk, &err),
+		     0, "%s", err.msg);
+	cr_assert(as_disk);
+	cr_assert_eq(strlen(got), strlen(dir) + 1 + 32 + 4, "%s", got);
+	char disk[4096];
+	snprintf(disk, sizeof(disk), "%s", got);
+	cr_assert_eq(
+		cc_image_resolve(disk, dir, got, sizeof(got), &as_disk, &err),
+		0, "%s", err.msg);
+	cr_assert(as_disk);
+	cr_assert_str_eq(got, disk);
+	struct cc_image img;
+	cr_assert_str_eq(spec_error(&img, small), "");
+	cr_assert_eq(cc_image_write(&img, NULL, at("x.cpio"), NULL, &err), 0);
+	cc_image_free(&img);
+	cr_assert_eq(cc_image_resolve(at("x.cpio"), dir, got, sizeof(got),
+				      &as_disk, &err),
+		     0, "%s", err.msg);
+	cr_assert(!as_disk);
+	cr_assert_neq(cc_image_resolve(at("junk"), dir, got, sizeof(got),
+				       &as_disk, &err),
+		      0);
+	cr_assert(strstr(err.msg, "neither an image spec"), "%s", err.msg);
+}

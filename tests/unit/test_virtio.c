@@ -708,3 +708,31 @@ Test(net_echo, udp_is_mirrored_with_valid_checksums)
 	uint8_t junk[20] = {0};
 	cr_assert_not(cc_net_echo_reply(&e, junk, sizeof(junk), out, &len));
 }
+
+/* The image disk's backing: blank (zeros, its full size) until an image
+ * is attached, the image's bytes then and zeros past its end, blank
+ * again once detached; a file larger than the disk is refused. */
+Test(disk, a_blank_disk_takes_an_image_and_gives_it_back)
+{
+	struct cc_disk d;
+	struct cc_err e;
+	make_image(); /* sector i starts with byte i */
+	cc_disk_blank(&d, 2 << 20, 1);
+	uint8_t b[512];
+	memset(b, 0xaa, sizeof(b));
+	cc_disk_read(&d, 512 * 3, b, 512);
+	cr_assert_eq(b[0], 0);
+	cr_assert_eq(cc_disk_attach(&d, image, &e), 0, "%s", e.msg);
+	cc_disk_read(&d, 512 * 3, b, 512);
+	cr_assert_eq(b[0], 3);
+	cc_disk_read(&d, (2 << 20) - 512, b, 512);
+	cr_assert_eq(b[0], 0); /* past the image: zeros */
+	cc_disk_detach(&d);
+	cc_disk_read(&d, 512 * 3, b, 512);
+	cr_assert_eq(b[0], 0);
+	cc_disk_close(&d);
+	cc_disk_blank(&d, 1 << 19, 1); /* smaller than the image */
+	cr_assert_neq(cc_disk_attach(&d, image, &e), 0);
+	cr_assert(strstr(e.msg, "not a regular file of 1 byte"), "%s", e.msg);
+	cc_disk_close(&d);
+}
