@@ -18,7 +18,7 @@ LDFLAGS := $(SAN)
 LIBS := -lxxhash -lsodium -ljansson -lzstd -larchive -lelf -lext2fs -lcom_err -lpthread
 GUEST_DIR := $(abspath $(B))/guest
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/devices/*.c src/sim/*.c src/fault/*.c \
+VMM_SRCS := $(wildcard src/base/*.c src/vmm/*.c src/devices/*.c src/sim/*.c src/fault/*.c \
 	src/run/*.c src/explore/*.c src/replay/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)

@@ -487,7 +487,7 @@ static uint64_t horizon_ns(const struct boot_opts *o)
 static void arm_faults(struct cc_vm *vm, const struct boot_opts *o)
 {
 	if (o->any_fault && vm->has_disk)
-		vm->blk.disk.st.faults = o->faults;
+		cc_vm_set_disk_faults(vm, o->faults);
 }
 
 /* --net-echo: what the VM sent since the last tick comes back now. */
@@ -499,7 +499,7 @@ static void echo_frames(struct cc_vm *vm, struct cc_net_echo *echo)
 	uint64_t now = vm->vclock.ns;
 	while (cc_net_port_take(&vm->net, &f, now))
 		if (cc_net_echo_reply(echo, f.data, f.len, out, &len))
-			cc_net_port_deliver(&vm->net, out, len, now);
+			cc_vm_deliver_frame(vm, out, len);
 }
 
 /* The next stop: the horizon, the snapshot tick, and with --net-echo the

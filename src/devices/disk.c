@@ -2,6 +2,7 @@
 #include "disk.h"
 
 #include "../vmm/kernel.h"
+#include "../base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

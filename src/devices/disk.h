@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vmm/err.h"
-#include "entropy.h"
+#include "../base/err.h"
+#include "../base/entropy.h"
 
 #define CC_DISK_PAGE   4096u
 #define CC_SECTOR      512u

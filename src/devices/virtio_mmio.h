@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vmm/mem.h"
+#include "../base/mem.h"
 #include "irq.h"
 #include "virtq.h"
 

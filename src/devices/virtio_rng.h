@@ -8,7 +8,7 @@
 #ifndef CC_VIRTIO_RNG_H
 #define CC_VIRTIO_RNG_H
 
-#include "entropy.h"
+#include "../base/entropy.h"
 #include "virtio_mmio.h"
 
 #define CC_DOMAIN_VIRTIO_RNG 0x524e47ull /* "RNG" */

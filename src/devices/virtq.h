@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vmm/mem.h"
+#include "../base/mem.h"
 
 #define CC_VIRTQ_MAX_SIZE 256u
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "chaoscontrol/protocol.h"
-#include "../vmm/mem.h"
+#include "../base/mem.h"
 
 struct cc_coverage {
 	uint8_t seen[CC_COVERAGE_SIZE]; /* bucket bits seen, per edge */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 
 int cc_engine_init(struct cc_fault_engine *e, const struct cc_engine_config *c,

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../devices/entropy.h"
+#include "../base/entropy.h"
 #include "schedule.h"
 
 enum cc_gate { CC_GATE_NONE, CC_GATE_ALL, CC_GATE_PER_VM };

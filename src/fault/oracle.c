@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 
 static const char *const verdict_names[] = {
 	[CC_VERDICT_PASS] = "pass",

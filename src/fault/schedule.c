@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 #include "../vmm/kernel.h"
 #include "chaoscontrol/protocol.h"
+#include "../base/file.h"
 
 #define MS 1000000ll
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/err.h"
+#include "../base/err.h"
 
 enum cc_fault_kind {
 	CC_FAULT_NETWORK_PARTITION,

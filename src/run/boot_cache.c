@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "../vmm/snapfile.h"
+#include "../base/file.h"
 
 static void add(XXH3_state_t *x, const void *p, size_t n)
 {
@@ -42,23 +43,14 @@ static int add_disk(XXH3_state_t *x, const char *path, struct cc_err *err)
 		add(x, "", 0);
 		return 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return cc_err_errno(err, "disk image %s", path);
-	}
-	uint64_t len = (uint64_t)st.st_size;
-	void *p = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
-	close(fd);
-	if (p == MAP_FAILED)
-		return cc_err_errno(err, "disk image %s", path);
+	const void *p;
+	uint64_t len;
+	if (cc_file_map(path, "disk image", &p, &len, err))
+		return -1;
 	XXH3_128bits_update(x, &len, sizeof(len));
 	if (len)
 		XXH3_128bits_update(x, p, len);
-	if (p)
-		munmap(p, len);
+	cc_file_unmap(p, len);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 
 #define NEEDED_MAX 1024 /* DT_NEEDED entries of one object */
 

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../vmm/err.h"
+#include "../base/err.h"
 
 #define CC_ELF_DEPS_MAX 4096 /* objects per program, transitively */
 

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "../vmm/err.h"
+#include "../base/err.h"
 
 /* Fails on any key of o outside keys (NULL-terminated):
  * "KIND: WHERE: unknown field "K"". */

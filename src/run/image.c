@@ -12,9 +12,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 #include "../vmm/kernel.h"
 #include "elfdeps.h"
+#include "../base/file.h"
 
 const struct cc_image_limits cc_image_default_limits = {
 	.file_max = 256ull << 20,

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/err.h"
+#include "../base/err.h"
 #include "chaoscontrol/protocol.h"
 
 #define CC_IMAGE_SPEC_VERSION 1

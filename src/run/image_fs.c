@@ -25,8 +25,8 @@
 #include <ext2fs/ext2fs.h>
 #include <xxhash.h>
 
-#include "../vmm/err.h"
-#include "../vmm/kernel.h"
+#include "../base/err.h"
+#include "../base/file.h"
 
 #define FS_BLOCK 4096u
 
@@ -224,15 +224,16 @@ static int make_fs(const char *tmp, const struct cc_image *img,
 	return out;
 }
 
-/* XXH3-128 of the file, as 32 hex digits. */
+/* XXH3-128 of the file, as 32 hex digits (the store names files by
+ * it, like the archive form's). */
 static int hash_file(const char *path, char hash[33], struct cc_err *err)
 {
-	uint8_t *d;
-	size_t n;
-	if (cc_read_file(path, "image file system", &d, &n, err))
+	const void *p;
+	uint64_t n;
+	if (cc_file_map(path, "image", &p, &n, err))
 		return -1;
-	XXH128_hash_t h = XXH3_128bits(d, n);
-	free(d);
+	XXH128_hash_t h = XXH3_128bits(p, (size_t)n);
+	cc_file_unmap(p, n);
 	snprintf(hash, 33, "%016llx%016llx", (unsigned long long)h.high64,
 		 (unsigned long long)h.low64);
 	return 0;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "../fault/engine.h"
-#include "../vmm/err.h"
+#include "../base/err.h"
 
 #define CC_SCENARIO_VERSION  1
 #define CC_SCENARIO_NODES    16 /* CC_SIM_MAX_VMS */

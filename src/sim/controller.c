@@ -157,7 +157,7 @@ void cc_sim_free(struct cc_sim *s)
 static void push_disk_faults(struct cc_vm_slot *v)
 {
 	if (v->vm->has_disk)
-		v->vm->blk.disk.st.faults = v->disk;
+		cc_vm_set_disk_faults(v->vm, v->disk);
 }
 
 /* A fresh machine with the same "hardware": the disk faults and memory
@@ -196,7 +196,11 @@ static void restart(struct cc_sim *s, unsigned i, bool crash)
 	struct cc_vm_slot *v = &s->slot[i];
 	struct cc_err e;
 	archive_log(v);
-	if (cc_vm_reboot(v->vm, v->initial, crash, &e)) {
+	if (cc_vm_input(v->vm,
+			&(struct cc_vm_input){.kind = CC_INJECT_RESTART,
+					      .value = crash,
+					      .boot = v->initial},
+			&e)) {
 		snprintf(s->err, sizeof(s->err), "restart of VM %u: %s", i,
 			 e.msg);
 		v->res = (struct cc_vm_result){.stop = CC_STOP_ERROR};
@@ -235,8 +239,8 @@ static void resume_vm(struct cc_sim *s, unsigned i)
 	struct cc_vm_slot *v = &s->slot[i];
 	v->target_ns += v->paused_ticks * CC_NS_PER_TICK;
 	for (size_t k = 0; k < v->ninbox; k++)
-		if (!cc_net_port_deliver(&v->vm->net, v->inbox[k].data,
-					 v->inbox[k].len, v->vm->vclock.ns))
+		if (!cc_vm_deliver_frame(v->vm, v->inbox[k].data,
+					 v->inbox[k].len))
 			v->frames_dropped++;
 	v->ninbox = 0;
 	v->paused_ticks = v->resume_tick = 0;
@@ -383,8 +387,7 @@ static void deliver_cb(void *ctx, const struct cc_net_message *m)
 	     XXH3_64bits(m->data, m->len));
 	v->frames_received++;
 	if (live(v)) {
-		if (!cc_net_port_deliver(&v->vm->net, m->data, m->len,
-					 v->vm->vclock.ns))
+		if (!cc_vm_deliver_frame(v->vm, m->data, m->len))
 			v->frames_dropped++;
 	} else if (v->status == CC_VM_PAUSED && v->ninbox < CC_SIM_INBOX) {
 		v->inbox[v->ninbox].len = m->len;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/array.h"
+#include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 
 #define MAX_IN_FLIGHT 65536u

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../devices/entropy.h"
+#include "../base/entropy.h"
 #include "../devices/virtio_net.h"
 
 #define CC_FABRIC_MAX_VMS 16u

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 #include "kernel.h"
-#include "mem.h"
+#include "../base/mem.h"
 
 /* Fixed low-memory layout, all below 640 KiB. */
 #define CC_BOOT_GDT	    0x0500ull

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "../base/err.h"
 #include "platform.h"
 
 struct cc_cmdline_opts {

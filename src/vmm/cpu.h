@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 struct cc_cpuid_opts {
 	/* Replaces leaf 0x40000000's vendor string (12 bytes): the platform

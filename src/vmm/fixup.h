@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "mem.h"
+#include "../base/err.h"
+#include "../base/mem.h"
 #include "symtab.h"
 
 enum cc_fixup_kind {

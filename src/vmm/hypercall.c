@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
+#include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 
 #define OFF(field) offsetof(struct cc_hc_page, field)

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../devices/entropy.h"
-#include "mem.h"
+#include "../base/entropy.h"
+#include "../base/mem.h"
 
 /* Guest-visible SDK state (a snapshot row): counters and lifecycle. */
 struct cc_hc_state {

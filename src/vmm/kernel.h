@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "mem.h"
+#include "../base/err.h"
+#include "../base/file.h"
+#include "../base/mem.h"
 
 enum cc_kernel_kind { CC_KERNEL_ELF, CC_KERNEL_BZIMAGE };
 
@@ -59,11 +60,5 @@ void cc_kernel_free(struct cc_kernel *k);
 /* Copies the segments into guest RAM; fails if any does not fit. */
 int cc_kernel_place(const struct cc_kernel *k, struct cc_mem *mem,
 		    struct cc_err *err);
-
-/* Reads a whole file (used for kernels and initrds). */
-int cc_read_file(const char *path, const char *what, uint8_t **data,
-		 size_t *len, struct cc_err *err);
-/* write(2) until all of [p, p+n) is written; -1 (errno set) on failure. */
-int cc_write_all(int fd, const void *p, size_t n);
 
 #endif

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 enum cc_platform_kind { CC_PLATFORM_HARDWARE, CC_PLATFORM_PVM };
 

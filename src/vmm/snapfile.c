@@ -13,6 +13,7 @@
 
 #include "kernel.h"
 #include "vm.h"
+#include "../base/file.h"
 
 /* Guest RAM is mostly zero pages and code: level 1 is ~as small as 3 at
  * a fraction of the time. */

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 #include "snapshot.h"
 
 #define CC_SNAPFILE_MAGIC   "CCSNAP\0\0"

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "../devices/disk.h"
-#include "err.h"
+#include "../base/err.h"
 #include "trace.h"
 
 #define CC_SNAP_MAX_MSRS 96

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 enum cc_event_kind {
 	CC_EV_PIO_IN = 1,

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "mem.h"
+#include "../base/mem.h"
 
 /* Exit classes, also the keys of the per-VM exit counters. */
 enum cc_exit_class {

@@ -11,12 +11,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <xxhash.h>
 
-#include "array.h"
+#include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
 #include "snapshot.h"
+#include "../base/file.h"
 #include <stddef.h>
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -293,21 +293,17 @@ static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
  * names it in snapshots. */
 static int image_check(struct cc_vm *vm, const char *path, struct cc_err *err)
 {
-	uint8_t *d;
-	size_t n;
-	if (cc_read_file(path, "image disk", &d, &n, err))
+	uint64_t h, n;
+	if (cc_file_hash64(path, "image disk", &h, &n, err))
 		return -1;
-	if (n == 0 || n > CC_IMAGE_DISK_BYTES) {
-		free(d);
+	if (n == 0 || n > CC_IMAGE_DISK_BYTES)
 		return cc_err_set(
 			err,
-			"image disk %s: %zu bytes, not 1 byte to "
+			"image disk %s: %llu bytes, not 1 byte to "
 			"%llu MiB",
-			path, n,
+			path, (unsigned long long)n,
 			(unsigned long long)(CC_IMAGE_DISK_BYTES >> 20));
-	}
-	vm->image_hash = XXH3_64bits(d, n) | 1; /* never 0 */
-	free(d);
+	vm->image_hash = h | 1; /* never 0 */
 	return 0;
 }
 
@@ -329,6 +325,17 @@ int cc_vm_image_sync(struct cc_vm *vm, struct cc_err *err)
 	return cc_disk_attach(&vm->img.disk, vm->cfg.image_path, err);
 }
 
+int cc_vm_image_attach(struct cc_vm *vm, struct cc_err *err)
+{
+	vm->image.on = 1;
+	vm->image.hash = vm->image_hash;
+	if (cc_vm_image_sync(vm, err)) {
+		vm->image.on = 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* The guest reads its node word after the ready point: the image goes
  * in now, so the boot (and its cache entry) never saw it. */
 static void image_on(struct cc_vm *vm)
@@ -336,12 +343,8 @@ static void image_on(struct cc_vm *vm)
 	if (vm->image.on || !vm->cfg.image_path || !vm->stats.ready_rings)
 		return;
 	struct cc_err e;
-	vm->image.on = 1;
-	vm->image.hash = vm->image_hash;
-	if (cc_vm_image_sync(vm, &e)) {
-		vm->image.on = 0;
+	if (cc_vm_input(vm, &(struct cc_vm_input){.kind = CC_INJECT_IMAGE}, &e))
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
-	}
 }
 
 static int setup_virtio(struct cc_vm *vm, const struct cc_vm_config *cfg,
@@ -551,16 +554,6 @@ static void stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cc_vm_reseed(struct cc_vm *vm, uint64_t seed)
-{
-	vm->cfg.seed = seed;
-	uint64_t vm_seed = cc_seed_for_vm(seed, vm->cfg.vm_index);
-	cc_entropy_init(&vm->entropy, vm_seed);
-	cc_virtio_rng_reseed(&vm->rng, vm_seed);
-	if (vm->has_disk)
-		cc_entropy_init(&vm->blk.disk.st.rng, vm_seed + CC_DOMAIN_DISK);
-}
-
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm)
 {
 	return cc_trace_hash(&vm->trace);
@@ -568,8 +561,8 @@ uint64_t cc_vm_trace_hash(const struct cc_vm *vm)
 
 /* Records one guest-visible event at the current virtual time.  The RIP
  * is fetched only when a trace file wants it (an ioctl per event). */
-static void emit(struct cc_vm *vm, uint32_t kind, uint32_t size, uint64_t a,
-		 uint64_t b)
+void cc_vm_trace_event(struct cc_vm *vm, uint32_t kind, uint32_t size,
+		       uint64_t a, uint64_t b)
 {
 	struct cc_event ev = {vm->vclock.ns, kind, size, a, b};
 	uint64_t rip = 0;
@@ -579,31 +572,6 @@ static void emit(struct cc_vm *vm, uint32_t kind, uint32_t size, uint64_t a,
 			rip = r.rip;
 	}
 	cc_trace_add(&vm->trace, &ev, rip);
-}
-
-int cc_vm_inject_irq(struct cc_vm *vm, unsigned irq, struct cc_err *err)
-{
-	if (irq >= 16 || irq == 2) /* 2 is the cascade, not a device line */
-		return cc_err_set(
-			err, "cannot inject IRQ %u (want 0-15, not 2)", irq);
-	emit(vm, CC_EV_INJECT, 0, CC_INJECT_IRQ, irq);
-	cc_pic_set_irq(&vm->pic, irq, 1);
-	cc_pic_set_irq(&vm->pic, irq, 0);
-	return 0;
-}
-
-int cc_vm_inject_nmi(struct cc_vm *vm, struct cc_err *err)
-{
-	emit(vm, CC_EV_INJECT, 0, CC_INJECT_NMI, 0);
-	if (ioctl(vm->vcpu_fd, KVM_NMI) < 0)
-		return cc_err_set(err, "KVM_NMI: %s", strerror(errno));
-	return 0;
-}
-
-void cc_vm_set_memory_limit(struct cc_vm *vm, uint64_t bytes)
-{
-	emit(vm, CC_EV_INJECT, 0, CC_INJECT_MEMLIMIT, bytes);
-	vm->memlimit.bytes = bytes;
 }
 
 static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
@@ -642,8 +610,8 @@ static void hypercall(struct cc_vm *vm)
 		cc_hypercall_serve(&vm->hc, &vm->hc_log, &vm->mem, &vm->entropy,
 				   vm->cfg.choice_overrides,
 				   vm->cfg.n_choice_overrides, vm->vclock.ns);
-	emit(vm, CC_EV_HYPERCALL, 0, a.cmd | (uint64_t)a.status << 32,
-	     a.result);
+	cc_vm_trace_event(vm, CC_EV_HYPERCALL, 0,
+			  a.cmd | (uint64_t)a.status << 32, a.result);
 	/* A host-chosen stop, like "ready": faults gated on setup start. */
 	if (!was_setup && vm->hc.setup_complete && vm->cfg.stop_at_setup)
 		stop(vm, CC_STOP_SETUP, "guest completed its set-up");
@@ -734,10 +702,12 @@ static void handle_pio(struct cc_vm *vm)
 		if (in) {
 			v = pio_read(vm, r->io.port, size);
 			memcpy(data, &v, size);
-			emit(vm, CC_EV_PIO_IN, size, r->io.port, v);
+			cc_vm_trace_event(vm, CC_EV_PIO_IN, size, r->io.port,
+					  v);
 		} else {
 			memcpy(&v, data, size);
-			emit(vm, CC_EV_PIO_OUT, size, r->io.port, v);
+			cc_vm_trace_event(vm, CC_EV_PIO_OUT, size, r->io.port,
+					  v);
 			pio_write(vm, r->io.port, size, v);
 		}
 	}
@@ -824,7 +794,7 @@ static void handle_mmio(struct cc_vm *vm)
 	uint64_t v = 0;
 	if (write) {
 		memcpy(&v, r->mmio.data, len);
-		emit(vm, CC_EV_MMIO_WRITE, len, addr, v);
+		cc_vm_trace_event(vm, CC_EV_MMIO_WRITE, len, addr, v);
 	}
 	if (dev && write)
 		cc_virtio_mmio_write(dev, addr - dev->base, r->mmio.data, len,
@@ -843,7 +813,7 @@ static void handle_mmio(struct cc_vm *vm)
 	}
 	if (!write) {
 		memcpy(&v, r->mmio.data, len);
-		emit(vm, CC_EV_MMIO_READ, len, addr, v);
+		cc_vm_trace_event(vm, CC_EV_MMIO_READ, len, addr, v);
 	}
 }
 
@@ -928,7 +898,7 @@ static void idle(struct cc_vm *vm)
 	}
 	vm->halt.pending = 0;
 	cc_vclock_advance_to(&vm->vclock, next);
-	emit(vm, CC_EV_HLT, 0, vm->vclock.ns, 0);
+	cc_vm_trace_event(vm, CC_EV_HLT, 0, vm->vclock.ns, 0);
 }
 
 static void handle_hlt(struct cc_vm *vm)
@@ -965,7 +935,7 @@ static void handle_internal_error(struct cc_vm *vm)
 			       vm->run->internal.suberror, &e);
 	if (k >= 0) {
 		vm->stats.fixups[k]++;
-		emit(vm, CC_EV_FIXUP, 0, (uint64_t)k, 0);
+		cc_vm_trace_event(vm, CC_EV_FIXUP, 0, (uint64_t)k, 0);
 	} else
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
 }
@@ -1000,7 +970,7 @@ static void handle_host_exit(struct cc_vm *vm)
 				     next == CC_PIT_NEVER
 					     ? vm->vclock.ns + CC_NS_PER_TICK
 					     : next);
-		emit(vm, CC_EV_WATCHDOG, 0, vm->vclock.ns, 0);
+		cc_vm_trace_event(vm, CC_EV_WATCHDOG, 0, vm->vclock.ns, 0);
 	}
 }
 
@@ -1081,7 +1051,7 @@ static int prepare_entry(struct cc_vm *vm)
 	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 		return -1;
 	vm->stats.irqs_injected++;
-	emit(vm, CC_EV_IRQ, 0, irq.irq, 0);
+	cc_vm_trace_event(vm, CC_EV_IRQ, 0, irq.irq, 0);
 	return 0;
 }
 
@@ -1155,8 +1125,8 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 	if (vm->result.stop != CC_STOP_LIMIT &&
 	    vm->result.stop != CC_STOP_READY &&
 	    vm->result.stop != CC_STOP_SETUP)
-		emit(vm, CC_EV_STOP, 0, vm->result.stop,
-		     vm->result.exit_status);
+		cc_vm_trace_event(vm, CC_EV_STOP, 0, vm->result.stop,
+				  vm->result.exit_status);
 	vm->result.vclock_ns = vm->vclock.ns;
 	*res = vm->result;
 	return rc;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../devices/entropy.h"
+#include "../base/entropy.h"
 #include "../devices/pic.h"
 #include "../devices/pit.h"
 #include "../devices/rtc.h"
@@ -20,11 +20,11 @@
 #include "../devices/virtio_net.h"
 #include "../devices/virtio_rng.h"
 #include "boot.h"
-#include "err.h"
+#include "../base/err.h"
 #include "fixup.h"
 #include "hypercall.h"
 #include "kernel.h"
-#include "mem.h"
+#include "../base/mem.h"
 #include "symtab.h"
 #include "trace.h"
 #include "vclock.h"
@@ -35,6 +35,9 @@
 /* Virtual time per unit of reported progress (one system call, one user
  * page fault, one batch of edges): a slow but fixed virtual CPU. */
 #define CC_PROGRESS_DEFAULT_NS 10000ull
+
+struct cc_vm;
+struct cc_vm_input;
 
 struct cc_vm_config {
 	const char *kernel_path;     /* or kernel_image below */
@@ -90,6 +93,11 @@ struct cc_vm_config {
 	/* Writes to ports no device claims (probe guests use this). */
 	void (*pio_hook)(void *ctx, uint16_t port, uint32_t val);
 	void *hook_ctx;
+	/* Sees every host-to-guest input before it is applied (a
+	 * recorder); NULL: none.  See cc_vm_input(). */
+	void (*on_input)(void *ctx, const struct cc_vm *vm,
+			 const struct cc_vm_input *in);
+	void *input_ctx;
 };
 
 enum cc_stop {
@@ -209,21 +217,53 @@ const char *cc_vm_state_layout(void);
  * run that starts from a snapshot still shows and keeps all its output. */
 void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len);
 
-/* Restarts the VM's entropy stream from a new simulation seed: how the
- * branches of a fork, restored from one snapshot, are made to differ. */
-void cc_vm_reseed(struct cc_vm *vm, uint64_t seed);
-
-/* What a simulation's faults do to one VM between runs; each is an
- * event in the VM's trace (CC_EV_INJECT), so it is part of the hash. */
+/*
+ * Every host-to-guest input passes cc_vm_input(), one entry point: it is
+ * traced as CC_EV_INJECT (a = kind, b = its parameter) at the VM's
+ * virtual time, shown to cfg.on_input (a recorder sees every input, in
+ * order, in one place), then applied.  The helpers below are its prose
+ * form.  What the guest reads on its own (orders, node word, choice
+ * overrides answered by the hypercall page) is configuration, traced
+ * where the guest reads it.
+ */
 enum cc_inject {
-	CC_INJECT_IRQ = 1, /* an edge on ISA IRQ `b` */
-	CC_INJECT_NMI,
-	CC_INJECT_MEMLIMIT, /* b = bytes, 0 = none */
+	CC_INJECT_IRQ = 1,     /* an edge on ISA IRQ `value` */
+	CC_INJECT_NMI,	       /* */
+	CC_INJECT_MEMLIMIT,    /* value = bytes, 0 = none */
+	CC_INJECT_FRAME,       /* data, len: a frame for eth0 */
+	CC_INJECT_DISK_FAULTS, /* faults: the disk's fault switches */
+	CC_INJECT_RESEED,      /* value = the simulation seed */
+	CC_INJECT_RESTART,     /* boot: the state to restart from;
+				  value = 1 for a crash (cc_vm_reboot) */
+	CC_INJECT_IMAGE,       /* the image disk gets cfg.image_path */
 };
-/* 0, or -1 with err (bad IRQ number, KVM refused the NMI). */
+struct cc_snapshot;
+struct cc_vm_input {
+	enum cc_inject kind;
+	uint64_t value;
+	const void *data;
+	uint32_t len;
+	struct cc_disk_faults faults;
+	struct cc_snapshot *boot;
+};
+/* 0, or -1 with err: a bad IRQ number, KVM refused the NMI, no receive
+ * buffer for the frame (dropped), a failed restart or image. */
+int cc_vm_input(struct cc_vm *vm, const struct cc_vm_input *in,
+		struct cc_err *err);
+
 int cc_vm_inject_irq(struct cc_vm *vm, unsigned irq, struct cc_err *err);
 int cc_vm_inject_nmi(struct cc_vm *vm, struct cc_err *err);
 void cc_vm_set_memory_limit(struct cc_vm *vm, uint64_t bytes);
+/* false: eth0 had no receive buffer, the frame is dropped. */
+bool cc_vm_deliver_frame(struct cc_vm *vm, const void *frame, uint32_t len);
+void cc_vm_set_disk_faults(struct cc_vm *vm, struct cc_disk_faults f);
+/* Restarts the VM's entropy streams from a new simulation seed: how the
+ * branches of a fork, restored from one snapshot, are made to differ. */
+void cc_vm_reseed(struct cc_vm *vm, uint64_t seed);
+
+/* Records one event in the VM's trace at its virtual time (vm.c). */
+void cc_vm_trace_event(struct cc_vm *vm, uint32_t kind, uint32_t size,
+		       uint64_t a, uint64_t b);
 
 /* The trace hash so far (final once cc_vm_run has returned). */
 uint64_t cc_vm_trace_hash(const struct cc_vm *vm);
@@ -235,10 +275,13 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res);
 void cc_vm_destroy(struct cc_vm *vm);
 
-/* The kernel command-line words that declare this VM's virtio devices. */
 /* After a restore: the image disk holds the image iff the restored
  * state says so, and then only the one the snapshot was taken with. */
 int cc_vm_image_sync(struct cc_vm *vm, struct cc_err *err);
+/* Attaches cfg.image_path to the image disk (CC_INJECT_IMAGE). */
+int cc_vm_image_attach(struct cc_vm *vm, struct cc_err *err);
+
+/* The kernel command-line words that declare this VM's virtio devices. */
 int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len);
 
 /* Earliest virtual time a device has work scheduled, or UINT64_MAX. */

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 #define CC_KICK_SAMPLE	 1
 #define CC_KICK_WATCHDOG 2

@@ -16,7 +16,7 @@
 #include "devices/pit.h"
 #include "devices/rtc.h"
 #include "devices/uart.h"
-#include "vmm/mem.h"
+#include "base/mem.h"
 
 static struct cc_pic pic;
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "vmm/kernel.h"
-#include "vmm/mem.h"
+#include "base/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

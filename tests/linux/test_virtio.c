@@ -238,7 +238,7 @@ static uint64_t tick(struct cc_vm *vm, struct cc_net_echo *echo)
 	uint32_t len;
 	while (cc_net_port_take(&vm->net, &f, vm->vclock.ns))
 		if (cc_net_echo_reply(echo, f.data, f.len, o, &len))
-			cc_net_port_deliver(&vm->net, o, len, vm->vclock.ns);
+			cc_vm_deliver_frame(vm, o, len);
 	return h;
 }
 

@@ -314,3 +314,62 @@ Test(micro, choices_replay_and_overrides_change_them)
 	cc_vm_destroy(b.vm);
 	cc_vm_destroy(c.vm);
 }
+
+/* Every host-to-guest input passes cc_vm_input: the recorder sees each
+ * one, in order, before it applies; each is one traced event, so it is
+ * in the hash; a refused one (IRQ 2, the cascade) is neither. */
+struct seen {
+	enum cc_inject kind[16];
+	uint64_t value[16];
+	unsigned n;
+};
+
+static void record(void *ctx, const struct cc_vm *vm,
+		   const struct cc_vm_input *in)
+{
+	(void)vm;
+	struct seen *s = ctx;
+	if (s->n < 16) {
+		s->kind[s->n] = in->kind;
+		s->value[s->n++] = in->value;
+	}
+}
+
+Test(micro, every_input_passes_one_traced_entry_point)
+{
+	char path[512];
+	snprintf(path, sizeof(path), CC_BUILD_DIR "/guest/micro/hello.elf");
+	struct seen s = {0};
+	struct cc_vm_config cfg = {
+		.kernel_path = path,
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.on_input = record,
+		.input_ctx = &s,
+	};
+	struct cc_vm *vm;
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&vm, &cfg, &e), 0, "%s", e.msg);
+	uint64_t events = vm->trace.st.count, h0 = cc_vm_trace_hash(vm);
+	cr_assert_eq(cc_vm_inject_irq(vm, 4, &e), 0, "%s", e.msg);
+	cr_assert_neq(cc_vm_inject_irq(vm, 2, &e), 0);
+	cr_assert(strstr(e.msg, "not 2"), "%s", e.msg);
+	cc_vm_set_memory_limit(vm, 1 << 20);
+	cc_vm_set_disk_faults(vm, (struct cc_disk_faults){.full = true});
+	cc_vm_reseed(vm, 77);
+	static const uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	cc_vm_deliver_frame(vm, frame, sizeof(frame)); /* queued or dropped */
+	static const enum cc_inject want[] = {
+		CC_INJECT_IRQ, CC_INJECT_MEMLIMIT, CC_INJECT_DISK_FAULTS,
+		CC_INJECT_RESEED, CC_INJECT_FRAME};
+	cr_assert_eq(s.n, 5);
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(s.kind[i], want[i], "input %u", i);
+	cr_assert_eq(s.value[0], 4);
+	cr_assert_eq(s.value[1], 1 << 20);
+	cr_assert_eq(s.value[3], 77);
+	cr_assert_eq(vm->cfg.seed, 77);
+	cr_assert_eq(vm->trace.st.count, events + 5);
+	cr_assert_neq(cc_vm_trace_hash(vm), h0);
+	cc_vm_destroy(vm);
+}

@@ -142,7 +142,7 @@ Test(uart, transmits_and_raises_thre)
 	cr_assert_eq(irq_level[CC_IRQ_COM1], 0, "IIR read clears it");
 }
 
-#include "devices/entropy.h"
+#include "base/entropy.h"
 
 Test(entropy, same_seed_same_stream_any_chunking)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "vmm/kernel.h"
-#include "vmm/mem.h"
+#include "base/mem.h"
 
 #define LOAD 0x1000000ull
 

@@ -7,5 +7,5 @@
 void micro_main(void)
 {
 	for (int i = 0; i < 5000; i++)
-		*(volatile uint32_t *)0xd0003000ull = 1;
+		*(volatile uint32_t *)0xd0004000ull = 1;
 }

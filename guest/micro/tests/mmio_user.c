@@ -7,7 +7,7 @@
 
 void micro_main(void)
 {
-	volatile uint32_t *reg = (volatile uint32_t *)0xd0003000ull;
+	volatile uint32_t *reg = (volatile uint32_t *)0xd0004000ull;
 	*reg = 0x12345678;
 	RT_CHECK(*reg == 0xffffffffu);
 	rt_puts("mmio ok\n");

@@ -1,0 +1,29 @@
+/*
+ * File I/O every layer uses: whole files in, whole buffers out, and a
+ * read-only mapping with its hash.  Errors name the file and what it is
+ * ("kernel", "image disk").
+ */
+#ifndef CC_FILE_H
+#define CC_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Reads a whole regular file of at most CC_MEM_MAX bytes (kernels,
+ * initrds, specs) into a malloc'd buffer. */
+int cc_read_file(const char *path, const char *what, uint8_t **data,
+		 size_t *len, struct cc_err *err);
+/* write(2) until all of [p, p+n) is written; -1 (errno set) on failure. */
+int cc_write_all(int fd, const void *p, size_t n);
+/* Maps a whole regular file read-only (*p NULL when it is empty). */
+int cc_file_map(const char *path, const char *what, const void **p,
+		uint64_t *len, struct cc_err *err);
+void cc_file_unmap(const void *p, uint64_t len);
+/* XXH3-64 and size of a regular file, through a read-only mapping (so a
+ * file larger than RAM is fine). */
+int cc_file_hash64(const char *path, const char *what, uint64_t *hash,
+		   uint64_t *len, struct cc_err *err);
+
+#endif
