@@ -36,6 +36,7 @@ void cc_test_make_host_image(void)
 			"\"/bin/%s\"}",
 			i ? ", " : "", CC_BUILD_DIR, progs[i], progs[i]);
 	fputs(", {\"src\": \"/usr/bin/printenv\", \"dst\": \"/bin/printenv\"}"
+	      ", {\"src\": \"/usr/bin/echo\", \"dst\": \"/bin/echo\"}"
 	      ", {\"src\": \"/usr/bin/pwd\", \"dst\": \"/bin/pwd\"}]"
 	      ", \"dirs\": [\"/srv/app\"]}\n",
 	      f);

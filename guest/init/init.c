@@ -132,9 +132,10 @@ static int words(char *buf, size_t *at, char **out, int max)
 {
 	int k = 0;
 	while (buf[*at]) {
-		if (k < max)
-			out[k++] = buf + *at;
-		*at += strlen(buf + *at) + 1;
+		char *w = buf + *at;
+		*at += strlen(w) + 1;
+		if (k < max) /* an escaped word: the byte is not part of it */
+			out[k++] = w[0] == CC_ORDERS_ESCAPE ? w + 1 : w;
 	}
 	(*at)++;
 	out[k] = NULL;

@@ -69,8 +69,12 @@
  * word; environment entries ("NAME=VALUE"), ended by an empty word; and
  * one word, the working directory (empty: "/").  Zero bytes past the
  * end, so a VMM that sends only the first section reads as empty
- * environment and no directory.  A first byte of 0 means "no orders". */
+ * environment and no directory.  A first byte of 0 means "no orders".
+ * A word that is empty, or starts with CC_ORDERS_ESCAPE, is sent with
+ * CC_ORDERS_ESCAPE in front (so `--save ""` reaches the program), and
+ * init drops that first byte. */
 #define CC_DOORBELL_ORDERS 0x10
+#define CC_ORDERS_ESCAPE   0x01
 /* An 8-byte read at this offset returns the memory limit a simulation's
  * MemoryPressure fault set for this VM, in bytes: 0 when the VMM does not
  * manage the guest's memory (init then starts no memory agent),

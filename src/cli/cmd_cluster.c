@@ -24,7 +24,9 @@
 #include "../vmm/cmdline.h"
 #include "../vmm/snapshot.h"
 #include "../run/boot_cache.h"
+#include "../run/drive.h"
 #include "cli.h"
+#include "report.h"
 
 #define DEFAULT_TICKS 2000u
 #define BOOT_SEED     0u /* boot cache entries do not depend on --seed */
@@ -48,7 +50,8 @@ static const char help[] =
 	"  --random-faults PPM also draw a random fault each tick with\n"
 	"                      this probability (from the seed)\n"
 	"  --gate G            faults wait for setup_complete: all (every\n"
-	"                      VM, default), vm (the fault's target) or none\n"
+	"                      VM, default), vm (the fault's target), any\n"
+	"                      (the first VM to say it) or none\n"
 	"  --threads K         worker threads (default: one per core, at\n"
 	"                      most N; 1 = sequential; same result)\n"
 	"  --json              the report as JSON on stdout (console to\n"
@@ -94,6 +97,7 @@ struct cluster_opts {
 	const char *node_imgdisk[CC_SIM_MAX_VMS];
 	const char *node_spec[CC_SIM_MAX_VMS]; /* images as named */
 	char node_image[CC_SIM_MAX_VMS][4096];
+	char blank_disk[4096]; /* a scenario's data_disk {"size": ...} */
 	uint64_t node_mem[CC_SIM_MAX_VMS];
 };
 
@@ -175,10 +179,13 @@ static int parse_opt(struct cluster_opts *o, int c, const char *arg)
 			o->gate = CC_GATE_ALL;
 		else if (!strcmp(arg, "vm"))
 			o->gate = CC_GATE_PER_VM;
+		else if (!strcmp(arg, "any"))
+			o->gate = CC_GATE_ANY;
 		else if (!strcmp(arg, "none"))
 			o->gate = CC_GATE_NONE;
 		else
-			return bad("invalid --gate (all, vm or none)", arg);
+			return bad("invalid --gate (all, vm, any or none)",
+				   arg);
 		return 0;
 	case OPT_THREADS:
 		if (cc_cli_parse_u64(arg, CC_WORKERS_MAX, &v) || !v)
@@ -261,6 +268,18 @@ static int from_scenario(struct cluster_opts *o, const char *path)
 	o->schedule_json = sc->schedule_json;
 	o->disk = sc->disk ? sc->disk : sc->data_disk;
 	o->data_disk = sc->data_disk != NULL;
+	char dir[4000];
+	if (sc->data_disk_bytes &&
+	    (cc_cache_dir("images", dir, sizeof(dir), &e) ||
+	     cc_image_blank_in_store(sc->data_disk_bytes, dir, o->blank_disk,
+				     sizeof(o->blank_disk), &e))) {
+		fprintf(stderr, "chaoscontrol: data_disk: %s\n", e.msg);
+		return CC_EXIT_SETUP;
+	}
+	if (sc->data_disk_bytes) {
+		o->disk = o->blank_disk;
+		o->data_disk = true;
+	}
 	if (sc->dflt.mem)
 		o->mem = sc->dflt.mem;
 	return 0;
@@ -448,6 +467,7 @@ struct run_state {
 	bool progress; /* a progress bar on stderr (a TTY) */
 	bool bar_shown;
 	double t0, last_bar;
+	uint64_t ticks; /* the horizon, for the bar */
 };
 
 static void clear_bar(struct run_state *r)
@@ -488,27 +508,24 @@ static void show_bar(struct run_state *r, const struct cc_sim *s,
 	r->bar_shown = true;
 }
 
-/* Runs to the horizon; with --restore-check, snapshots the cluster at
- * its tick into *snap on the way. */
+static void on_round(void *ctx, const struct cc_sim *s)
+{
+	struct run_state *r = ctx;
+	show_bar(r, s, r->ticks);
+}
+
+/* Runs to the horizon (src/run/drive.h); with --restore-check,
+ * snapshots the cluster at its tick into *snap on the way. */
 static int simulate(struct cc_sim *s, const struct cluster_opts *o,
 		    struct run_state *r, struct cc_sim_snapshot **snap)
 {
 	struct cc_err e;
-	while (s->tick < o->ticks && !cc_sim_done(s)) {
-		if (snap && !*snap && s->tick == o->check_at &&
-		    cc_sim_snapshot(s, snap, &e)) {
-			fprintf(stderr, "chaoscontrol: snapshot: %s\n", e.msg);
-			return -1;
-		}
-		if (cc_sim_step_round(s, &e)) {
-			clear_bar(r);
-			fprintf(stderr, "chaoscontrol: %s\n", e.msg);
-			return -1;
-		}
-		show_bar(r, s, o->ticks);
-	}
+	struct cc_drive d = {o->ticks, o->check_at, snap, on_round, r};
+	int rc = cc_drive(s, &d, &e);
 	clear_bar(r);
-	return 0;
+	if (rc)
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+	return rc;
 }
 
 /* --restore-check: every run restored from the snapshot must end with
@@ -516,33 +533,24 @@ static int simulate(struct cc_sim *s, const struct cluster_opts *o,
 static long restore_check(struct cc_sim *s, const struct cluster_opts *o,
 			  struct run_state *r, struct cc_sim_snapshot *snap)
 {
-	uint64_t want = cc_sim_trace_hash(s);
-	long differed = 0;
+	uint64_t want = cc_sim_trace_hash(s), bad = 0;
 	struct cc_err e;
 	FILE *console = r->console;
 	r->console = NULL; /* the output was shown once */
-	for (uint64_t k = 0; k < o->check_repeats; k++) {
-		if (cc_sim_restore(s, snap, &e)) {
-			fprintf(stderr, "chaoscontrol: restore: %s\n", e.msg);
-			r->console = console;
-			return -1;
-		}
-		if (simulate(s, o, r, NULL)) {
-			r->console = console;
-			return -1;
-		}
-		uint64_t got = cc_sim_trace_hash(s);
-		if (got != want) {
-			differed++;
-			fprintf(stderr,
-				"chaoscontrol: restore-check: run %llu "
-				"ended with %016llx, not %016llx\n",
-				(unsigned long long)k + 1,
-				(unsigned long long)got,
-				(unsigned long long)want);
-		}
-	}
+	struct cc_drive d = {o->ticks, 0, NULL, on_round, r};
+	long differed = cc_drive_restore_check(s, &d, snap, o->check_repeats,
+					       want, &bad, &e);
+	clear_bar(r);
 	r->console = console;
+	if (differed < 0) {
+		fprintf(stderr, "chaoscontrol: restore-check: %s\n", e.msg);
+		return -1;
+	}
+	if (differed)
+		fprintf(stderr,
+			"chaoscontrol: restore-check: a restored run ended "
+			"with %016llx, not %016llx\n",
+			(unsigned long long)bad, (unsigned long long)want);
 	fprintf(stderr,
 		"chaoscontrol: restore-check: %llu/%llu runs "
 		"restored at tick %llu matched trace-hash %016llx\n",
@@ -550,188 +558,6 @@ static long restore_check(struct cc_sim *s, const struct cluster_opts *o,
 		(unsigned long long)o->check_repeats,
 		(unsigned long long)o->check_at, (unsigned long long)want);
 	return differed;
-}
-
-/* --- the report
- * ---------------------------------------------------------------- */
-
-static void fold_oracle(const struct cc_sim *s, struct cc_oracle *o)
-{
-	/* The cluster is one run: every VM's records, VM by VM. */
-	const char **all = NULL;
-	size_t n = 0;
-	for (unsigned i = 0; i < s->n; i++) {
-		size_t k;
-		const char **r = cc_sim_records(s, i, &k);
-		const char **grown = realloc(all, (n + k + 1) * sizeof(*all));
-		if (!r || !grown) {
-			free(r);
-			break;
-		}
-		all = grown;
-		memcpy(all + n, r, k * sizeof(*r));
-		n += k;
-		free(r);
-	}
-	cc_oracle_add_run(o, all, n);
-	free(all);
-}
-
-static uint64_t total_exits(const struct cc_vm *vm)
-{
-	uint64_t n = 0;
-	for (int c = 0; c < CC_EXIT__COUNT; c++)
-		if (c != CC_EXIT_HOST)
-			n += vm->stats.exits[c];
-	return n;
-}
-
-static json_t *net_json(const struct cc_sim *s)
-{
-	const struct cc_net_stats *n = &s->fabric.stats;
-	return json_pack(
-		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sent",
-		(json_int_t)n->sent, "copies", (json_int_t)n->copies,
-		"delivered", (json_int_t)n->delivered, "unroutable",
-		(json_int_t)n->unroutable, "partitioned",
-		(json_int_t)n->partitioned, "lost", (json_int_t)n->lost,
-		"corrupted", (json_int_t)n->corrupted, "delayed_bandwidth",
-		(json_int_t)n->delayed_bandwidth, "jittered",
-		(json_int_t)n->jittered, "reordered", (json_int_t)n->reordered,
-		"duplicated", (json_int_t)n->duplicated, "dropped_full",
-		(json_int_t)n->dropped_full, "in_flight",
-		(json_int_t)s->fabric.n);
-}
-
-static json_t *vm_json(const struct cc_sim *s, unsigned i)
-{
-	const struct cc_vm_slot *v = &s->slot[i];
-	char hash[17];
-	snprintf(hash, sizeof(hash), "%016llx",
-		 (unsigned long long)cc_vm_trace_hash(v->vm));
-	json_t *o = json_pack(
-		"{s:i,s:s,s:I,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
-		"index", i, "status", cc_vm_status_name(v->status), "vclock_ns",
-		(json_int_t)v->vm->vclock.ns, "skew_ns_per_s",
-		(json_int_t)v->skew_ns_per_s, "restarts", v->restarts, "pauses",
-		v->pauses, "kills", v->kills, "frames_sent",
-		(json_int_t)v->frames_sent, "frames_received",
-		(json_int_t)v->frames_received, "frames_dropped",
-		(json_int_t)v->frames_dropped, "exits",
-		(json_int_t)total_exits(v->vm), "watchdog_fires",
-		(json_int_t)v->vm->stats.watchdog_fires, "trace_hash", hash,
-		"setup_complete", v->vm->hc.setup_complete != 0);
-	if (v->status == CC_VM_HALTED)
-		json_object_set_new(o, "stop",
-				    json_pack("{s:s,s:s}", "reason",
-					      cc_stop_name(v->res.stop), "msg",
-					      v->res.msg));
-	return o;
-}
-
-static json_t *faults_json(const struct cc_sim *s)
-{
-	json_t *a = json_array();
-	for (size_t k = 0; k < s->engine.nlog; k++) {
-		const struct cc_fired *f = &s->engine.log[k];
-		json_t *o = cc_fault_json(&f->fault);
-		json_object_set_new(
-			o, "fired_ms",
-			json_integer((json_int_t)(f->fired_ns / 1000000)));
-		json_object_set_new(o, "random", json_boolean(f->random));
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
-static void print_json(const struct cc_sim *s, const struct cluster_opts *o,
-		       struct cc_oracle *orc, double wall,
-		       enum cc_platform_kind kind)
-{
-	char hash[17];
-	snprintf(hash, sizeof(hash), "%016llx",
-		 (unsigned long long)cc_sim_trace_hash(s));
-	json_t *vms = json_array();
-	for (unsigned i = 0; i < s->n; i++)
-		json_array_append_new(vms, vm_json(s, i));
-	json_t *root = json_pack(
-		"{s:s,s:i,s:I,s:I,s:I,s:f,s:f,s:i,s:s,s:o,s:o,s:o,s:o}",
-		"trace_hash", hash, "vms", s->n, "seed", (json_int_t)o->seed,
-		"ticks", (json_int_t)s->tick, "virtual_ms", (json_int_t)s->tick,
-		"wall_s", wall, "ticks_per_s", wall > 0 ? s->tick / wall : 0.0,
-		"threads", s->workers.n ? s->workers.n : 1, "platform",
-		cc_platform_name(kind), "vm", vms, "network", net_json(s),
-		"faults", faults_json(s), "properties", cc_oracle_json(orc));
-	json_dumpf(root, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(root);
-}
-
-static void print_text(const struct cc_sim *s, struct cc_oracle *orc,
-		       double wall)
-{
-	printf("cluster: %u VMs, %llu ticks (%.3f s virtual) in %.1f s wall "
-	       "(%.0f ticks/s, %u thread%s)\n",
-	       s->n, (unsigned long long)s->tick, s->tick / 1000.0, wall,
-	       wall > 0 ? s->tick / wall : 0.0, s->workers.n ? s->workers.n : 1,
-	       s->workers.n > 1 ? "s" : "");
-	printf("  vm  status    restarts pauses kills  frames sent/recv/drop  "
-	       "exits\n");
-	for (unsigned i = 0; i < s->n; i++) {
-		const struct cc_vm_slot *v = &s->slot[i];
-		printf("  %-3u %-9s %8u %6u %5u  %6llu/%llu/%llu  %14llu%s%s\n",
-		       i, cc_vm_status_name(v->status), v->restarts, v->pauses,
-		       v->kills, (unsigned long long)v->frames_sent,
-		       (unsigned long long)v->frames_received,
-		       (unsigned long long)v->frames_dropped,
-		       (unsigned long long)total_exits(v->vm),
-		       v->status == CC_VM_HALTED ? "  " : "",
-		       v->status == CC_VM_HALTED ? v->res.msg : "");
-	}
-	const struct cc_net_stats *n = &s->fabric.stats;
-	printf("network: %llu sent, %llu delivered, %llu partitioned, %llu "
-	       "lost, %llu corrupted, %llu duplicated, %llu reordered, %llu "
-	       "jittered, %llu bandwidth-delayed, %llu unroutable, %zu in "
-	       "flight\n",
-	       (unsigned long long)n->sent, (unsigned long long)n->delivered,
-	       (unsigned long long)n->partitioned, (unsigned long long)n->lost,
-	       (unsigned long long)n->corrupted,
-	       (unsigned long long)n->duplicated,
-	       (unsigned long long)n->reordered,
-	       (unsigned long long)n->jittered,
-	       (unsigned long long)n->delayed_bandwidth,
-	       (unsigned long long)n->unroutable, s->fabric.n);
-	printf("faults: %zu fired\n", s->engine.nlog);
-	for (size_t k = 0; k < s->engine.nlog; k++) {
-		json_t *f = cc_fault_json(&s->engine.log[k].fault);
-		char *txt = json_dumps(f, JSON_COMPACT);
-		printf("  %6llu ms %s%s\n",
-		       (unsigned long long)(s->engine.log[k].fired_ns /
-					    1000000),
-		       s->engine.log[k].random ? "random " : "", txt);
-		free(txt);
-		json_decref(f);
-	}
-	if (s->engine.nheld)
-		printf("  (%zu held: their gate never opened)\n",
-		       s->engine.nheld);
-	if (s->err[0])
-		printf("  last fault error: %s\n", s->err);
-	cc_oracle_print(orc, stdout);
-	printf("trace-hash: %016llx\n",
-	       (unsigned long long)cc_sim_trace_hash(s));
-}
-
-static int exit_code(const struct cc_sim *s, struct cc_oracle *orc)
-{
-	for (unsigned i = 0; i < s->n; i++) {
-		const struct cc_vm_slot *v = &s->slot[i];
-		if (v->status == CC_VM_HALTED &&
-		    (v->res.stop == CC_STOP_ERROR ||
-		     v->res.stop == CC_STOP_SHUTDOWN))
-			return CC_EXIT_GUEST_CRASH;
-	}
-	return cc_oracle_failures(orc) ? CC_EXIT_GUEST_FAIL : CC_EXIT_OK;
 }
 
 /* --- the command
@@ -817,6 +643,7 @@ int cc_cmd_cluster(int argc, char **argv)
 			   : o.json ? stderr
 				    : stdout,
 		.progress = isatty(STDERR_FILENO),
+		.ticks = o.ticks,
 	};
 	static struct cc_sim s;
 	if ((rc = setup_sim(&s, &o, &j, &r)))
@@ -830,15 +657,15 @@ int cc_cmd_cluster(int argc, char **argv)
 		differed = restore_check(&s, &o, &r, snap);
 	cc_sim_snapshot_free(snap);
 	struct cc_oracle orc = {0};
-	fold_oracle(&s, &orc);
+	cc_cluster_fold_oracle(&s, &orc);
 	fflush(r.console ? r.console : stdout);
 	if (o.json)
-		print_json(&s, &o, &orc, wall, j.kind);
+		cc_cluster_print_json(&s, o.seed, &orc, wall, j.kind);
 	else
-		print_text(&s, &orc, wall);
+		cc_cluster_print_text(&s, &orc, wall);
 	rc = failed || differed < 0 ? CC_EXIT_SETUP
 	     : differed		    ? CC_EXIT_DIVERGED
-				    : exit_code(&s, &orc);
+				    : cc_cluster_exit_code(&s, &orc);
 	cc_oracle_free(&orc);
 	cc_sim_free(&s);
 	for (unsigned i = 0; i < o.vms; i++) {

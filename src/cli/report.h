@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "../vmm/platform.h"
 #include "../vmm/vm.h"
 
 /* Prints the summary (and stats) to stderr, saves the console to
@@ -29,5 +30,18 @@ void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n);
 /* The status in the console's last "cc-init: exit status N" line, or -1
  * (also -2 for "cc-init: killed by signal"). */
 int cc_report_init_status(const char *serial, size_t len);
+
+/* A cluster run (cluster_report.c): every VM's SDK records folded into
+ * the oracle as one run, the report as text or JSON on stdout, and the
+ * exit code (a crashed VM, else a failed property, else 0). */
+struct cc_sim;
+struct cc_oracle;
+void cc_cluster_fold_oracle(const struct cc_sim *s, struct cc_oracle *o);
+void cc_cluster_print_text(const struct cc_sim *s, struct cc_oracle *orc,
+			   double wall);
+void cc_cluster_print_json(const struct cc_sim *s, uint64_t seed,
+			   struct cc_oracle *orc, double wall,
+			   enum cc_platform_kind kind);
+int cc_cluster_exit_code(const struct cc_sim *s, struct cc_oracle *orc);
 
 #endif

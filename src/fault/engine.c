@@ -74,6 +74,14 @@ static bool all_setup(const struct cc_fault_engine *e)
 	return true;
 }
 
+static bool any_setup(const struct cc_fault_engine *e)
+{
+	for (unsigned i = 0; i < e->cfg.nvms; i++)
+		if (e->setup[i])
+			return true;
+	return false;
+}
+
 static bool has_vm(enum cc_fault_kind k)
 {
 	return k != CC_FAULT_NETWORK_PARTITION && k != CC_FAULT_NETWORK_HEAL;
@@ -88,6 +96,8 @@ static bool open_for(const struct cc_fault_engine *e, const struct cc_fault *f)
 		if (has_vm(f->kind))
 			return e->setup[f->vm];
 		return all_setup(e);
+	case CC_GATE_ANY:
+		return any_setup(e);
 	default:
 		return all_setup(e);
 	}

@@ -5,9 +5,11 @@
  * it (the engine knows nothing of VMs: it calls back).
  *
  * Gating on setup_complete: with `gate` set, nothing fires until the
- * guests said their set-up is complete - all of them (CC_GATE_ALL), or
- * the fault's target VM (CC_GATE_PER_VM; faults without one, partition
- * and heal, wait for all).  A gated fault is held, not dropped, and fires
+ * guests said their set-up is complete - all of them (CC_GATE_ALL), the
+ * fault's target VM (CC_GATE_PER_VM; faults without one, partition and
+ * heal, wait for all), or any one (CC_GATE_ANY: the Antithesis model,
+ * where the workload says once that the system under test is up, and a
+ * server that knows nothing of the SDK never says it).  A gated fault is held, not dropped, and fires
  * in schedule order when its gate opens.  Every fault that fired is
  * logged with the time it fired.
  *
@@ -26,7 +28,7 @@
 #include "../base/entropy.h"
 #include "schedule.h"
 
-enum cc_gate { CC_GATE_NONE, CC_GATE_ALL, CC_GATE_PER_VM };
+enum cc_gate { CC_GATE_NONE, CC_GATE_ALL, CC_GATE_PER_VM, CC_GATE_ANY };
 
 struct cc_engine_config {
 	unsigned nvms;

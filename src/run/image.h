@@ -104,6 +104,16 @@ int cc_image_layout(struct cc_image *img, struct cc_err *err);
 int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
 		      struct cc_err *err);
 
+/* A blank ext4 file system (with a journal, and lost+found) of bytes:
+ * a reproducible data disk for `data_disk: {"size": ...}`. */
+#define CC_BLANK_FS_MIN (8ull << 20)
+#define CC_BLANK_FS_MAX (64ull << 30)
+int cc_image_write_blank_fs(uint64_t bytes, const char *out,
+			    struct cc_err *err);
+/* The blank disk of bytes in the store (made once), named in out. */
+int cc_image_blank_in_store(uint64_t bytes, const char *store, char *out,
+			    size_t cap, struct cc_err *err);
+
 /* Loads spec into img and writes it over base into the store directory
  * as HASH.cpio (its XXH3-128), naming the result in out. */
 int cc_image_build(struct cc_image *img, const char *spec, const char *base,

@@ -187,15 +187,18 @@ static uint64_t blocks_for(const struct cc_image *img)
 	return b + b / 8 + 1024;
 }
 
-static int make_fs(const char *tmp, const struct cc_image *img,
-		   struct cc_err *err)
+/* A file system of `blocks` with room for `inodes`, holding img's
+ * entries; with a journal (a blank data disk) or without (an image,
+ * never written). */
+static int make_fs(const char *tmp, const struct cc_image *img, uint64_t blocks,
+		   uint64_t inodes, bool journal, struct cc_err *err)
 {
 	struct ext2_super_block param;
 	memset(&param, 0, sizeof(param));
-	ext2fs_blocks_count_set(&param, blocks_for(img));
+	ext2fs_blocks_count_set(&param, blocks);
 	param.s_log_block_size = 2; /* 4 KiB */
 	param.s_rev_level = EXT2_DYNAMIC_REV;
-	param.s_inodes_count = (__u32)(img->n + 64 + 7) & ~7u;
+	param.s_inodes_count = (__u32)(inodes + 7) & ~7u;
 	param.s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE;
 	param.s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |
 				    EXT2_FEATURE_RO_COMPAT_LARGE_FILE;
@@ -215,8 +218,16 @@ static int make_fs(const char *tmp, const struct cc_image *img,
 	for (ext2_ino_t i = 1; !rc && i < EXT2_FIRST_INODE(fs->super); i++)
 		if (i != EXT2_ROOT_INO)
 			ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+	if (!rc && journal) {
+		struct ext2fs_journal_params jp;
+		rc = ext2fs_get_journal_params(&jp, fs);
+		if (!rc)
+			rc = ext2fs_add_journal_inode3(fs, &jp, ~0ull, 0);
+		if (!rc)
+			rc = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+	}
 	int out = rc ? fs_err(err, rc, "lay out", tmp) : 0;
-	for (size_t i = 0; !out && i < img->n; i++)
+	for (size_t i = 0; !out && img && i < img->n; i++)
 		out = add_entry(fs, &img->v[i], err);
 	rc = ext2fs_close_free(&fs);
 	if (!out && rc)
@@ -239,29 +250,23 @@ static int hash_file(const char *path, char hash[33], struct cc_err *err)
 	return 0;
 }
 
-int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
-		      struct cc_err *err)
+/* Writes the file system to out: a sparse file of its final size
+ * (unwritten blocks, inode tables included, read back as zeros), made
+ * by make_fs, fsync'd, hashed, renamed. */
+static int write_fs(const struct cc_image *img, uint64_t blocks,
+		    uint64_t inodes, bool journal, const char *out,
+		    char hash[33], struct cc_err *err)
 {
-	if (cc_image_layout(img, err))
-		return -1;
 	char tmp[4096];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >=
 	    (int)sizeof(tmp))
 		return cc_err_set(err, "image: path too long: %s", out);
-	uint64_t bytes = blocks_for(img) * FS_BLOCK;
-	if (bytes > CC_IMAGE_FS_MAX)
-		return cc_err_set(err,
-				  "image: %.1f MiB is over the image disk's "
-				  "%llu MiB",
-				  (double)bytes / (1 << 20),
-				  (unsigned long long)(CC_IMAGE_FS_MAX >> 20));
+	uint64_t bytes = blocks * FS_BLOCK;
 	static bool messages; /* libext2fs's error texts, once */
 	if (!messages) {
 		initialize_ext2_error_table();
 		messages = true;
 	}
-	/* A fresh sparse file of the final size: unwritten blocks (inode
-	 * tables included) read back as zeros. */
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
 		if (fd >= 0)
@@ -270,8 +275,8 @@ int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
 		return cc_err_errno(err, "image: %s", tmp);
 	}
 	close(fd);
-	int rc = make_fs(tmp, img, err);
-	/* Durable before the rename. */
+	fd = -1;
+	int rc = make_fs(tmp, img, blocks, inodes, journal, err);
 	if (!rc && ((fd = open(tmp, O_RDWR | O_CLOEXEC)) < 0 || fsync(fd) < 0))
 		rc = cc_err_errno(err, "image: %s", tmp);
 	if (fd >= 0)
@@ -283,4 +288,45 @@ int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+int cc_image_write_fs(struct cc_image *img, const char *out, char hash[33],
+		      struct cc_err *err)
+{
+	if (cc_image_layout(img, err))
+		return -1;
+	uint64_t blocks = blocks_for(img);
+	if (blocks * FS_BLOCK > CC_IMAGE_FS_MAX)
+		return cc_err_set(err,
+				  "image: %.1f MiB is over the image disk's "
+				  "%llu MiB",
+				  (double)(blocks * FS_BLOCK) / (1 << 20),
+				  (unsigned long long)(CC_IMAGE_FS_MAX >> 20));
+	return write_fs(img, blocks, img->n + 64, false, out, hash, err);
+}
+
+int cc_image_write_blank_fs(uint64_t bytes, const char *out, struct cc_err *err)
+{
+	if (bytes < CC_BLANK_FS_MIN || bytes > CC_BLANK_FS_MAX ||
+	    bytes % FS_BLOCK)
+		return cc_err_set(err,
+				  "blank data disk: %llu bytes, not a multiple "
+				  "of 4 KiB from %llu MiB to %llu GiB",
+				  (unsigned long long)bytes,
+				  (unsigned long long)(CC_BLANK_FS_MIN >> 20),
+				  (unsigned long long)(CC_BLANK_FS_MAX >> 30));
+	/* One inode per 16 KiB, like mke2fs's default. */
+	return write_fs(NULL, bytes / FS_BLOCK, bytes / 16384, true, out, NULL,
+			err);
+}
+
+int cc_image_blank_in_store(uint64_t bytes, const char *store, char *out,
+			    size_t cap, struct cc_err *err)
+{
+	if (snprintf(out, cap, "%s/blank-ext4-%lluM.img", store,
+		     (unsigned long long)(bytes >> 20)) >= (int)cap)
+		return cc_err_set(err, "image store: path too long");
+	if (access(out, R_OK) == 0)
+		return 0; /* made before: the same bytes */
+	return cc_image_write_blank_fs(bytes, out, err);
 }

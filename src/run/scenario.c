@@ -47,12 +47,9 @@ static int uint_field(json_t *o, const char *key, const char *where,
 }
 
 /* "256M", "1G", or an integer of MiB. */
-static int mem_field(json_t *o, const char *where, uint64_t *out,
-		     struct cc_err *err)
+/* "256M", "1G" or a number of MiB; 0 when it is none of them. */
+static uint64_t mib_of(json_t *v)
 {
-	json_t *v = json_object_get(o, "memory");
-	if (!v)
-		return 0;
 	uint64_t mib = 0;
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
 		mib = (uint64_t)json_integer_value(v);
@@ -66,6 +63,16 @@ static int mem_field(json_t *o, const char *where, uint64_t *out,
 			 (!strcmp(end, "G") || !strcmp(end, "GiB")))
 			mib = x << 10;
 	}
+	return mib;
+}
+
+static int mem_field(json_t *o, const char *where, uint64_t *out,
+		     struct cc_err *err)
+{
+	json_t *v = json_object_get(o, "memory");
+	if (!v)
+		return 0;
+	uint64_t mib = mib_of(v);
 	if (mib < 16 || mib > (64u << 10))
 		return cc_err_set(err,
 				  "scenario: %s%smemory: 16M to 64G, as "
@@ -87,6 +94,25 @@ static int string_field(json_t *o, const char *key, const char *where,
 	free(*out);
 	*out = path_in(dir, json_string_value(v));
 	return *out ? 0 : cc_err_set(err, "out of memory");
+}
+
+/* "data_disk": a path, or {"size": SIZE} for a blank ext4 disk made
+ * on the way (reproducibly: run/image.h). */
+static int data_disk_field(struct cc_scenario *sc, json_t *o, const char *dir,
+			   struct cc_err *err)
+{
+	json_t *v = json_object_get(o, "data_disk");
+	if (!json_is_object(v))
+		return string_field(o, "data_disk", "", dir, &sc->data_disk,
+				    err);
+	json_t *size = json_object_get(v, "size");
+	uint64_t mib = size ? mib_of(size) : 0;
+	if (json_object_size(v) != 1 || mib < 8 || mib > (64u << 10))
+		return cc_err_set(err, "scenario: data_disk: a path, or "
+				       "{\"size\": \"8M\" to \"64G\"} for a "
+				       "blank ext4 disk");
+	sc->data_disk_bytes = mib << 20;
+	return 0;
 }
 
 /* "program" and "args" of a node (or of the defaults). */
@@ -251,11 +277,13 @@ static int gate_field(struct cc_scenario *sc, json_t *root, struct cc_err *err)
 		sc->gate = CC_GATE_ALL;
 	else if (g && !strcmp(g, "vm"))
 		sc->gate = CC_GATE_PER_VM;
+	else if (g && !strcmp(g, "any"))
+		sc->gate = CC_GATE_ANY;
 	else if (g && !strcmp(g, "none"))
 		sc->gate = CC_GATE_NONE;
 	else
-		return cc_err_set(err, "scenario: gate: \"all\", \"vm\" or "
-				       "\"none\"");
+		return cc_err_set(err, "scenario: gate: \"all\", \"vm\", "
+				       "\"any\" or \"none\"");
 	return 0;
 }
 
@@ -324,8 +352,7 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		 env_field(root, "", &sc->dflt, err) ||
 		 cwd_field(root, "", &sc->dflt, err) ||
 		 string_field(root, "disk", "", dir, &sc->disk, err) ||
-		 string_field(root, "data_disk", "", dir, &sc->data_disk,
-			      err) ||
+		 data_disk_field(sc, root, dir, err) ||
 		 uint_field(root, "seed", "", UINT64_MAX >> 1, &sc->has_seed,
 			    &sc->seed, err) ||
 		 uint_field(root, "ticks", "", UINT64_MAX / 1000000,
@@ -337,7 +364,7 @@ int cc_scenario_parse(struct cc_scenario *sc, const char *text, size_t len,
 		 gate_field(sc, root, err) ||
 		 schedule_field(sc, root, dir, err))
 		rc = -1;
-	else if (sc->disk && sc->data_disk)
+	else if (sc->disk && (sc->data_disk || sc->data_disk_bytes))
 		rc = cc_err_set(err,
 				"scenario: data_disk: a node has one disk: "
 				"give \"disk\" or \"data_disk\", not both");

@@ -44,6 +44,7 @@ struct cc_scenario {
 	struct cc_scenario_node dflt, node[CC_SCENARIO_NODES];
 	char *disk;	 /* every node's disk image */
 	char *data_disk; /* ... or one init mounts at /data (ext4) */
+	uint64_t data_disk_bytes; /* ... or a blank one of this size */
 	bool has_seed, has_ticks, has_random, has_gate, has_threads;
 	uint64_t seed, ticks;
 	uint32_t random_ppm;

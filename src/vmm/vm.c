@@ -227,10 +227,19 @@ static int setup_kvm(struct cc_vm *vm, struct cc_err *err)
 	return 0;
 }
 
+/* An empty word ends a section, so an empty argument (or one that
+ * starts with the escape byte) goes out escaped (protocol.h). */
+static bool needs_escape(const char *w)
+{
+	return !w[0] || w[0] == CC_ORDERS_ESCAPE;
+}
+
 /* Appends word (and its NUL) at *at; the caller sized the buffer. */
 static void put_word(char *buf, size_t *at, const char *w)
 {
 	size_t n = strlen(w);
+	if (needs_escape(w))
+		buf[(*at)++] = CC_ORDERS_ESCAPE;
 	memcpy(buf + *at, w, n);
 	*at += n + 1;
 }
@@ -245,13 +254,10 @@ static int setup_orders(struct cc_vm *vm, const struct cc_vm_config *cfg,
 	if (!argv || !argv[0])
 		return 0; /* no orders: init keeps its command line's */
 	size_t len = 3 + (cwd ? strlen(cwd) : 0);
-	for (const char *const *a = argv; *a; a++) {
-		if (!**a)
-			return cc_err_set(err,
-					  "an empty guest program argument "
-					  "cannot be sent to init");
-		len += strlen(*a) + 1;
-	}
+	if (!argv[0][0])
+		return cc_err_set(err, "the guest program's path is empty");
+	for (const char *const *a = argv; *a; a++)
+		len += strlen(*a) + 1 + needs_escape(*a);
 	for (const char *const *e = env; e && *e; e++) {
 		const char *eq = strchr(*e, '=');
 		if (!eq || eq == *e)

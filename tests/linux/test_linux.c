@@ -95,6 +95,13 @@ Test(linux, init_gives_the_program_its_environment_and_directory,
 				con, con),
 		     0, "%s", out);
 	assert_has("\n/srv/app\r\n");
+	/* An empty argument reaches the program (escaped in the orders). */
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				RUN_IMG " --serial-out %s -- /bin/echo '<' '' "
+					"'>' 2>&1 && cat %s",
+				con, con),
+		     0, "%s", out);
+	assert_has("\n<  >\r\n");
 	cr_assert_eq(cc_test_sh(out, sizeof(out),
 				RUN_IMG " --serial-out %s --cwd /nowhere -- "
 					"/bin/pwd 2>&1; cat %s",

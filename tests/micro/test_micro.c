@@ -373,3 +373,33 @@ Test(micro, every_input_passes_one_traced_entry_point)
 	cr_assert_neq(cc_vm_trace_hash(vm), h0);
 	cc_vm_destroy(vm);
 }
+
+/* Init's orders (protocol.h): three sections of words, an empty word
+ * ending each; an empty argument, or one starting with the escape byte,
+ * goes out with the escape in front. */
+Test(micro, orders_escape_empty_arguments)
+{
+	char path[512];
+	snprintf(path, sizeof(path), CC_BUILD_DIR "/guest/micro/hello.elf");
+	static const char *const argv[] = {"/bin/p", "", "\x01x", "a", NULL};
+	static const char *const env[] = {"K=v", NULL};
+	struct cc_vm_config cfg = {
+		.kernel_path = path,
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.exec_argv = argv,
+		.exec_env = env,
+		.exec_cwd = "/d",
+	};
+	struct cc_vm *vm;
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&vm, &cfg, &e), 0, "%s", e.msg);
+	static const char want[] = "/bin/p\0\x01\0\x01\x01x\0a\0\0K=v\0\0/d";
+	cr_assert_eq(vm->orders_len, sizeof(want));
+	cr_assert_eq(memcmp(vm->orders, want, sizeof(want)), 0);
+	cc_vm_destroy(vm);
+	static const char *const no_path[] = {"", NULL};
+	cfg.exec_argv = no_path;
+	cr_assert_neq(cc_vm_create(&vm, &cfg, &e), 0);
+	cr_assert(strstr(e.msg, "path is empty"), "%s", e.msg);
+}

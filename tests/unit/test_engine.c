@@ -90,6 +90,17 @@ Test(engine, gates_hold_faults_until_setup_complete)
 	cc_engine_setup_complete(&e, 0);
 	cr_assert_eq(cc_engine_tick(&e, 11 * MS, apply, &a), 3);
 	cc_engine_free(&e);
+
+	/* any: one VM's setup_complete opens the gate for every fault. */
+	struct cc_engine_config any = {.nvms = 2, .gate = CC_GATE_ANY};
+	s = three();
+	memset(&a, 0, sizeof(a));
+	cc_engine_init(&e, &any, &s, 1);
+	cr_assert_eq(cc_engine_tick(&e, 10 * MS, apply, &a), 0, "no VM yet");
+	cc_engine_setup_complete(&e, 1);
+	cr_assert_eq(cc_engine_tick(&e, 11 * MS, apply, &a), 3);
+	cr_assert_eq(a.f[0].vm, 0, "held faults keep schedule order");
+	cc_engine_free(&e);
 }
 
 static size_t random_run(uint64_t seed, struct applied *a)

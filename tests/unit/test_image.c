@@ -366,3 +366,26 @@ Test(image, a_node_image_is_a_spec_a_disk_or_an_archive)
 		      0);
 	cr_assert(strstr(err.msg, "neither an image spec"), "%s", err.msg);
 }
+
+/* A blank data disk: ext4 with a journal and lost+found, clean for
+ * e2fsck, the same bytes twice; sizes outside the limits are refused. */
+Test(image, a_blank_data_disk_is_clean_journaled_and_reproducible)
+{
+	struct cc_err err;
+	cr_assert_eq(cc_image_write_blank_fs(16 << 20, at("a.img"), &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(cc_image_write_blank_fs(16 << 20, at("b.img"), &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				"cmp %s %s && e2fsck -fn %s 2>&1 && "
+				"dumpe2fs -h %s 2>/dev/null | grep -i "
+				"'features' && debugfs -R 'ls /' %s 2>/dev/null",
+				at("a.img"), at("b.img"), at("a.img"),
+				at("a.img"), at("a.img")),
+		     0, "%s", out);
+	cr_assert(strstr(out, "has_journal"), "%s", out);
+	cr_assert(strstr(out, "lost+found"), "%s", out);
+	cr_assert_neq(cc_image_write_blank_fs(4096, at("c.img"), &err), 0);
+	cr_assert(strstr(err.msg, "blank data disk"), "%s", err.msg);
+	cr_assert_neq(access(at("c.img"), F_OK), 0, "nothing left behind");
+}

@@ -48,6 +48,12 @@ Test(scenario, every_field_is_read)
 	cr_assert_str_eq(sc.data_disk, "/scen/data.img");
 	cr_assert_null(sc.disk);
 	cc_scenario_free(&sc);
+	cr_assert_str_eq(parse(&sc, "{\"version\": 1, \"data_disk\": "
+				    "{\"size\": \"64M\"}}"),
+			 "");
+	cr_assert_eq(sc.data_disk_bytes, 64 << 20, "a blank disk");
+	cr_assert_null(sc.data_disk);
+	cc_scenario_free(&sc);
 }
 
 Test(scenario, templates_expand_per_node)
@@ -176,13 +182,20 @@ Test(scenario, each_mistake_names_its_field)
 	bad("{\"version\": 1, \"threads\": 17}", "threads: an integer from 0 "
 						 "to 16");
 	bad("{\"version\": 1, \"gate\": \"some\"}",
-	    "gate: \"all\", \"vm\" or \"none\"");
+	    "gate: \"all\", \"vm\", \"any\" or \"none\"");
 	bad("{\"version\": 1, \"memory\": \"lots\"}", "memory: 16M to 64G");
 	bad("{\"version\": 1, \"memory\": 8}", "memory: 16M to 64G");
 	bad("{\"version\": 1, \"disk\": \"\"}", "disk: a non-empty path");
 	bad("{\"version\": 1, \"data_disk\": 3}",
 	    "data_disk: a non-empty path");
 	bad("{\"version\": 1, \"disk\": \"a\", \"data_disk\": \"b\"}",
+	    "data_disk: a node has one disk");
+	bad("{\"version\": 1, \"data_disk\": {\"size\": \"1M\"}}",
+	    "data_disk: a path, or {\"size\": \"8M\" to \"64G\"}");
+	bad("{\"version\": 1, \"data_disk\": {\"size\": \"64M\", \"x\": 1}}",
+	    "data_disk: a path, or {\"size\"");
+	bad("{\"version\": 1, \"disk\": \"a\", \"data_disk\": "
+	    "{\"size\": \"64M\"}}",
 	    "data_disk: a node has one disk");
 	bad("{\"version\": 1, \"schedule\": 5}",
 	    "schedule: a file name or a schedule");
