@@ -234,11 +234,12 @@ static bool needs_escape(const char *w)
 	return !w[0] || w[0] == CC_ORDERS_ESCAPE;
 }
 
-/* Appends word (and its NUL) at *at; the caller sized the buffer. */
-static void put_word(char *buf, size_t *at, const char *w)
+/* Appends word (and its NUL) at *at, escaped if asked; the caller
+ * sized the buffer. */
+static void put_word(char *buf, size_t *at, const char *w, bool escape)
 {
 	size_t n = strlen(w);
-	if (needs_escape(w))
+	if (escape && needs_escape(w))
 		buf[(*at)++] = CC_ORDERS_ESCAPE;
 	memcpy(buf + *at, w, n);
 	*at += n + 1;
@@ -282,12 +283,14 @@ static int setup_orders(struct cc_vm *vm, const struct cc_vm_config *cfg,
 		return cc_err_set(err, "out of memory");
 	size_t at = 0;
 	for (const char *const *a = argv; *a; a++)
-		put_word(vm->orders, &at, *a);
+		put_word(vm->orders, &at, *a, true);
 	at++; /* end of the arguments */
 	for (const char *const *e = env; e && *e; e++)
-		put_word(vm->orders, &at, *e);
-	at++; /* end of the environment */
-	put_word(vm->orders, &at, cwd ? cwd : "");
+		put_word(vm->orders, &at, *e,
+			 false); /* NAME=...: never empty */
+	at++;			 /* end of the environment */
+	/* One word, empty for "/": not escaped. */
+	put_word(vm->orders, &at, cwd ? cwd : "", false);
 	vm->orders_len = len;
 	return 0;
 }

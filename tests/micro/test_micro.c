@@ -398,6 +398,13 @@ Test(micro, orders_escape_empty_arguments)
 	cr_assert_eq(vm->orders_len, sizeof(want));
 	cr_assert_eq(memcmp(vm->orders, want, sizeof(want)), 0);
 	cc_vm_destroy(vm);
+	/* No directory: an empty last word, not an escaped one. */
+	cfg.exec_cwd = NULL;
+	cr_assert_eq(cc_vm_create(&vm, &cfg, &e), 0, "%s", e.msg);
+	static const char bare[] = "/bin/p\0\x01\0\x01\x01x\0a\0\0K=v\0\0";
+	cr_assert_eq(vm->orders_len, sizeof(bare));
+	cr_assert_eq(memcmp(vm->orders, bare, sizeof(bare)), 0);
+	cc_vm_destroy(vm);
 	static const char *const no_path[] = {"", NULL};
 	cfg.exec_argv = no_path;
 	cr_assert_neq(cc_vm_create(&vm, &cfg, &e), 0);
