@@ -91,7 +91,10 @@
  * node's boot still reads its own.  Init gives node i the host name
  * node<i>, MAC 52:54:00:12:34:<i> and 10.0.0.<i+1>/24 on eth0 from it,
  * and mounts the disk (/dev/vda, ext4) at /data when CC_NODE_DATA_DISK
- * is set; without it the disk stays the program's raw device. */
+ * is set; without it the disk stays the program's raw device.  The
+ * first read after the ready point attaches the node's image to the
+ * image disk (CC_VIRTIO_IMG_GPA) and sets CC_NODE_IMAGE; init then lays
+ * it over the root before it starts the program. */
 #define CC_DOORBELL_NODE    0x30
 #define CC_NODE_COUNT_SHIFT 32
 #define CC_NODE_COUNT_MASK  0xFFFFu
