@@ -191,6 +191,11 @@ int cc_virtio_blk_init(struct cc_virtio_blk *b, struct cc_mem *mem,
 
 void cc_virtio_blk_free(struct cc_virtio_blk *b)
 {
+	/* Only a device init set up has a disk to close: a zeroed one's
+	 * fd 0 is somebody else's (it was, briefly: every VM without a
+	 * data disk closed fd 0 when destroyed). */
+	if (!b->t.ops)
+		return;
 	cc_disk_close(&b->disk);
 	free(b->buf);
 	b->buf = NULL;
