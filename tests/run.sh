@@ -8,6 +8,12 @@
 # Only the hardware tier sets it (tests/hw/inside.sh): nested TCG has
 # flakes of its own (docs/DETERMINISM.md).  A suite that passes only on
 # a retry is printed as FLAKY, and so is its failing run's summary.
+#
+# CC_SUITE_TIMEOUT=S kills a suite (its whole process group) that runs
+# longer than S seconds and counts it as failed (retried like any
+# failure), printing the tests it had started and not finished; unset
+# or 0, suites run unbounded.  The hardware tier sets it: a hang in
+# nested TCG must cost minutes, not CI's whole budget.
 set -u
 tier=$1
 shift
@@ -16,6 +22,30 @@ if [[ $tier != unit ]] && ! [[ -r /dev/kvm && -w /dev/kvm ]]; then
 		"need KVM and cannot run on this host" >&2
 	exit 1
 fi
+# One run of suite $1; with a time limit, verbose into a log so that a
+# run killed at the limit can name the tests it left unfinished.
+run_suite() {
+	local limit=${CC_SUITE_TIMEOUT:-0}
+	if ((limit <= 0)); then
+		"$1" --full-stats -j"${CC_TEST_JOBS:-2}"
+		return
+	fi
+	local log rc
+	log=$(mktemp)
+	timeout --kill-after=30 "$limit" "$1" --full-stats --verbose \
+		-j"${CC_TEST_JOBS:-2}" >"$log" 2>&1
+	rc=$?
+	grep -v -E '^\[(RUN |PASS|----)\]' "$log"
+	if ((rc == 124 || rc == 137)); then
+		echo "=== ${1#*/tests/}: TIMEOUT: killed after $limit s; unfinished:"
+		awk '/^\[RUN \]/ {run[$3] = 1} /^\[(PASS|FAIL|SKIP)\]/ {
+			t = $2; sub(/:$/, "", t); delete run[t] }
+			END {for (t in run) print "    " t}' "$log" | LC_ALL=C sort
+	fi
+	rm -f "$log"
+	return "$rc"
+}
+
 failed=()
 flaky=()
 for t in "$@"; do
@@ -24,7 +54,7 @@ for t in "$@"; do
 	start=$SECONDS
 	tries=0 ok=0
 	while :; do
-		"$t" --full-stats -j"${CC_TEST_JOBS:-2}" && ok=1 && break
+		run_suite "$t" && ok=1 && break
 		((tries < ${CC_TEST_RETRIES:-0})) || break
 		tries=$((tries + 1))
 		echo "=== $name: failed; running it again (retry $tries)"

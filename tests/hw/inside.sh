@@ -49,9 +49,17 @@ export XDG_CACHE_HOME=$b/hw/cache
 # Two retries per failed suite: nested TCG has flakes of its own
 # (docs/DETERMINISM.md); a suite that needs it is reported FLAKY.
 export CC_TEST_RETRIES=${CC_TEST_RETRIES:-2}
+# A suite that hangs (the CI machine once lost an hour in the micro tier)
+# is killed after this long, names its unfinished tests, and is retried.
+# The slowest suite here takes a few minutes.
+export CC_SUITE_TIMEOUT=${CC_SUITE_TIMEOUT:-900}
 # Tests too slow for nested TCG in CI skip themselves (and say so).
 export CC_TEST_NESTED=1
 cd "$b/.." || exit 1
+
+# A sign of life for tests/hw/run.sh, which kills a VM whose console
+# stays silent (a hung outer kernel); not a test-hw(inside) line.
+(while sleep 60; do echo "test-hw-alive: $(cut -d' ' -f1 /proc/uptime) s"; done) &
 
 say "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 [[ -c /dev/kvm ]] || { say "no /dev/kvm: KVM_AMD did not start (no SVM?)"; }

@@ -14,8 +14,10 @@
 # kept in BUILD_DIR/hw/console.log.
 #
 # Environment: CC_HW_MEM (outer VM memory, default 8G), CC_HW_CPUS (2),
-# CC_HW_TIMEOUT (seconds before the outer VM is killed, default 3600),
-# CC_HW_BOOTS (outer VM boots for tiers a dead VM left, default 3).
+# CC_HW_BUDGET (seconds for all boots together, default 3600: each boot
+# is killed when the budget is spent, and no boot starts with less than
+# 300 s of it left), CC_HW_BOOTS (outer VM boots for tiers a dead VM
+# left, default 3).
 set -euo pipefail
 die() { printf 'test-hw: %s\n' "$*" >&2; exit 1; }
 (($# >= 2)) || die "usage: tests/hw/run.sh BUILD_DIR TIER..."
@@ -37,14 +39,17 @@ console=$b/hw/console.log
 echo "test-hw: QEMU TCG, -cpu EPYC,+svm,+npt, ${CC_HW_CPUS:-2} CPUs, ${CC_HW_MEM:-8G}; tiers: $*"
 echo "test-hw: outer kernel $outer/bzImage; console in $console"
 
-# One boot of the outer VM running tiers "$@" (inside.sh writes their
-# results); sets qemu_rc.
+# One boot of the outer VM, killed after $1 seconds, running tiers
+# "${@:2}" (inside.sh writes their results); sets qemu_rc.
 boot_outer() {
+	local limit=$1
+	shift
 	local append="console=ttyS0 root=ccroot rootfstype=9p ro panic=-1 reboot=t"
 	append+=" rootflags=trans=virtio,version=9p2000.L,msize=512000"
 	append+=" init=$here/inside.sh -- $b $*"
 	set +e
-	timeout --signal=KILL "${CC_HW_TIMEOUT:-3600}" "$qemu" \
+	rm -f "$b/hw/qemu.rc"
+	(timeout --signal=KILL "$limit" "$qemu" \
 		-accel tcg,thread=multi -cpu EPYC,+svm,+npt \
 		-smp "${CC_HW_CPUS:-2}" -m "${CC_HW_MEM:-8G}" \
 		-nodefaults -display none -no-reboot -monitor none \
@@ -54,7 +59,23 @@ boot_outer() {
 		-fsdev local,id=build,path="$b",security_model=none,multidevs=remap \
 		-device virtio-9p-pci,fsdev=build,mount_tag=ccbuild \
 		</dev/null 2>&1 | tee "$console" | grep --line-buffered '^test-hw(inside)'
-	qemu_rc=${PIPESTATUS[0]}
+	echo "${PIPESTATUS[0]}" >"$b/hw/qemu.rc") &
+	local pipe=$!
+	# The outer kernel sometimes hangs rather than dies (CI once waited
+	# an hour): inside.sh writes a line a minute, so a console silent
+	# for CC_HW_SILENCE seconds (default 600) means a hung VM.
+	local quiet=${CC_HW_SILENCE:-600}
+	while kill -0 "$pipe" 2>/dev/null; do
+		sleep 10
+		if [[ -f $console ]] &&
+			(($(date +%s) - $(stat -c %Y "$console") > quiet)); then
+			echo "test-hw: the outer VM's console was silent for $quiet s: killing it"
+			pkill -KILL -f -- "init=$here/inside.sh -- $b " || true
+			break
+		fi
+	done
+	wait "$pipe"
+	qemu_rc=$(cat "$b/hw/qemu.rc" 2>/dev/null || echo killed)
 	set -e
 }
 
@@ -65,9 +86,15 @@ boot_outer() {
 todo=("$@")
 boots=0
 start=$SECONDS
+budget=${CC_HW_BUDGET:-3600}
 while ((${#todo[@]})) && ((boots < ${CC_HW_BOOTS:-3})); do
+	left_s=$((budget - SECONDS)) # SECONDS: since this script began, outer kernel build included
+	if ((left_s < 300)); then
+		echo "test-hw: budget of $budget s spent; not booting again for: ${todo[*]##*/}"
+		break
+	fi
 	boots=$((boots + 1))
-	boot_outer "${todo[@]}"
+	boot_outer "$left_s" "${todo[@]}"
 	echo "test-hw: outer VM ended after $((SECONDS - start)) s (QEMU exit status $qemu_rc)"
 	left=()
 	for tier in "${todo[@]}"; do
@@ -93,12 +120,12 @@ for tier in "$@"; do
 		continue
 	fi
 	echo "=== hw/$tier ($(cat "$res/$tier.seconds") s inside)"
-	grep -E 'Synthesis|^tests \(|FAIL|FLAKY' "$res/$tier.log" | tail -n 40 || true
+	grep -E 'Synthesis|^tests \(|FAIL|FLAKY|TIMEOUT|^    ' "$res/$tier.log" | tail -n 40 || true
 	if [[ $(cat "$res/$tier.rc") != 0 ]]; then
 		failed+=("$tier")
 		# Why, in CI's own log: the logs stay behind on its machine.
 		echo "--- hw/$tier: the failures' messages"
-		grep -E -A14 'Assertion Failed|Timed out|CRASH|Test failed' \
+		grep -E -A14 'Assertion Failed|Timed out|TIMEOUT|CRASH|Test failed' \
 			"$res/$tier.log" | head -n 120 || true
 	fi
 done
