@@ -30,7 +30,7 @@ UNIT_TESTS :=
 MICRO_GUESTS :=
 GUEST_ALL :=
 
-.PHONY: all setup vmm guest kernel kernel-kcov micro fuzz run test test-unit test-micro \
+.PHONY: all setup vmm guest kernel kernel-kcov micro fuzz run test test-unit test-micro raft-coverage \
 	test-linux test-hw bench asan clean format FORCE
 .DEFAULT_GOAL := all
 
@@ -97,6 +97,15 @@ $(B)/tests/sdkcheck-host: guest/programs/sdkcheck.c $(SDK_DEPS) \
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude -Isdk $(SAN) \
 		-o $@ $< $(SDK_SRCS)
+# The Raft core outside a VM, instrumented for line coverage (gcov),
+# which `make test` reports after the suites.
+RAFT_COV := $(B)/tests/raft/raft.o
+$(RAFT_COV): guest/programs/raft/raft.c guest/programs/raft/raft.h \
+		| $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) --coverage -c -o $@ $<
+$(B)/tests/unit/test_raft: TEST_EXTRA := $(RAFT_COV) -lgcov
+$(B)/tests/unit/test_raft: $(RAFT_COV)
 $(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host $(B)/tests/host/voidstar_glibc \
 	$(B)/guest/lib/libvoidstar.so
 
@@ -136,7 +145,15 @@ test-linux: all kernel-kcov $(LINUX_TESTS)
 	@bash tests/run.sh linux $(LINUX_TESTS)
 
 test: all kernel-kcov $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+	@rm -f $(B)/tests/raft/raft.gcda
 	@bash tests/run.sh all $(UNIT_TESTS) $(MICRO_TESTS) $(LINUX_TESTS)
+	@$(MAKE) --no-print-directory raft-coverage
+
+# Line coverage of the Raft core by its unit tests (run them first).
+raft-coverage:
+	@test -f $(B)/tests/raft/raft.gcda || $(B)/tests/unit/test_raft -j2 >/dev/null
+	@gcov -n -o $(B)/tests/raft guest/programs/raft/raft.c \
+		| sed -n "/raft.c'/{n;s/^/raft core coverage (unit tests): /p}"
 
 # The hardware-KVM tier: the same test binaries, run inside a QEMU TCG
 # VM whose emulated AMD CPU has SVM, so /dev/kvm there is real KVM, not

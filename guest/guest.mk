@@ -39,6 +39,18 @@ $(foreach p,$(SDK_PROGS),$(B)/guest/bin/$(p)): $(B)/guest/bin/%: \
 	$(MUSL_CC) $(GUEST_CFLAGS) -Isdk -fsanitize-coverage=trace-pc -o $@ \
 		$< $(SDK_LIB) -lpthread
 
+# The Raft target (guest/programs/raft/: the core, raft.c, is also built
+# for the host by tests/unit/test_raft.c).
+RAFT_SRCS := guest/programs/raft/main.c guest/programs/raft/raft.c \
+	guest/programs/raft/store.c
+$(B)/guest/bin/raft: $(RAFT_SRCS) guest/programs/raft/raft.h \
+		guest/programs/raft/store.h \
+		guest/programs/cluster.h $(SDK_LIB)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(GUEST_CFLAGS) -Isdk -fsanitize-coverage=trace-pc -o $@ \
+		$(RAFT_SRCS) $(SDK_LIB)
+GUEST_PROGS += $(B)/guest/bin/raft
+
 # clang's trace-pc-guard (GCC has no guards): compiled against musl's
 # headers by clang, linked by musl-gcc.
 $(B)/guest/bin/covguard: guest/programs/covguard.c $(SDK_LIB)
