@@ -197,6 +197,8 @@ bench: all $(BENCH_PROGS) $(B)/bench/sdk_host
 	@bash bench/cluster.sh $(CHAOSCONTROL)
 	@echo "== cluster boot: N nodes and two images against one VM, cold"
 	@bash bench/cluster_boot.sh $(CHAOSCONTROL)
+	@echo "== the correct Raft under random faults, 30 minutes (docs/RAFT.md)"
+	@CC=$(CHAOSCONTROL) bash bench/raft_soak.sh 1800
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \
