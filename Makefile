@@ -198,7 +198,7 @@ bench: all $(BENCH_PROGS) $(B)/bench/sdk_host
 	@echo "== cluster boot: N nodes and two images against one VM, cold"
 	@bash bench/cluster_boot.sh $(CHAOSCONTROL)
 	@echo "== the correct Raft under random faults, 30 minutes (docs/RAFT.md)"
-	@CC=$(CHAOSCONTROL) bash bench/raft_soak.sh 1800
+	@CHAOSCONTROL=$(CHAOSCONTROL) bash bench/raft_soak.sh 1800
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \

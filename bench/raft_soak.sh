@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-1800} ppm=${2:-3000} ticks=${3:-3000}
-cc=${CC:-build/chaoscontrol}
+cc=${CHAOSCONTROL:-build/chaoscontrol}
 out=build/raft-soak
 mkdir -p "$out"
 echo '{"faults": []}' >"$out/none.json"
