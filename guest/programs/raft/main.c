@@ -53,7 +53,7 @@ static void io_persist(void *ctx, const struct raft *r, uint64_t from)
 
 /* One site per property, so each is reported (and must be hit) by name;
  * the first pass and the first FAIL_REPORTS failures go out, the rest
- * are counted and printed at exit. */
+ * are dropped (the reported failures also go to the console). */
 static void io_check(void *ctx, enum raft_prop p, bool ok, const char *why)
 {
 	(void)ctx;
