@@ -35,7 +35,7 @@ run_suite() {
 	timeout --kill-after=30 "$limit" "$1" --full-stats --verbose \
 		-j"${CC_TEST_JOBS:-2}" >"$log" 2>&1
 	rc=$?
-	grep -v -E '^\[(RUN |PASS|----)\]' "$log"
+	grep -v -E '^\[(RUN |PASS)\]' "$log"
 	if ((rc == 124 || rc == 137)); then
 		echo "=== ${1#*/tests/}: TIMEOUT: killed after $limit s; unfinished:"
 		awk '/^\[RUN \]/ {run[$3] = 1} /^\[(PASS|FAIL|SKIP)\]/ {
