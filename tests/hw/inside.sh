@@ -1,7 +1,7 @@
 #!/bin/bash
 # PID 1 of the outer VM that `make test-hw` boots (tests/hw/run.sh):
 #
-#   inside.sh BUILD_DIR TIER|SCRIPT.sh...
+#   inside.sh BUILD_DIR TIER|TIER:SUITE,...|SCRIPT.sh...
 #
 # The root file system is the host's own, read-only over 9p; BUILD_DIR is
 # shared read-write on top of it, so every test binary, the guest kernel
@@ -72,8 +72,18 @@ for tier in "$@"; do
 		rc=$?
 		tier=${tier##*/}
 	else
+		# TIER, or TIER:SUITE,SUITE... for some of its suites only.
+		only=
+		[[ $tier == *:* ]] && only=,${tier#*:}, && tier=${tier%%:*}
 		mapfile -t bins < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
-		say "tier $tier: ${#bins[@]} suites"
+		if [[ -n $only ]]; then
+			picked=()
+			for bin in "${bins[@]}"; do
+				[[ $only == *,${bin##*/},* ]] && picked+=("$bin")
+			done
+			bins=("${picked[@]}")
+		fi
+		say "tier $tier: ${#bins[@]} suites${only:+ (${only:1:-1})}"
 		bash tests/run.sh "$tier" "${bins[@]}" >"$out/$tier.log" 2>&1
 		rc=$?
 	fi

@@ -2,6 +2,7 @@
 # The hardware-KVM tier: runs test tiers against a real (not PVM) KVM.
 #
 #   tests/hw/run.sh BUILD_DIR TIER...        (make test-hw)
+#   tests/hw/run.sh BUILD_DIR TIER:SUITE,... (some of a tier's suites)
 #   tests/hw/run.sh BUILD_DIR PATH/SCRIPT.sh  (any script, run inside)
 #
 # QEMU's TCG emulates an AMD CPU with SVM and nested paging; the outer
@@ -79,6 +80,13 @@ boot_outer() {
 	set -e
 }
 
+# A tier's results are named after it: "linux" for linux:test_tsc, and
+# a script's after its file name.
+tier_name() {
+	local t=${1%%:*}
+	echo "${t##*/}"
+}
+
 # The outer VM itself sometimes dies under nested TCG (a reset with no
 # message, or an oops in its KVM: docs/DETERMINISM.md).  A tier that did
 # not report ran in a VM that died: boot again for the tiers left, up
@@ -98,20 +106,20 @@ while ((${#todo[@]})) && ((boots < ${CC_HW_BOOTS:-3})); do
 	echo "test-hw: outer VM ended after $((SECONDS - start)) s (QEMU exit status $qemu_rc)"
 	left=()
 	for tier in "${todo[@]}"; do
-		[[ -f $res/${tier##*/}.rc ]] || left+=("$tier")
+		[[ -f $res/$(tier_name "$tier").rc ]] || left+=("$tier")
 	done
 	if ((${#left[@]})); then
 		cp "$console" "$b/hw/console.died-$boots.log"
 		echo "test-hw: FLAKY: the outer VM died under ${left[0]##*/}" \
 			"(console kept in $b/hw/console.died-$boots.log);" \
-			"booting it again for: ${left[*]##*/}"
+			"booting it again for: ${left[*]}"
 	fi
 	todo=("${left[@]}")
 done
 
 failed=()
 for tier in "$@"; do
-	tier=${tier##*/}
+	tier=$(tier_name "$tier")
 	if [[ ! -f $res/$tier.rc ]]; then
 		echo "test-hw: tier $tier did not report (see $console); last lines:"
 		grep -v '^qemu-system' "$console" | tail -n 5 | sed 's/^/    /'
