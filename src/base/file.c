@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -101,5 +102,29 @@ int cc_file_hash64(const char *path, const char *what, uint64_t *hash,
 		return -1;
 	*hash = XXH3_64bits(p, *len);
 	cc_file_unmap(p, *len);
+	return 0;
+}
+
+int cc_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct cc_err *err)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+			     (long)getpid()) >= sizeof(tmp))
+		return cc_err_set(err, "%s: path too long", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cc_err_errno(err, "%s", tmp);
+	if (cc_write_all(fd, data, len) || fsync(fd) < 0) {
+		cc_err_errno(err, "%s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		cc_err_errno(err, "%s", path);
+		unlink(tmp);
+		return -1;
+	}
 	return 0;
 }

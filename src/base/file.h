@@ -17,6 +17,11 @@ int cc_read_file(const char *path, const char *what, uint8_t **data,
 		 size_t *len, struct cc_err *err);
 /* write(2) until all of [p, p+n) is written; -1 (errno set) on failure. */
 int cc_write_all(int fd, const void *p, size_t n);
+/* Writes [data, data+len) to path through a temporary name in the same
+ * directory, synced, then renamed: readers see the old file or the new
+ * one, never a part. */
+int cc_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct cc_err *err);
 /* Maps a whole regular file read-only (*p NULL when it is empty). */
 int cc_file_map(const char *path, const char *what, const void **p,
 		uint64_t *len, struct cc_err *err);

@@ -45,5 +45,20 @@ int cc_cmd_run_vm(int argc, char **argv); /* `run` of one VM */
 int cc_cmd_determinism(int argc, char **argv);
 int cc_cmd_doctor(int argc, char **argv);
 int cc_cmd_image(int argc, char **argv);
+int cc_cmd_explore(int argc, char **argv);
+
+/* A `run` command line's cluster, set up to its first round (quiet
+ * unless asked): the explorer's start (cmd_cluster.c). */
+struct cc_cli_cluster;
+struct cc_sim;
+struct cc_cli_cluster_info {
+	struct cc_sim *sim;
+	uint64_t ticks, seed;
+	unsigned nodes;
+	enum cc_platform_kind kind;
+};
+int cc_cli_cluster_open(int argc, char **argv, struct cc_cli_cluster **out,
+			struct cc_cli_cluster_info *info);
+void cc_cli_cluster_close(struct cc_cli_cluster *c);
 
 #endif

@@ -14,28 +14,6 @@
 #include "cli.h"
 #include "report.h"
 
-void cc_cluster_fold_oracle(const struct cc_sim *s, struct cc_oracle *o)
-{
-	/* The cluster is one run: every VM's records, VM by VM. */
-	const char **all = NULL;
-	size_t n = 0;
-	for (unsigned i = 0; i < s->n; i++) {
-		size_t k;
-		const char **r = cc_sim_records(s, i, &k);
-		const char **grown = realloc(all, (n + k + 1) * sizeof(*all));
-		if (!r || !grown) {
-			free(r);
-			break;
-		}
-		all = grown;
-		memcpy(all + n, r, k * sizeof(*r));
-		n += k;
-		free(r);
-	}
-	cc_oracle_add_run(o, all, n);
-	free(all);
-}
-
 static uint64_t total_exits(const struct cc_vm *vm)
 {
 	uint64_t n = 0;

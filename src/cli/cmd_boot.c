@@ -17,7 +17,7 @@
 #include "../vmm/platform.h"
 #include "../vmm/snapfile.h"
 #include "../vmm/snapshot.h"
-#include "../explore/coverage.h"
+#include "../run/coverage.h"
 #include "../sim/net_echo.h"
 #include "../vmm/trace.h"
 #include "../run/boot_cache.h"

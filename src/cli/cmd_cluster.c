@@ -24,6 +24,9 @@
 #include "../vmm/cmdline.h"
 #include "../vmm/snapshot.h"
 #include "../run/boot_cache.h"
+#include "../run/branch.h"
+#include "../run/reproducer.h"
+#include "../base/file.h"
 #include "../run/drive.h"
 #include "cli.h"
 #include "report.h"
@@ -66,6 +69,9 @@ static const char help[] =
 	"  --mem SIZE          guest RAM per VM (default 256M)\n"
 	"  --platform P        auto (default), hardware or pvm\n"
 	"  --no-cache          boot every VM afresh (slow on PVM)\n"
+	"  --reproduce FILE    replay an explorer's reproducer (its scenario\n"
+	"                      unless one is given): the same faults and\n"
+	"                      seeds, checked against its bug and hash\n"
 	"  --restore-check T[:R]  take a cluster snapshot at tick T, run to\n"
 	"                      the end, then restore it R times (default 1)\n"
 	"                      and run to the end again: every trace hash\n"
@@ -73,7 +79,8 @@ static const char help[] =
 	"\n"
 	"exit status: 0 the run reached --ticks and every property held;\n"
 	"1 a property failed; 2 usage; 3 set-up error; 4 a VM crashed;\n"
-	"6 --restore-check found a restored run that differed.\n";
+	"6 --restore-check found a restored run that differed, or a\n"
+	"reproducer did not give its bug and trace hash.\n";
 
 struct cluster_opts {
 	unsigned vms, threads;
@@ -99,6 +106,8 @@ struct cluster_opts {
 	char node_image[CC_SIM_MAX_VMS][4096];
 	char blank_disk[4096]; /* a scenario's data_disk {"size": ...} */
 	uint64_t node_mem[CC_SIM_MAX_VMS];
+	bool reproduce; /* --reproduce FILE */
+	struct cc_repro repro;
 };
 
 enum {
@@ -118,6 +127,7 @@ enum {
 	OPT_PLATFORM,
 	OPT_NO_CACHE,
 	OPT_RESTORE_CHECK,
+	OPT_REPRODUCE,
 	OPT_HELP,
 };
 
@@ -138,6 +148,7 @@ static const struct option longopts[] = {
 	{"platform", required_argument, 0, OPT_PLATFORM},
 	{"no-cache", no_argument, 0, OPT_NO_CACHE},
 	{"restore-check", required_argument, 0, OPT_RESTORE_CHECK},
+	{"reproduce", required_argument, 0, OPT_REPRODUCE},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -337,9 +348,50 @@ static int per_node(struct cluster_opts *o, bool argv_given)
 	return 0;
 }
 
+/* --reproduce FILE: loads it; without a scenario on the command line,
+ * *argv gains the reproducer's (argv must have room for one more). */
+static int load_reproducer(int *argc, char **argv, struct cluster_opts *o)
+{
+	const char *path = NULL;
+	for (int i = 1; i < *argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--reproduce") && i + 1 < *argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--reproduce=", 12))
+			path = argv[i] + 12;
+	if (!path)
+		return 0;
+	struct cc_err e;
+	if (cc_repro_load(&o->repro, path, &e)) {
+		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
+		return CC_EXIT_USAGE;
+	}
+	o->reproduce = true;
+	uint64_t hash, len;
+	if (!cc_file_hash64(o->repro.scenario, "scenario", &hash, &len, &e) &&
+	    hash != o->repro.scenario_hash)
+		fprintf(stderr,
+			"chaoscontrol: warning: %s changed since the "
+			"reproducer was written\n",
+			o->repro.scenario);
+	if (!cc_cli_scenario_index(*argc, argv)) {
+		memmove(argv + 2, argv + 1, (size_t)*argc * sizeof(*argv));
+		argv[1] = o->repro.scenario;
+		(*argc)++;
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct cluster_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	static char *args[4096];
+	if (argc + 2 > (int)(sizeof(args) / sizeof(args[0])))
+		return bad("too many arguments", "");
+	memcpy(args, argv, (size_t)(argc + 1) * sizeof(*argv));
+	argv = args;
+	int lr = load_reproducer(&argc, argv, o);
+	if (lr)
+		return lr;
 	o->ticks = DEFAULT_TICKS;
 	o->gate = CC_GATE_ALL;
 	o->platform = "auto";
@@ -384,6 +436,8 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 		case OPT_NO_CACHE:
 			o->no_cache = true;
 			break;
+		case OPT_REPRODUCE:
+			break; /* loaded before (load_reproducer) */
 		case OPT_HELP:
 			fputs(help, stdout);
 			exit(CC_EXIT_OK);
@@ -401,6 +455,14 @@ static int parse(int argc, char **argv, struct cluster_opts *o)
 	if (listed && o->vms != listed)
 		return bad("--vms differs from the scenario's list of nodes",
 			   "");
+	if (o->reproduce) {
+		if (o->vms != o->repro.nodes)
+			return bad("the reproducer is for another cluster size",
+				   "");
+		o->seed = o->repro.seed;
+		if (o->repro.until > o->ticks)
+			o->ticks = o->repro.until;
+	}
 	if (o->check_repeats && o->check_at >= o->ticks)
 		return bad("--restore-check must be before --ticks", "");
 	if (!o->threads_given) { /* one per core (bench/cluster.sh) */
@@ -604,10 +666,83 @@ static int setup_sim(struct cc_sim *s, const struct cluster_opts *o,
 	return 0;
 }
 
-int cc_cmd_cluster(int argc, char **argv)
+/* --- --reproduce ------------------------------------------------------------
+ */
+
+static void close_cluster(struct cluster_opts *o, struct cc_sim *s)
 {
-	struct cluster_opts o;
-	int rc = parse(argc, argv, &o);
+	cc_sim_free(s);
+	for (unsigned i = 0; i < o->vms; i++) {
+		cc_scenario_argv_free(o->node_argv[i]);
+		cc_scenario_argv_free(o->node_env[i]);
+	}
+	cc_scenario_free(&o->sc);
+}
+
+static int repro_exit(const struct cc_repro *rp,
+		      const struct cc_branch_result *res)
+{
+	uint64_t got = res->trace_hash;
+	bool same = !rp->trace_hash || got == rp->trace_hash;
+	bool bug = false;
+	for (size_t k = 0; rp->has_bug && k < res->nbugs; k++)
+		bug |= res->bug[k].kind == rp->bug.kind &&
+		       !strcmp(res->bug[k].id, rp->bug.id);
+	if (rp->has_bug)
+		printf("reproduce: %s \"%s\": %s\n",
+		       cc_bug_kind_name(rp->bug.kind), rp->bug.what,
+		       bug ? "reproduced" : "NOT reproduced");
+	printf("reproduce: trace-hash %016llx %s %016llx\n",
+	       (unsigned long long)got, same ? "matches" : "DIFFERS from",
+	       (unsigned long long)rp->trace_hash);
+	if (!same || (rp->has_bug && !bug))
+		return CC_EXIT_DIVERGED;
+	if (!rp->has_bug)
+		return CC_EXIT_OK;
+	return rp->bug.kind == CC_BUG_CRASH ? CC_EXIT_GUEST_CRASH
+					    : CC_EXIT_GUEST_FAIL;
+}
+
+/* The explorer's path from the start, then its last branch watched as
+ * the explorer watched it (run/branch.h). */
+static int reproduce(struct cluster_opts *o, struct run_state *r,
+		     struct cc_sim *s)
+{
+	const struct cc_repro *rp = &o->repro;
+	struct cc_err e;
+	static struct cc_branch_result res;
+	struct cc_branch_opts bo = {rp->until, rp->stall_ticks,
+				    rp->stop_at_bug};
+	r->t0 = cc_cli_wall_s();
+	s->engine.cfg.rate_ppm = 0; /* the explorer's faults only */
+	int rc = cc_engine_set_future(&s->engine, NULL, 0) ? -1 : 0;
+	if (rc)
+		cc_err_set(&e, "out of memory");
+	if (!rc)
+		rc = cc_path_replay(s, &rp->path, rp->path.n, &e);
+	if (!rc)
+		rc = cc_branch_run(s, &bo, &res, &e);
+	clear_bar(r);
+	if (rc) {
+		fprintf(stderr, "chaoscontrol: reproduce: %s\n", e.msg);
+		close_cluster(o, s);
+		return CC_EXIT_SETUP;
+	}
+	fflush(r->console ? r->console : stdout);
+	cc_cluster_print_text(s, &res.oracle, cc_cli_wall_s() - r->t0);
+	rc = repro_exit(rp, &res);
+	cc_branch_result_free(&res);
+	cc_repro_free(&o->repro);
+	close_cluster(o, s);
+	return rc;
+}
+
+/* Everything up to the first round: options, guest, boots, the sim. */
+static int open_cluster(int argc, char **argv, struct cluster_opts *o,
+			struct boot_job *j, struct run_state *r,
+			struct cc_sim *s)
+{
+	int rc = parse(argc, argv, o);
 	if (rc)
 		return rc;
 	static char kernel[4096], initrd[4096], cmdline[4096];
@@ -621,33 +756,41 @@ int cc_cmd_cluster(int argc, char **argv)
 			cc_cli_guest_dir());
 		return CC_EXIT_SETUP;
 	}
-	static struct boot_job j;
-	j = (struct boot_job){.o = &o,
-			      .kernel = kernel,
-			      .initrd = initrd,
-			      .cmdline = cmdline};
-	if (cc_cli_platform(o.platform, &j.kind))
+	*j = (struct boot_job){
+		.o = o, .kernel = kernel, .initrd = initrd, .cmdline = cmdline};
+	if (cc_cli_platform(o->platform, &j->kind))
 		return CC_EXIT_SETUP;
 	fprintf(stderr, "chaoscontrol: platform: %s\n",
-		cc_platform_name(j.kind));
+		cc_platform_name(j->kind));
 	char devices[256];
 	struct cc_err e;
-	cc_vm_virtio_cmdline(o.disk != NULL, devices, sizeof(devices));
-	struct cc_cmdline_opts co = {j.kind, false, false, devices, NULL};
+	cc_vm_virtio_cmdline(o->disk != NULL, devices, sizeof(devices));
+	struct cc_cmdline_opts co = {j->kind, false, false, devices, NULL};
 	if (cc_cmdline_build(cmdline, sizeof(cmdline), &co, &e)) {
 		fprintf(stderr, "chaoscontrol: %s\n", e.msg);
 		return CC_EXIT_USAGE;
 	}
-	struct run_state r = {
-		.console = o.quiet  ? NULL
-			   : o.json ? stderr
-				    : stdout,
+	*r = (struct run_state){
+		.console = o->quiet  ? NULL
+			   : o->json ? stderr
+				     : stdout,
 		.progress = isatty(STDERR_FILENO),
-		.ticks = o.ticks,
+		.ticks = o->ticks,
 	};
+	return setup_sim(s, o, j, r);
+}
+
+int cc_cmd_cluster(int argc, char **argv)
+{
+	static struct cluster_opts o;
+	static struct boot_job j;
+	static struct run_state r;
 	static struct cc_sim s;
-	if ((rc = setup_sim(&s, &o, &j, &r)))
+	int rc = open_cluster(argc, argv, &o, &j, &r, &s);
+	if (rc)
 		return rc;
+	if (o.reproduce)
+		return reproduce(&o, &r, &s);
 	r.t0 = cc_cli_wall_s();
 	struct cc_sim_snapshot *snap = NULL;
 	int failed = simulate(&s, &o, &r, o.check_repeats ? &snap : NULL);
@@ -657,7 +800,7 @@ int cc_cmd_cluster(int argc, char **argv)
 		differed = restore_check(&s, &o, &r, snap);
 	cc_sim_snapshot_free(snap);
 	struct cc_oracle orc = {0};
-	cc_cluster_fold_oracle(&s, &orc);
+	cc_sim_fold_oracle(&s, &orc);
 	fflush(r.console ? r.console : stdout);
 	if (o.json)
 		cc_cluster_print_json(&s, o.seed, &orc, wall, j.kind);
@@ -667,11 +810,48 @@ int cc_cmd_cluster(int argc, char **argv)
 	     : differed		    ? CC_EXIT_DIVERGED
 				    : cc_cluster_exit_code(&s, &orc);
 	cc_oracle_free(&orc);
-	cc_sim_free(&s);
-	for (unsigned i = 0; i < o.vms; i++) {
-		cc_scenario_argv_free(o.node_argv[i]);
-		cc_scenario_argv_free(o.node_env[i]);
-	}
-	cc_scenario_free(&o.sc);
+	close_cluster(&o, &s);
 	return rc;
+}
+
+/* --- the explorer's cluster ------------------------------------------------
+ */
+
+struct cc_cli_cluster {
+	struct cluster_opts o;
+	struct boot_job j;
+	struct run_state r;
+	struct cc_sim s;
+};
+
+int cc_cli_cluster_open(int argc, char **argv, struct cc_cli_cluster **out,
+			struct cc_cli_cluster_info *info)
+{
+	struct cc_cli_cluster *c = calloc(1, sizeof(*c));
+	if (!c) {
+		fprintf(stderr, "chaoscontrol: out of memory\n");
+		return CC_EXIT_SETUP;
+	}
+	int rc = open_cluster(argc, argv, &c->o, &c->j, &c->r, &c->s);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	*info = (struct cc_cli_cluster_info){
+		.sim = &c->s,
+		.ticks = c->o.ticks,
+		.seed = c->o.seed,
+		.nodes = c->o.vms,
+		.kind = c->j.kind,
+	};
+	*out = c;
+	return 0;
+}
+
+void cc_cli_cluster_close(struct cc_cli_cluster *c)
+{
+	if (!c)
+		return;
+	close_cluster(&c->o, &c->s);
+	free(c);
 }

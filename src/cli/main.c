@@ -80,7 +80,10 @@ static bool wants_cluster(int argc, char **argv)
 	if (cc_cli_scenario_index(argc, argv))
 		return true;
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--vms") || !strncmp(argv[i], "--vms=", 6))
+		if (!strcmp(argv[i], "--vms") ||
+		    !strncmp(argv[i], "--vms=", 6) ||
+		    !strcmp(argv[i], "--reproduce") ||
+		    !strncmp(argv[i], "--reproduce=", 12))
 			return true;
 	return false;
 }
@@ -120,6 +123,8 @@ int main(int argc, char **argv)
 		return wants_cluster(argc - 1, argv + 1)
 			       ? cc_cmd_cluster(argc - 1, argv + 1)
 			       : cc_cmd_run_vm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "explore"))
+		return cc_cmd_explore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "image"))
 		return cc_cmd_image(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "determinism"))

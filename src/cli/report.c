@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../explore/coverage.h"
+#include "../run/coverage.h"
 #include "../fault/oracle.h"
 #include "../vmm/platform.h"
 #include "cli.h"

@@ -36,7 +36,6 @@ int cc_report_init_status(const char *serial, size_t len);
  * exit code (a crashed VM, else a failed property, else 0). */
 struct cc_sim;
 struct cc_oracle;
-void cc_cluster_fold_oracle(const struct cc_sim *s, struct cc_oracle *o);
 void cc_cluster_print_text(const struct cc_sim *s, struct cc_oracle *orc,
 			   double wall);
 void cc_cluster_print_json(const struct cc_sim *s, uint64_t seed,

@@ -112,6 +112,23 @@ static void fire(struct cc_fault_engine *e, const struct cc_fault *f,
 	apply(ctx, f);
 }
 
+void cc_fault_random_params(struct cc_entropy *rng, unsigned nvms,
+			    struct cc_fault *f)
+{
+	f->vm = (uint32_t)(cc_entropy_u64(rng) % nvms);
+	f->ppm = 10000 + (uint32_t)(cc_entropy_u64(rng) % 490001);
+	f->ticks = 1 + cc_entropy_u64(rng) % 20;
+	f->bps = 100000 + cc_entropy_u64(rng) % 9900001;
+	f->duration_ns = (10 + cc_entropy_u64(rng) % 191) * 1000000ull;
+	f->offset_ns =
+		(int64_t)(cc_entropy_u64(rng) % 201) * 1000000ll - 100000000ll;
+	f->bytes = (16ull + cc_entropy_u64(rng) % 240) << 20;
+	f->irq = (uint32_t)(cc_entropy_u64(rng) % 16);
+	f->nsides = nvms;
+	for (unsigned i = 0; i < nvms; i++)
+		f->sides[i] = (uint32_t)(cc_entropy_u64(rng) % 2);
+}
+
 /* A random fault of an allowed kind, its parameters within bounds. */
 static bool random_fault(struct cc_fault_engine *e, uint64_t now,
 			 struct cc_fault *f)
@@ -126,18 +143,7 @@ static bool random_fault(struct cc_fault_engine *e, uint64_t now,
 	memset(f, 0, sizeof(*f));
 	f->at_ns = now;
 	f->kind = allowed[cc_entropy_u64(&e->rng) % n];
-	f->vm = (uint32_t)(cc_entropy_u64(&e->rng) % e->cfg.nvms);
-	f->ppm = 10000 + (uint32_t)(cc_entropy_u64(&e->rng) % 490001);
-	f->ticks = 1 + cc_entropy_u64(&e->rng) % 20;
-	f->bps = 100000 + cc_entropy_u64(&e->rng) % 9900001;
-	f->duration_ns = (10 + cc_entropy_u64(&e->rng) % 191) * 1000000ull;
-	f->offset_ns = (int64_t)(cc_entropy_u64(&e->rng) % 201) * 1000000ll -
-		       100000000ll;
-	f->bytes = (16ull + cc_entropy_u64(&e->rng) % 240) << 20;
-	f->irq = (uint32_t)(cc_entropy_u64(&e->rng) % 16);
-	f->nsides = e->cfg.nvms;
-	for (unsigned i = 0; i < e->cfg.nvms; i++)
-		f->sides[i] = (uint32_t)(cc_entropy_u64(&e->rng) % 2);
+	cc_fault_random_params(&e->rng, e->cfg.nvms, f);
 	return true;
 }
 
@@ -172,4 +178,33 @@ size_t cc_engine_tick(struct cc_fault_engine *e, uint64_t now_ns,
 	    random_fault(e, now_ns, &r) && open_for(e, &r))
 		fire(e, &r, now_ns, true, apply, ctx);
 	return e->nlog - before;
+}
+
+int cc_engine_set_future(struct cc_fault_engine *e, const struct cc_fault *f,
+			 size_t n)
+{
+	struct cc_schedule *sc = &e->sched;
+	sc->n = sc->next; /* what was dispatched stays: the engine's past */
+	uint64_t past = sc->next ? sc->f[sc->next - 1].at_ns : 0;
+	for (size_t k = 0; k < n; k++)
+		if (f[k].at_ns < past || cc_schedule_add(sc, &f[k]))
+			return -1;
+	return 0;
+}
+
+void cc_engine_reseed(struct cc_fault_engine *e, uint64_t seed)
+{
+	cc_entropy_init(&e->rng, seed);
+}
+
+bool cc_engine_gate_open(const struct cc_fault_engine *e)
+{
+	switch (e->cfg.gate) {
+	case CC_GATE_NONE:
+		return true;
+	case CC_GATE_ANY:
+		return any_setup(e);
+	default:
+		return all_setup(e);
+	}
 }

@@ -9,9 +9,9 @@
  * fault's target VM (CC_GATE_PER_VM; faults without one, partition and
  * heal, wait for all), or any one (CC_GATE_ANY: the Antithesis model,
  * where the workload says once that the system under test is up, and a
- * server that knows nothing of the SDK never says it).  A gated fault is held, not dropped, and fires
- * in schedule order when its gate opens.  Every fault that fired is
- * logged with the time it fired.
+ * server that knows nothing of the SDK never says it).  A gated fault is held,
+ * not dropped, and fires in schedule order when its gate opens.  Every fault
+ * that fired is logged with the time it fired.
  *
  * Random faults: with rate_ppm > 0, each tick draws (from the engine's
  * stream, the raw seed: DESIGN.md's domain for the fault engine) whether
@@ -72,5 +72,20 @@ void cc_engine_setup_complete(struct cc_fault_engine *e, unsigned vm);
 size_t cc_engine_tick(struct cc_fault_engine *e, uint64_t now_ns,
 		      void (*apply)(void *ctx, const struct cc_fault *f),
 		      void *ctx);
+
+/* Whether faults without a target VM may fire now (the explorer's root). */
+bool cc_engine_gate_open(const struct cc_fault_engine *e);
+
+/* A fault's parameters (all but kind and time) drawn from rng within
+ * the engine's bounds; the explorer draws its faults with it too. */
+void cc_fault_random_params(struct cc_entropy *rng, unsigned nvms,
+			    struct cc_fault *f);
+
+/* A fork (run/branch.h): the faults not yet dispatched are replaced by
+ * f[0, n) (at or after the current time); -1 when out of memory. */
+int cc_engine_set_future(struct cc_fault_engine *e, const struct cc_fault *f,
+			 size_t n);
+/* Random faults from now on come from this seed's stream. */
+void cc_engine_reseed(struct cc_fault_engine *e, uint64_t seed);
 
 #endif

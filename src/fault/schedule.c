@@ -323,3 +323,21 @@ void cc_schedule_free(struct cc_schedule *s)
 	free(s->f);
 	memset(s, 0, sizeof(*s));
 }
+
+int cc_fault_canon(struct cc_fault *f, unsigned nvms)
+{
+	json_t *root = json_pack("{s:[o]}", "faults", cc_fault_json(f));
+	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	struct cc_schedule s = {0};
+	struct cc_err e;
+	int rc = text && !cc_schedule_parse(&s, text, strlen(text), nvms, &e) &&
+				 s.n == 1
+			 ? 0
+			 : -1;
+	if (!rc)
+		*f = s.f[0];
+	cc_schedule_free(&s);
+	free(text);
+	return rc;
+}

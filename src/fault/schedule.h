@@ -92,6 +92,10 @@ const struct cc_fault *cc_schedule_due(struct cc_schedule *s, uint64_t now_ns);
 /* One fault as the file format writes it (a new reference). */
 struct json_t;
 struct json_t *cc_fault_json(const struct cc_fault *f);
+/* f as the file format keeps it (fields its kind does not use are
+ * zero): a fault made in code, canonicalised, runs the same as when it
+ * is read back from a file.  -1 if the format cannot hold it. */
+int cc_fault_canon(struct cc_fault *f, unsigned nvms);
 /* Back to JSON (the same format), e.g. to record what ran. */
 char *cc_schedule_to_json(const struct cc_schedule *s);
 void cc_schedule_free(struct cc_schedule *s);

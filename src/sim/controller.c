@@ -27,6 +27,7 @@ enum sim_event {
 	EV_FAULT,
 	EV_STATUS,
 	EV_VM_HASH,
+	EV_RESEED,
 };
 
 static void note(struct cc_sim *s, uint32_t kind, uint64_t a, uint64_t b,
@@ -187,6 +188,18 @@ const char **cc_sim_records(const struct cc_sim *s, unsigned i, size_t *n)
 	for (size_t k = 0; k < log->nrecords; k++)
 		out[(*n)++] = log->records[k];
 	return out;
+}
+
+void cc_sim_forget_records(struct cc_sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		struct cc_vm_slot *v = &s->slot[i];
+		free_archive(v->archive, 0, v->narchive);
+		free(v->archive);
+		v->archive = NULL;
+		v->narchive = 0;
+		cc_hypercall_log_restart(&v->vm->hc_log, &v->vm->hc);
+	}
 }
 
 /* ProcessRestart / ProcessCrash: the boot state again, with the disk as
@@ -529,6 +542,16 @@ bool cc_sim_done(const struct cc_sim *s)
 	return true;
 }
 
+void cc_sim_reseed(struct cc_sim *s, uint64_t seed)
+{
+	s->cfg.seed = seed;
+	for (unsigned i = 0; i < s->n; i++)
+		cc_vm_reseed(s->slot[i].vm, seed);
+	cc_fabric_reseed(&s->fabric, seed);
+	cc_engine_reseed(&s->engine, seed);
+	note(s, EV_RESEED, s->tick, seed, 0);
+}
+
 uint64_t cc_sim_trace_hash(const struct cc_sim *s)
 {
 	return XXH3_64bits_digest(s->hash);
@@ -539,7 +562,7 @@ uint64_t cc_sim_trace_hash(const struct cc_sim *s)
 
 struct cc_sim_snapshot {
 	unsigned n;
-	uint64_t tick, status_changes;
+	uint64_t tick, status_changes, seed;
 	XXH3_state_t *hash;
 	struct cc_fabric fabric;
 	struct cc_fault_engine engine;
@@ -593,6 +616,7 @@ int cc_sim_snapshot(struct cc_sim *s, struct cc_sim_snapshot **out,
 	snap->n = s->n;
 	snap->tick = s->tick;
 	snap->status_changes = s->status_changes;
+	snap->seed = s->cfg.seed;
 	snap->hash = XXH3_createState();
 	bool ok = snap->hash && !cc_fabric_copy(&snap->fabric, &s->fabric) &&
 		  !cc_engine_copy(&snap->engine, &s->engine);
@@ -656,6 +680,19 @@ int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
 	}
 	s->tick = snap->tick;
 	s->status_changes = snap->status_changes;
+	s->cfg.seed = snap->seed;
 	XXH3_copyState(s->hash, snap->hash);
 	return 0;
+}
+
+uint64_t cc_sim_snapshot_bytes(const struct cc_sim_snapshot *snap)
+{
+	uint64_t n = sizeof(*snap);
+	for (unsigned i = 0; i < snap->n; i++) {
+		const struct cc_snapshot *v = snap->vm[i];
+		uint64_t pages = v->ram_size / CC_PAGE_SIZE;
+		n += sizeof(*v) + v->own_pages * CC_PAGE_SIZE +
+		     pages * sizeof(void *) + pages / 8;
+	}
+	return n;
 }

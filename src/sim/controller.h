@@ -121,6 +121,18 @@ bool cc_sim_done(const struct cc_sim *s);
  * array is the caller's to free, the strings are not. */
 const char **cc_sim_records(const struct cc_sim *s, unsigned i, size_t *n);
 
+/* A fork: every random stream of the cluster (each VM's, the fabric's,
+ * the engine's) starts again from `seed`, as a run begun with it would
+ * have; restarts from now on use it too, and cluster snapshots keep it.
+ * The branches of one snapshot differ this way (run/branch.h). */
+void cc_sim_reseed(struct cc_sim *s, uint64_t seed);
+
+/* Drops every SDK record gathered so far, so cc_sim_records() returns
+ * only what comes after (a branch's own, run/branch.h).  After a restore
+ * from another lineage, the VM's log may hold records of the lineage it
+ * left; a branch starts clean this way.  The guests see nothing. */
+void cc_sim_forget_records(struct cc_sim *s);
+
 /* The cluster trace hash so far. */
 uint64_t cc_sim_trace_hash(const struct cc_sim *s);
 
@@ -136,5 +148,7 @@ int cc_sim_snapshot(struct cc_sim *s, struct cc_sim_snapshot **out,
 int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
 		   struct cc_err *err);
 void cc_sim_snapshot_free(struct cc_sim_snapshot *snap);
+/* Host memory the snapshot holds: its own pages and its page tables. */
+uint64_t cc_sim_snapshot_bytes(const struct cc_sim_snapshot *snap);
 
 #endif

@@ -34,6 +34,11 @@ int cc_fabric_init(struct cc_fabric *f, unsigned nvms, uint64_t seed)
 	return 0;
 }
 
+void cc_fabric_reseed(struct cc_fabric *f, uint64_t seed)
+{
+	cc_entropy_init(&f->rng, seed + CC_DOMAIN_NETFAB);
+}
+
 void cc_fabric_free(struct cc_fabric *f)
 {
 	free(f->msg);

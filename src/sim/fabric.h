@@ -75,6 +75,8 @@ struct cc_fabric {
 
 /* nvms VMs with MACs 52:54:00:12:34:<i> (as cc_virtio_net gives them). */
 int cc_fabric_init(struct cc_fabric *f, unsigned nvms, uint64_t seed);
+/* Random decisions from now on come from this seed's stream. */
+void cc_fabric_reseed(struct cc_fabric *f, uint64_t seed);
 void cc_fabric_free(struct cc_fabric *f);
 
 /* A frame VM `from` sent at tick `now`; 0, or -1 when the fabric is full

@@ -175,16 +175,22 @@ cc_hypercall_serve(struct cc_hc_state *st, struct cc_hc_log *log,
 	return (struct cc_hc_answer){cmd, status, result};
 }
 
+void cc_hypercall_log_restart(struct cc_hc_log *log,
+			      const struct cc_hc_state *st)
+{
+	while (log->nrecords)
+		free(log->records[--log->nrecords]);
+	log->nchoices = 0;
+	log->base_records = st->records;
+	log->base_choices = st->choices;
+}
+
 void cc_hypercall_log_truncate(struct cc_hc_log *log,
 			       const struct cc_hc_state *st)
 {
 	if (st->records < log->base_records ||
 	    st->choices < log->base_choices) {
-		while (log->nrecords)
-			free(log->records[--log->nrecords]);
-		log->nchoices = 0;
-		log->base_records = st->records;
-		log->base_choices = st->choices;
+		cc_hypercall_log_restart(log, st);
 		return;
 	}
 	if (!log->nrecords && !log->nchoices) {

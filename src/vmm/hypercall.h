@@ -68,6 +68,9 @@ void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport);
  * st lies before the log's start (another lineage), starts it afresh. */
 void cc_hypercall_log_truncate(struct cc_hc_log *log,
 			       const struct cc_hc_state *st);
+/* Empties the log; what the guest sends next is numbered from st. */
+void cc_hypercall_log_restart(struct cc_hc_log *log,
+			      const struct cc_hc_state *st);
 void cc_hypercall_log_free(struct cc_hc_log *log);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "chaoscontrol/protocol.h"
-#include "explore/coverage.h"
+#include "run/coverage.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 

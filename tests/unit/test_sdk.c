@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "explore/coverage.h"
+#include "run/coverage.h"
 #include "fault/oracle.h"
 #include "helpers.h"
 

@@ -1,0 +1,135 @@
+/*
+ * The Explorer on the Raft target (src/explore/, docs/EXPLORE.md): a
+ * short campaign finds a seeded bug, its reproducer replays in a fresh
+ * process to the same bug and trace hash, the campaign run again with
+ * the same seed and budget - keeping only two snapshots, so most states
+ * are rebuilt from the root - gives the same queue/, bugs/ and report
+ * (timing aside), and the correct Raft under the same budget gives no
+ * report.  Each campaign is `chaoscontrol explore SCENARIO`.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define EXAMPLES CC_BUILD_DIR "/../examples/raft"
+#define CC	 CC_BUILD_DIR "/chaoscontrol"
+#define OUT	 CC_BUILD_DIR "/tests/explore"
+
+/* The campaign CI runs: the bug its seed finds in a few dozen branches
+ * (bench/bughunt.sh measures every bug over many seeds). */
+#define BUG	 "leader_no_stepdown"
+#define SEED	 "1"
+#define BRANCHES "24"
+
+TestSuite(explore, .timeout = 3600);
+
+static char out[1 << 16];
+
+static int explore(const char *dir, const char *scenario, const char *extra)
+{
+	return cc_test_sh(out, sizeof(out),
+			  "rm -rf %s && %s explore %s --seed " SEED
+			  " --branches " BRANCHES " --out %s %s --json "
+			  "2>%s.log",
+			  dir, CC, scenario, dir, extra, dir);
+}
+
+static json_t *report(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	json_error_t e;
+	json_t *r = json_load_file(path, 0, &e);
+	cr_assert(r, "%s: %s", path, e.text);
+	return r;
+}
+
+/* report.json without its wall-clock fields. */
+static char *deterministic_part(const char *dir)
+{
+	json_t *r = report(dir);
+	json_object_del(r, "timing");
+	char *s = json_dumps(r, JSON_SORT_KEYS | JSON_INDENT(1));
+	json_decref(r);
+	return s;
+}
+
+Test(explore, finds_a_seeded_bug_that_replays_exactly)
+{
+	const char *dir = OUT "/bug-a";
+	int rc = explore(dir, EXAMPLES "/" BUG ".json", "");
+	cr_assert_eq(rc, 1, "explore exited %d (1: bugs found):\n%s", rc, out);
+	json_t *r = json_loads(out, 0, NULL);
+	cr_assert(r, "no JSON report:\n%s", out);
+	json_t *bugs = json_object_get(r, "bugs");
+	cr_assert_geq(json_array_size(bugs), 1);
+	json_t *b = json_array_get(bugs, 0);
+	const char *kind = json_string_value(json_object_get(b, "kind"));
+	const char *bdir = json_string_value(json_object_get(b, "dir"));
+	const char *hash = json_string_value(json_object_get(b, "trace_hash"));
+	cr_assert_str_eq(kind, "always", "%s", out);
+	cr_assert_eq(json_integer_value(json_object_get(r, "unverified")), 0);
+
+	/* A fresh process replays it to the same bug and hash. */
+	char replay[1 << 16];
+	int rrc = cc_test_sh(replay, sizeof(replay),
+			     "%s run --reproduce %s/bugs/%s/reproducer.json "
+			     "--quiet 2>&1",
+			     CC, dir, bdir);
+	cr_assert_eq(rrc, 1, "replay exited %d:\n%s", rrc, replay);
+	cr_assert(strstr(replay, "reproduced"), "%s", replay);
+	char want[80];
+	snprintf(want, sizeof(want), "trace-hash %s matches", hash);
+	cr_assert(strstr(replay, want), "want \"%s\" in\n%s", want, replay);
+	json_decref(r);
+}
+
+Test(explore, the_same_seed_and_budget_give_the_same_campaign)
+{
+	const char *a = OUT "/same-a", *b = OUT "/same-b";
+	int ra = explore(a, EXAMPLES "/" BUG ".json", "");
+	int rb = explore(b, EXAMPLES "/" BUG ".json", "--snapshots 2");
+	cr_assert_eq(ra, rb);
+	char *ja = deterministic_part(a), *jb = deterministic_part(b);
+	cr_assert_str_eq(ja, jb);
+	free(ja);
+	free(jb);
+	char diff[1 << 12];
+	int rc = cc_test_sh(diff, sizeof(diff),
+			    "diff -r %s/queue %s/queue && diff -r %s/bugs "
+			    "%s/bugs && echo same",
+			    a, b, a, b);
+	cr_assert_eq(rc, 0, "queue/ or bugs/ differ:\n%s", diff);
+}
+
+Test(explore, the_correct_raft_gives_no_report)
+{
+	const char *dir = OUT "/correct";
+	int rc = explore(dir, EXAMPLES "/raft.json", "");
+	cr_assert_eq(rc, 0, "explore exited %d on the correct Raft:\n%s", rc,
+		     out);
+	json_t *r = report(dir);
+	cr_assert_eq(json_array_size(json_object_get(r, "bugs")), 0);
+	cr_assert_eq(
+		json_integer_value(json_object_get(r, "watchdog_branches")), 0);
+	cr_assert_gt(json_integer_value(json_object_get(r, "corpus")), 1,
+		     "no branch found anything new");
+	json_decref(r);
+}
+
+Test(explore, refuses_an_existing_output_directory)
+{
+	const char *dir = OUT "/exists";
+	char buf[4096];
+	cc_test_sh(buf, sizeof(buf), "mkdir -p %s", dir);
+	int rc = cc_test_sh(buf, sizeof(buf),
+			    "%s explore %s/raft.json --out %s 2>&1", CC,
+			    EXAMPLES, dir);
+	cr_assert_eq(rc, 2, "%s", buf);
+	cr_assert(strstr(buf, "exists"), "%s", buf);
+}
