@@ -4,9 +4,11 @@
 #   bench/bughunt.sh [SEEDS] [BRANCHES]     (make bench: 3 seeds, 200)
 #
 # For each seeded bug and campaign seed: the guided explorer and the
-# random baseline, each with the same branch budget, and the branches and
-# wall seconds to the first report of the bug's property (or "-" when
-# the budget ran out first); for each seed, the correct Raft with the same
+# random baseline with the same budget of simulated time (guided:
+# BRANCHES branches of 500 ticks; random: as many runs from the root to
+# the scenario's end as make the same ticks), and the branches and wall
+# seconds to the first report of the bug's property (or "-" when the
+# budget ran out first); for each seed, the correct Raft with the same
 # budget, which must give no report.  Each campaign is one line of
 # $BUGHUNT_RESULTS (default build/bench/bughunt.tsv); a campaign already
 # there is not run again, so the figures accumulate over sessions.  Ends
@@ -20,7 +22,7 @@ cc=${CHAOSCONTROL:-build/chaoscontrol}
 results=${BUGHUNT_RESULTS:-build/bench/bughunt.tsv}
 work=${BUGHUNT_WORK:-build/bench/bughunt}
 mkdir -p "$(dirname "$results")" "$work"
-[[ -f $results ]] || printf 'bug\tseed\tmode\tbudget\tbranches\tseconds\tbugs\twatchdog\tunverified\twall\n' >"$results"
+[[ -f $results ]] || printf 'bug\tseed\tmode\tbudget\tbranches\tseconds\tbugs\twatchdog\tunverified\twall\tticks_run\n' >"$results"
 
 declare -A property=(
 	[double_vote]="Election Safety"
@@ -43,10 +45,17 @@ campaign() {
 	fi
 	local out=$work/$bug-$seed-$mode
 	rm -rf "$out"
-	local flags=()
-	[[ $mode == random ]] && flags=(--random)
+	local flags=() n=$budget
+	if [[ $mode == random ]]; then
+		# The same simulated time: a random branch runs from the root
+		# (~320 ticks) to the scenario's end.
+		local ticks
+		ticks=$(jq -r '.ticks' "$scenario")
+		n=$(((budget * 500 + ticks - 321) / (ticks - 320)))
+		flags=(--random)
+	fi
 	local t0=$SECONDS
-	"$cc" explore "$scenario" --seed "$seed" --branches "$budget" \
+	"$cc" explore "$scenario" --seed "$seed" --branches "$n" \
 		--out "$out" "${flags[@]}" --json >"$out.json" 2>"$out.log"
 	local rc=$? wall=$((SECONDS - t0))
 	if ((rc != 0 && rc != 1)); then
@@ -64,7 +73,7 @@ campaign() {
 			/ 10 | tostring) else "-" end),
 		   (.bugs | length | tostring),
 		   (.watchdog_branches | tostring), (.unverified | tostring),
-		   $wall] | @tsv' "$out.json" >>"$results"
+		   $wall, (.ticks_run | tostring)] | @tsv' "$out.json" >>"$results"
 	tail -n 1 "$results"
 }
 

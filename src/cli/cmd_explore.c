@@ -16,6 +16,7 @@
 #include "../base/file.h"
 #include "../explore/explorer.h"
 #include "../explore/output.h"
+#include "../explore/state.h"
 #include "cli.h"
 
 static const char help[] =
@@ -34,7 +35,9 @@ static const char help[] =
 	"                    the machine; a branch budget does not)\n"
 	"  --seed S          campaign seed (default 0)\n"
 	"  --out DIR         output directory (default explore-out); it must\n"
-	"                    not exist yet\n"
+	"                    not exist yet, but with --resume\n"
+	"  --resume          go on with the campaign in --out (its options\n"
+	"                    are kept; a new --branches extends it)\n"
 	"  --random          the random baseline: every branch a fresh random\n"
 	"                    schedule from the root to the end, no feedback\n"
 	"  --horizon T       ticks per branch (default 500)\n"
@@ -73,6 +76,7 @@ enum {
 	OPT_ROUND,
 	OPT_SNAPSHOTS,
 	OPT_JSON,
+	OPT_RESUME,
 	OPT_PASS,      /* handed to `run`'s parser, with a value */
 	OPT_PASS_FLAG, /* ... without one */
 	OPT_UNSUPPORTED,
@@ -96,7 +100,7 @@ static const struct option longopts[] = {
 	{"mem", required_argument, 0, OPT_PASS},
 	{"platform", required_argument, 0, OPT_PASS},
 	{"no-cache", no_argument, 0, OPT_PASS_FLAG},
-	{"resume", no_argument, 0, OPT_UNSUPPORTED},
+	{"resume", no_argument, 0, OPT_RESUME},
 	{"workers", required_argument, 0, OPT_UNSUPPORTED},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
@@ -215,6 +219,9 @@ static int parse(int argc, char **argv, struct explore_opts *o)
 		case OPT_JSON:
 			o->json = true;
 			break;
+		case OPT_RESUME:
+			cfg->resume = true;
+			break;
 		case OPT_PASS:
 		case OPT_PASS_FLAG:
 			if (o->run_argc + 3 >= 32)
@@ -301,13 +308,34 @@ static void on_status(void *ctx, const struct cc_explorer *x)
 /* --- the command
  * --------------------------------------------------------------- */
 
-static int prepare_out(const char *out)
+static int prepare_out(struct explore_opts *o)
 {
+	const char *out = o->cfg.out;
 	struct stat st;
+	if (o->cfg.resume) {
+		struct cc_err e;
+		bool found;
+		if (stat(out, &st) || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr,
+				"chaoscontrol: explore: --resume: %s is not a "
+				"campaign's directory\n",
+				out);
+			return CC_EXIT_USAGE;
+		}
+		if (cc_state_config(out, &o->cfg, o->branches_given, &found,
+				    &e)) {
+			fprintf(stderr, "chaoscontrol: explore: --resume: %s\n",
+				e.msg);
+			return CC_EXIT_USAGE;
+		}
+		fprintf(stderr, "explore: resuming %s%s\n", out,
+			found ? "" : " (no round had ended: from the start)");
+		return 0;
+	}
 	if (!stat(out, &st)) {
 		fprintf(stderr,
-			"chaoscontrol: explore: %s exists: give another --out "
-			"(resuming a campaign is not built yet)\n",
+			"chaoscontrol: explore: %s exists: give another --out, "
+			"or --resume to go on with its campaign\n",
 			out);
 		return CC_EXIT_USAGE;
 	}
@@ -373,7 +401,7 @@ int cc_cmd_explore(int argc, char **argv)
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
-	if ((rc = prepare_out(o.cfg.out)))
+	if ((rc = prepare_out(&o)))
 		return rc;
 	struct cc_cli_cluster *cl;
 	struct cc_cli_cluster_info ci;

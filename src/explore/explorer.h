@@ -50,6 +50,7 @@ struct cc_explore_config {
 	bool random;	      /* the baseline */
 	bool kinds[CC_FAULT__COUNT];
 	const char *out; /* the output directory (made by the caller) */
+	bool resume;	 /* go on from out/state.json (explore/state.h) */
 	/* For reproducers: what the campaign runs. */
 	struct cc_repro base; /* scenario, hash, nodes, seed */
 	/* Status (wall clock, never a result): after each branch. */
@@ -68,6 +69,7 @@ struct cc_entry {
 	uint64_t last_used;	      /* branch count (snapshot eviction) */
 	enum cc_mut_op op;
 	uint64_t new_edges, new_goals, found_at; /* found_at: branch no. */
+	bool retired; /* its state never came back from the root */
 };
 
 struct cc_found {
@@ -99,8 +101,10 @@ struct cc_explorer {
 	uint64_t watchdog_branches; /* not reproducible: never bugs */
 	uint64_t unverified;	    /* a bug that did not come back */
 	uint64_t rebuilds, restores;
-	uint64_t last_find; /* branch of the last new entry or bug */
+	uint64_t divergences; /* rebuilds that missed the entry's hash */
+	uint64_t last_find;   /* branch of the last new entry or bug */
 	double t0, restore_s, run_s, verify_s; /* wall, reports only */
+	double resumed_s; /* wall seconds before a --resume */
 	uint64_t max_depth;
 	uint64_t snap_bytes; /* last measured per snapshot */
 };

@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,10 +108,9 @@ static char *summary(const struct cc_explorer *x, const struct cc_found *f,
 		(unsigned long long)f->branch, (unsigned long long)f->entry,
 		(unsigned long long)f->sig.tick);
 	fprintf(m, "trace-hash: %016llx\n", (unsigned long long)r->trace_hash);
-	fprintf(m,
-		"reproduce: chaoscontrol run --reproduce %s/bugs/%s/"
-		"reproducer.json\n",
-		x->cfg.out, f->dir);
+	/* No output path here: two campaigns alike write alike files. */
+	fprintf(m, "reproduce (in this directory): chaoscontrol run "
+		   "--reproduce reproducer.json\n");
 	fprintf(m, "\npath (%zu forks from the root at tick %llu):\n",
 		r->path.n, (unsigned long long)x->root_tick);
 	for (size_t k = 0; k < r->path.n; k++) {
@@ -224,7 +224,7 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 	const struct cc_net_stats *n = &x->s->fabric.stats;
 	json_t *o = json_pack(
 		"{s:s,s:i,s:s,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		"s:o,s:o,s:o}",
+		"s:I,s:o,s:o,s:o}",
 		"format", REPORT_FORMAT, "version", REPORT_VERSION, "scenario",
 		x->cfg.base.scenario, "campaign_seed", hexs(x->cfg.seed),
 		"mode", x->cfg.random ? "random" : "guided", "root_tick",
@@ -234,7 +234,8 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 		"edges", (json_int_t)x->cov.edges, "corpus", (json_int_t)x->n,
 		"max_depth", (json_int_t)x->max_depth, "watchdog_branches",
 		(json_int_t)x->watchdog_branches, "unverified",
-		(json_int_t)x->unverified, "goals", goals_json(x), "entries",
+		(json_int_t)x->unverified, "rebuild_divergences",
+		(json_int_t)x->divergences, "goals", goals_json(x), "entries",
 		entries_json(x), "bugs", bugs_json(x));
 	json_object_set_new(o, "network",
 			    json_pack("{s:I,s:I,s:I,s:I}", "sent",
@@ -298,6 +299,7 @@ static char *stats_text(const struct cc_explorer *x)
 	KV("live_snapshots", "%zu", x->live_snaps + 1);
 	KV("snapshot_bytes", "%llu", (unsigned long long)x->snap_bytes);
 	KV("rebuilds", "%llu", (unsigned long long)x->rebuilds);
+	KV("rebuild_divergences", "%llu", (unsigned long long)x->divergences);
 	KV("restore_share", "%.3f", restore_share(x));
 #undef KV
 	fclose(m);

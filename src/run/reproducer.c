@@ -11,34 +11,46 @@
 
 #define FORMAT "chaoscontrol-reproducer"
 
-static json_t *hex(uint64_t v)
+json_t *cc_json_hex(uint64_t v)
 {
 	char b[24];
 	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)v);
 	return json_string(b);
 }
 
+json_t *cc_faults_json(const struct cc_fault *f, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(a, cc_fault_json(&f[k]));
+	return a;
+}
+
 static json_t *fork_json(const struct cc_fork *f)
 {
-	json_t *faults = json_array();
-	for (size_t k = 0; k < f->nfaults; k++)
-		json_array_append_new(faults, cc_fault_json(&f->fault[k]));
 	return json_pack("{s:I,s:b,s:o,s:o}", "at", (json_int_t)f->at, "reseed",
-			 f->reseed, "seed", hex(f->seed), "faults", faults);
+			 f->reseed, "seed", cc_json_hex(f->seed), "faults",
+			 cc_faults_json(f->fault, f->nfaults));
+}
+
+json_t *cc_path_json(const struct cc_path *p)
+{
+	json_t *forks = json_array();
+	for (size_t k = 0; k < p->n; k++)
+		json_array_append_new(forks, fork_json(&p->fork[k]));
+	return forks;
 }
 
 char *cc_repro_json(const struct cc_repro *r)
 {
-	json_t *forks = json_array();
-	for (size_t k = 0; k < r->path.n; k++)
-		json_array_append_new(forks, fork_json(&r->path.fork[k]));
-	json_t *o = json_pack("{s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:I,s:b,s:o}",
-			      "format", FORMAT, "version", CC_REPRO_VERSION,
-			      "scenario", r->scenario, "scenario_xxh3",
-			      hex(r->scenario_hash), "nodes", r->nodes, "seed",
-			      hex(r->seed), "until", (json_int_t)r->until,
-			      "stall_ticks", (json_int_t)r->stall_ticks,
-			      "stop_at_bug", r->stop_at_bug, "forks", forks);
+	json_t *forks = cc_path_json(&r->path);
+	json_t *o = json_pack(
+		"{s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:I,s:b,s:o}", "format", FORMAT,
+		"version", CC_REPRO_VERSION, "scenario", r->scenario,
+		"scenario_xxh3", cc_json_hex(r->scenario_hash), "nodes",
+		r->nodes, "seed", cc_json_hex(r->seed), "until",
+		(json_int_t)r->until, "stall_ticks", (json_int_t)r->stall_ticks,
+		"stop_at_bug", r->stop_at_bug, "forks", forks);
 	if (!o)
 		return NULL;
 	if (r->has_bug)
@@ -49,7 +61,8 @@ char *cc_repro_json(const struct cc_repro *r)
 					      r->bug.what, "vm", r->bug.vm,
 					      "tick", (json_int_t)r->bug.tick));
 	if (r->has_bug || r->trace_hash)
-		json_object_set_new(o, "trace_hash", hex(r->trace_hash));
+		json_object_set_new(o, "trace_hash",
+				    cc_json_hex(r->trace_hash));
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return text;
@@ -70,7 +83,7 @@ int cc_repro_save(const struct cc_repro *r, const char *path,
 
 /* --- loading ------------------------------------------------------------- */
 
-static int get_hex(json_t *o, const char *key, uint64_t *v, struct cc_err *err)
+int cc_json_get_hex(json_t *o, const char *key, uint64_t *v, struct cc_err *err)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	char *end;
@@ -84,8 +97,8 @@ static int get_hex(json_t *o, const char *key, uint64_t *v, struct cc_err *err)
 	return 0;
 }
 
-static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *v,
-		    struct cc_err *err)
+int cc_json_get_uint(json_t *o, const char *key, uint64_t max, uint64_t *v,
+		     struct cc_err *err)
 {
 	json_t *j = json_object_get(o, key);
 	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
@@ -96,40 +109,49 @@ static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *v,
 	return 0;
 }
 
-static int parse_fork(json_t *j, unsigned nodes, struct cc_fork *f,
-		      struct cc_err *err)
+int cc_faults_parse(json_t *a, unsigned nodes, struct cc_fault *out, size_t *n,
+		    struct cc_err *err)
 {
-	memset(f, 0, sizeof(*f));
-	json_t *faults = json_object_get(j, "faults");
-	json_t *reseed = json_object_get(j, "reseed");
-	if (!json_is_object(j) || !json_is_boolean(reseed) ||
-	    !json_is_array(faults))
-		return cc_err_set(err, "needs \"at\", \"reseed\", \"seed\" and "
-				       "\"faults\"");
-	f->reseed = json_is_true(reseed);
-	if (get_uint(j, "at", UINT64_MAX / CC_NS_PER_TICK, &f->at, err) ||
-	    get_hex(j, "seed", &f->seed, err))
-		return -1;
-	if (json_array_size(faults) > CC_FORK_MAX_FAULTS)
-		return cc_err_set(err, "%zu faults (at most %u)",
-				  json_array_size(faults), CC_FORK_MAX_FAULTS);
-	json_t *wrap = json_pack("{s:O}", "faults", faults);
+	*n = 0;
+	if (!json_is_array(a) || json_array_size(a) > CC_FORK_MAX_FAULTS)
+		return cc_err_set(err, "\"faults\" must be 0 to %u faults",
+				  CC_FORK_MAX_FAULTS);
+	json_t *wrap = json_pack("{s:O}", "faults", a);
 	char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
 	json_decref(wrap);
 	struct cc_schedule s = {0};
 	int rc = text ? cc_schedule_parse(&s, text, strlen(text), nodes, err)
 		      : cc_err_set(err, "out of memory");
 	free(text);
-	for (size_t k = 0; !rc && k < s.n; k++) {
-		if (s.f[k].at_ns < f->at * CC_NS_PER_TICK)
-			rc = cc_err_set(err, "fault %zu is before the fork", k);
-		f->fault[f->nfaults++] = s.f[k];
-	}
+	for (size_t k = 0; !rc && k < s.n; k++)
+		out[(*n)++] = s.f[k];
 	cc_schedule_free(&s);
 	return rc;
 }
 
-static int parse_bug(json_t *j, struct cc_bug_sig *b, struct cc_err *err)
+static int parse_fork(json_t *j, unsigned nodes, struct cc_fork *f,
+		      struct cc_err *err)
+{
+	memset(f, 0, sizeof(*f));
+	json_t *reseed = json_object_get(j, "reseed");
+	if (!json_is_object(j) || !json_is_boolean(reseed))
+		return cc_err_set(err, "needs \"at\", \"reseed\", \"seed\" and "
+				       "\"faults\"");
+	f->reseed = json_is_true(reseed);
+	if (cc_json_get_uint(j, "at", UINT64_MAX / CC_NS_PER_TICK, &f->at,
+			     err) ||
+	    cc_json_get_hex(j, "seed", &f->seed, err) ||
+	    cc_faults_parse(json_object_get(j, "faults"), nodes, f->fault,
+			    &f->nfaults, err))
+		return -1;
+	for (size_t k = 0; k < f->nfaults; k++)
+		if (f->fault[k].at_ns < f->at * CC_NS_PER_TICK)
+			return cc_err_set(err, "fault %zu is before the fork",
+					  k);
+	return 0;
+}
+
+int cc_bug_parse(json_t *j, struct cc_bug_sig *b, struct cc_err *err)
 {
 	const char *kind = json_string_value(json_object_get(j, "kind"));
 	const char *id = json_string_value(json_object_get(j, "id"));
@@ -144,8 +166,8 @@ static int parse_bug(json_t *j, struct cc_bug_sig *b, struct cc_err *err)
 		return cc_err_set(err, "bug: unknown kind \"%s\"", kind);
 	if (strlen(id) >= sizeof(b->id) || strlen(what) >= sizeof(b->what))
 		return cc_err_set(err, "bug: \"id\" or \"what\" too long");
-	if (get_uint(j, "vm", CC_SIM_MAX_VMS - 1, &vm, err) ||
-	    get_uint(j, "tick", UINT64_MAX, &tick, err))
+	if (cc_json_get_uint(j, "vm", CC_SIM_MAX_VMS - 1, &vm, err) ||
+	    cc_json_get_uint(j, "tick", UINT64_MAX, &tick, err))
 		return -1;
 	b->kind = (enum cc_bug_kind)k;
 	snprintf(b->id, sizeof(b->id), "%s", id);
@@ -155,11 +177,11 @@ static int parse_bug(json_t *j, struct cc_bug_sig *b, struct cc_err *err)
 	return 0;
 }
 
-static int parse_forks(struct cc_repro *r, json_t *forks, struct cc_err *err)
+int cc_path_parse(json_t *forks, unsigned nodes, uint64_t until,
+		  struct cc_path *p, struct cc_err *err)
 {
-	if (!json_is_array(forks) || !json_array_size(forks) ||
-	    json_array_size(forks) > CC_PATH_MAX_FORKS)
-		return cc_err_set(err, "\"forks\" must be 1 to %u forks",
+	if (!json_is_array(forks) || json_array_size(forks) > CC_PATH_MAX_FORKS)
+		return cc_err_set(err, "\"forks\" must be 0 to %u forks",
 				  CC_PATH_MAX_FORKS);
 	size_t k;
 	json_t *j;
@@ -167,17 +189,17 @@ static int parse_forks(struct cc_repro *r, json_t *forks, struct cc_err *err)
 	{
 		struct cc_fork f;
 		struct cc_err e;
-		if (parse_fork(j, r->nodes, &f, &e))
+		if (parse_fork(j, nodes, &f, &e))
 			return cc_err_set(err, "forks[%zu]: %s", k, e.msg);
-		if (r->path.n && f.at < r->path.fork[r->path.n - 1].at)
+		if (p->n && f.at < p->fork[p->n - 1].at)
 			return cc_err_set(err,
 					  "forks[%zu]: before the one "
 					  "before it",
 					  k);
-		if (f.at > r->until)
+		if (f.at > until)
 			return cc_err_set(err, "forks[%zu]: after \"until\"",
 					  k);
-		if (cc_path_push(&r->path, &f))
+		if (cc_path_push(p, &f))
 			return cc_err_set(err, "out of memory");
 	}
 	return 0;
@@ -192,7 +214,7 @@ static int parse_root(struct cc_repro *r, json_t *o, struct cc_err *err)
 	if (!fmt || strcmp(fmt, FORMAT))
 		return cc_err_set(err, "not a reproducer (\"format\" is not "
 				       "\"" FORMAT "\")");
-	if (get_uint(o, "version", 1000, &version, err))
+	if (cc_json_get_uint(o, "version", 1000, &version, err))
 		return -1;
 	if (version != CC_REPRO_VERSION)
 		return cc_err_set(err, "version %llu (this build reads %d)",
@@ -204,27 +226,33 @@ static int parse_root(struct cc_repro *r, json_t *o, struct cc_err *err)
 	if (!json_is_boolean(stop))
 		return cc_err_set(err, "\"stop_at_bug\" must be true or false");
 	r->stop_at_bug = json_is_true(stop);
-	if (get_hex(o, "scenario_xxh3", &r->scenario_hash, err) ||
-	    get_uint(o, "nodes", CC_SIM_MAX_VMS, &nodes, err) ||
-	    get_hex(o, "seed", &r->seed, err) ||
-	    get_uint(o, "until", UINT64_MAX / CC_NS_PER_TICK, &r->until, err) ||
-	    get_uint(o, "stall_ticks", UINT64_MAX, &r->stall_ticks, err))
+	if (cc_json_get_hex(o, "scenario_xxh3", &r->scenario_hash, err) ||
+	    cc_json_get_uint(o, "nodes", CC_SIM_MAX_VMS, &nodes, err) ||
+	    cc_json_get_hex(o, "seed", &r->seed, err) ||
+	    cc_json_get_uint(o, "until", UINT64_MAX / CC_NS_PER_TICK, &r->until,
+			     err) ||
+	    cc_json_get_uint(o, "stall_ticks", UINT64_MAX, &r->stall_ticks,
+			     err))
 		return -1;
 	if (!nodes)
 		return cc_err_set(err, "\"nodes\" must be 1 to %u",
 				  CC_SIM_MAX_VMS);
 	r->nodes = (unsigned)nodes;
-	if (parse_forks(r, json_object_get(o, "forks"), err))
+	json_t *forks = json_object_get(o, "forks");
+	if (!json_array_size(forks))
+		return cc_err_set(err, "\"forks\" must be 1 to %u forks",
+				  CC_PATH_MAX_FORKS);
+	if (cc_path_parse(forks, r->nodes, r->until, &r->path, err))
 		return -1;
 	json_t *bug = json_object_get(o, "bug");
 	if (bug) {
 		struct cc_err e;
-		if (parse_bug(bug, &r->bug, &e))
+		if (cc_bug_parse(bug, &r->bug, &e))
 			return cc_err_set(err, "%s", e.msg);
 		r->has_bug = true;
 	}
 	if (json_object_get(o, "trace_hash") &&
-	    get_hex(o, "trace_hash", &r->trace_hash, err))
+	    cc_json_get_hex(o, "trace_hash", &r->trace_hash, err))
 		return -1;
 	return 0;
 }

@@ -53,4 +53,21 @@ int cc_repro_parse(struct cc_repro *r, const char *text, size_t len,
 int cc_repro_load(struct cc_repro *r, const char *path, struct cc_err *err);
 void cc_repro_free(struct cc_repro *r);
 
+/* The pieces, for other files that hold paths (the explorer's state). */
+struct json_t;
+struct json_t *cc_json_hex(uint64_t v); /* "0x..." */
+int cc_json_get_hex(struct json_t *o, const char *key, uint64_t *v,
+		    struct cc_err *err);
+int cc_json_get_uint(struct json_t *o, const char *key, uint64_t max,
+		     uint64_t *v, struct cc_err *err);
+struct json_t *cc_faults_json(const struct cc_fault *f, size_t n);
+/* At most CC_FORK_MAX_FAULTS faults into out[]. */
+int cc_faults_parse(struct json_t *a, unsigned nodes, struct cc_fault *out,
+		    size_t *n, struct cc_err *err);
+struct json_t *cc_path_json(const struct cc_path *p);
+/* Appends the forks (in tick order, none after until) to p. */
+int cc_path_parse(struct json_t *forks, unsigned nodes, uint64_t until,
+		  struct cc_path *p, struct cc_err *err);
+int cc_bug_parse(struct json_t *j, struct cc_bug_sig *b, struct cc_err *err);
+
 #endif

@@ -53,6 +53,9 @@ export CC_TEST_RETRIES=${CC_TEST_RETRIES:-2}
 # is killed after this long, names its unfinished tests, and is retried.
 # The slowest suite here takes a few minutes.
 export CC_SUITE_TIMEOUT=${CC_SUITE_TIMEOUT:-900}
+# A suite that passed is not run again after an outer VM death
+# (tests/hw/run.sh clears the marks when it starts).
+export CC_SUITE_DONE_DIR=$out/done
 # Tests too slow for nested TCG in CI skip themselves (and say so).
 export CC_TEST_NESTED=1
 cd "$b/.." || exit 1
