@@ -69,8 +69,8 @@ campaign() {
 			(.value.what | startswith($prop)))] | first) as $hit
 		| [$bug, $seed, $mode, $budget,
 		   (if $hit then ($hit.value.branch | tostring) else "-" end),
-		   (if $hit then (.timing.bugs_found_s[$hit.key] * 10 | round
-			/ 10 | tostring) else "-" end),
+		   (if $hit then ((.timing.bugs_found_s[$hit.key] // 0) * 10
+			| round / 10 | tostring) else "-" end),
 		   (.bugs | length | tostring),
 		   (.watchdog_branches | tostring), (.unverified | tostring),
 		   $wall, (.ticks_run | tostring)] | @tsv' "$out.json" >>"$results"

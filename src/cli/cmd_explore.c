@@ -49,7 +49,7 @@ static const char help[] =
 	"  --max-faults N    faults per branch (default 6)\n"
 	"  --round N         branches planned per round (default 8)\n"
 	"  --snapshots N     entry snapshots kept in memory (default 64;\n"
-	"                    the others are rebuilt from the root)\n"
+	"                    the others are rebuilt from an ancestor)\n"
 	"  --json            print the final report (report.json) on stdout\n"
 	"  --threads, --mem, --platform, --no-cache  as for `run`\n"
 	"\n"

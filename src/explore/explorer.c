@@ -197,14 +197,25 @@ static void plan_branch(struct cc_explorer *x, struct plan *p)
 /* --- running a branch -------------------------------------------------------
  */
 
-/* Entry e's state rebuilt from the root along its path: true when it
- * came back with the trace hash it had. */
+/* The nearest ancestor of e whose snapshot is kept (the root's always
+ * is): an entry's path is its parent's and one fork more. */
+static const struct cc_entry *kept_ancestor(const struct cc_explorer *x,
+					    const struct cc_entry *e)
+{
+	while (e->id && !e->snap)
+		e = &x->e[e->parent];
+	return e;
+}
+
+/* Entry e's state rebuilt from its nearest kept ancestor along its path:
+ * true when it came back with the trace hash it had. */
 static int rebuild(struct cc_explorer *x, const struct cc_entry *e, bool *same,
 		   struct cc_err *err)
 {
+	const struct cc_entry *a = kept_ancestor(x, e);
 	x->rebuilds++;
-	if (cc_sim_restore(x->s, x->root, err) ||
-	    cc_path_replay(x->s, &e->path, e->path.n, err))
+	if (cc_sim_restore(x->s, a->snap, err) ||
+	    cc_path_replay_from(x->s, &e->path, a->path.n, e->path.n, err))
 		return -1;
 	while (x->s->tick < e->tick && !cc_sim_done(x->s))
 		if (cc_sim_step_round(x->s, err))
@@ -213,10 +224,10 @@ static int rebuild(struct cc_explorer *x, const struct cc_entry *e, bool *same,
 	return 0;
 }
 
-/* The cluster at entry k's state: its snapshot, or rebuilt from the root
- * (the path names the state, so the hash must come back; a rebuild that
- * does not is a determinism failure of the platform or ours: counted,
- * tried again, and the entry retired if it never does). */
+/* The cluster at entry k's state: its snapshot, or rebuilt from the
+ * nearest kept ancestor (the path names the state, so the hash must come back;
+ * a rebuild that does not is a determinism failure of the platform or ours:
+ * counted, tried again, and the entry retired if it never does). */
 static int enter(struct cc_explorer *x, size_t k, bool *ok, struct cc_err *err)
 {
 	struct cc_entry *e = &x->e[k];
@@ -451,31 +462,46 @@ static int run_branch(struct cc_explorer *x, const struct plan *p,
 	struct cc_path path;
 	if (cc_path_copy(&path, &from->path) || cc_path_push(&path, &p->fork))
 		return cc_err_set(err, "out of memory");
-	bool entered;
-	int rc = enter(x, p->entry, &entered, err);
-	if (!rc && !entered) { /* retired: the branch is not run */
-		cc_path_free(&path);
-		return 0;
+	int rc = 0;
+	/* A watchdog firing is the host's doing (a preempted guest, or, on
+	 * nested TCG, the platform stalling): the branch runs again from
+	 * its state, and only one that fires every time is given up. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		bool entered;
+		rc = enter(x, p->entry, &entered, err);
+		if (!rc && !entered) { /* retired: the branch is not run */
+			cc_path_free(&path);
+			return 0;
+		}
+		double t = wall_s();
+		struct cc_branch_opts o = {p->until, x->cfg.stall_ticks, true};
+		res.cov = x->branch_cov;
+		if (!rc)
+			rc = cc_fork_apply(x->s, &p->fork, err);
+		if (!rc)
+			rc = cc_branch_run(x->s, &o, &res, err);
+		x->run_s += wall_s() - t;
+		if (rc || !res.watchdog_fires)
+			break;
+		x->watchdog_retries++;
+		if (attempt < 2)
+			cc_branch_result_free(&res);
 	}
-	double t = wall_s();
-	struct cc_branch_opts o = {p->until, x->cfg.stall_ticks, true};
-	res.cov = x->branch_cov;
-	if (!rc)
-		rc = cc_fork_apply(x->s, &p->fork, err);
-	if (!rc)
-		rc = cc_branch_run(x->s, &o, &res, err);
-	x->run_s += wall_s() - t;
 	if (rc) {
 		cc_path_free(&path);
 		return -1;
 	}
 	x->branches++;
 	x->ticks_run += res.ticks - res.start;
+	if (res.watchdog_fires) { /* not reproducible: it counts for nothing */
+		x->watchdog_branches++;
+		cc_branch_result_free(&res);
+		cc_path_free(&path);
+		return 0;
+	}
 	uint64_t buckets, edges = fold_coverage(x, &buckets);
 	uint64_t goals = fold_goals(x, &res.oracle);
-	if (res.watchdog_fires) {
-		x->watchdog_branches++; /* not reproducible: proves nothing */
-	} else if (res.nbugs) {
+	if (res.nbugs) {
 		rc = report_bugs(x, &path, &res, p->until, p->entry, err);
 	} else if ((edges || buckets || goals) && !x->cfg.random &&
 		   res.ticks == p->until && p->until < x->cfg.ticks) {

@@ -64,7 +64,7 @@ struct cc_entry {
 	uint64_t hash; /* the cluster trace hash there */
 	struct cc_path path;
 	struct cc_tmpl tmpl;
-	struct cc_sim_snapshot *snap; /* NULL: rebuilt from the root */
+	struct cc_sim_snapshot *snap; /* NULL: rebuilt from an ancestor */
 	uint64_t picked, finds;	      /* branches from it, new entries */
 	uint64_t last_used;	      /* branch count (snapshot eviction) */
 	enum cc_mut_op op;
@@ -99,6 +99,7 @@ struct cc_explorer {
 	/* Counters. */
 	uint64_t branches, rounds, ticks_run;
 	uint64_t watchdog_branches; /* not reproducible: never bugs */
+	uint64_t watchdog_retries;  /* runs the watchdog cut (timing only) */
 	uint64_t unverified;	    /* a bug that did not come back */
 	uint64_t rebuilds, restores;
 	uint64_t divergences; /* rebuilds that missed the entry's hash */

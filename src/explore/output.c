@@ -261,6 +261,11 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 				  (json_int_t)x->rebuilds, "live_snapshots",
 				  (json_int_t)(x->live_snaps + 1),
 				  "snapshot_bytes", (json_int_t)x->snap_bytes));
+		json_t *t = json_object_get(o, "timing");
+		json_object_set_new(t, "bugs_found_s", found);
+		json_object_set_new(
+			t, "watchdog_retries",
+			json_integer((json_int_t)x->watchdog_retries));
 	}
 	return o;
 }
@@ -295,6 +300,7 @@ static char *stats_text(const struct cc_explorer *x)
 	KV("ticks_run", "%llu", (unsigned long long)x->ticks_run);
 	KV("watchdog_branches", "%llu",
 	   (unsigned long long)x->watchdog_branches);
+	KV("watchdog_retries", "%llu", (unsigned long long)x->watchdog_retries);
 	KV("unverified_bugs", "%llu", (unsigned long long)x->unverified);
 	KV("live_snapshots", "%zu", x->live_snaps + 1);
 	KV("snapshot_bytes", "%llu", (unsigned long long)x->snap_bytes);

@@ -63,7 +63,13 @@ int cc_fork_apply(struct cc_sim *s, const struct cc_fork *f, struct cc_err *err)
 int cc_path_replay(struct cc_sim *s, const struct cc_path *p, size_t upto,
 		   struct cc_err *err)
 {
-	for (size_t k = 0; k < upto && k < p->n; k++) {
+	return cc_path_replay_from(s, p, 0, upto, err);
+}
+
+int cc_path_replay_from(struct cc_sim *s, const struct cc_path *p, size_t from,
+			size_t upto, struct cc_err *err)
+{
+	for (size_t k = from; k < upto && k < p->n; k++) {
 		const struct cc_fork *f = &p->fork[k];
 		if (f->at < s->tick)
 			return cc_err_set(err,
@@ -265,6 +271,11 @@ int cc_branch_run(struct cc_sim *s, const struct cc_branch_opts *o,
 			break;
 		watch_round(&w, o);
 		if (o->stop_at_bug && r->nbugs)
+			break;
+		/* A branch the watchdog preempted is not reproducible and
+		 * will be thrown away: no use running the rest (a guest
+		 * spinning without exits costs 5 s of wall time per kick). */
+		if (watchdog_total(s) != wd)
 			break;
 	}
 	s->cfg.on_serial = w.on_serial;

@@ -15,7 +15,7 @@
  * the guests' edge coverage of the branch alone (bucketed, over every
  * VM), the bugs seen (a property broken, a crash, a VM that stopped
  * making progress) and the watchdog's count (a branch during which it
- * fired is not reproducible: never a bug).
+ * fired is not reproducible: never a bug; it ends at that round).
  */
 #ifndef CC_RUN_BRANCH_H
 #define CC_RUN_BRANCH_H
@@ -59,6 +59,10 @@ int cc_fork_apply(struct cc_sim *s, const struct cc_fork *f,
  * tick (or where it stopped).  -1 with err. */
 int cc_path_replay(struct cc_sim *s, const struct cc_path *p, size_t upto,
 		   struct cc_err *err);
+/* The same from fork `from` on: s is at a state on p before it (a
+ * snapshot of an ancestor). */
+int cc_path_replay_from(struct cc_sim *s, const struct cc_path *p, size_t from,
+			size_t upto, struct cc_err *err);
 
 enum cc_bug_kind {
 	CC_BUG_ALWAYS,	    /* an always (or always_or_unreachable) failed */
