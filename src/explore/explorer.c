@@ -405,7 +405,16 @@ static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
 				memset(&f.repro, 0, sizeof(f.repro));
 			}
 		} else if (!rc) {
+			/* Not reported: say why, for whoever chases it. */
 			x->unverified++;
+			fprintf(stderr,
+				"explore: branch %llu: %s \"%s\" did not come "
+				"back from the root (trace hash %016llx there, "
+				"%016llx in the branch): not reported\n",
+				(unsigned long long)x->branches,
+				cc_bug_kind_name(f.sig.kind), f.sig.what,
+				(unsigned long long)again.trace_hash,
+				(unsigned long long)res->trace_hash);
 		}
 		cc_repro_free(&f.repro);
 		cc_branch_result_free(&again);
