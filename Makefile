@@ -234,7 +234,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -Iinclude -Isrc -D_DEFAULT_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,\
 	$(wildcard tests/fuzz/*.c))
-$(B)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) | $(SETUP_STAMP)
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/seed.h $(VMM_SRCS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(VMM_SRCS) $(LIBS)
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seed.h"
 #include "run/reproducer.h"
 
 /* A seed with two forks, faults and a bug, written into the corpus. */
@@ -26,18 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"\"id\": \"e\", \"what\": \"two leaders\", \"vm\": 1, "
 		"\"tick\": "
 		"1400}, \"trace_hash\": \"0x123\"}";
-	for (int i = 1; i < *argc; i++) {
-		if ((*argv)[i][0] == '-')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/seed", (*argv)[i]);
-		FILE *f = fopen(path, "wb");
-		if (f) {
-			fwrite(seed, 1, sizeof(seed) - 1, f);
-			fclose(f);
-		}
-		break;
-	}
+	cc_fuzz_write_seed(*argc, *argv, seed);
 	return 0;
 }
 

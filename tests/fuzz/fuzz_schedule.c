@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seed.h"
 #include "fault/schedule.h"
 
 /* A seed with most field kinds, written into the corpus directory. */
@@ -20,18 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"\"ticks\": 4}, {\"at_ms\": 300, \"type\": \"process_pause\", "
 		"\"vm\": 1, \"duration_ms\": 50}, {\"at_ms\": 600, \"type\": "
 		"\"clock_jump\", \"vm\": 0, \"offset_ms\": -20}]}";
-	for (int i = 1; i < *argc; i++) {
-		if ((*argv)[i][0] == '-')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/seed", (*argv)[i]);
-		FILE *f = fopen(path, "wb");
-		if (f) {
-			fwrite(seed, 1, sizeof(seed) - 1, f);
-			fclose(f);
-		}
-		break;
-	}
+	cc_fuzz_write_seed(*argc, *argv, seed);
 	return 0;
 }
 
