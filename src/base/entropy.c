@@ -51,3 +51,8 @@ uint64_t cc_entropy_u64(struct cc_entropy *e)
 		v = v << 8 | b[i];
 	return v;
 }
+
+uint64_t cc_entropy_below(struct cc_entropy *e, uint64_t n)
+{
+	return n ? cc_entropy_u64(e) % n : 0;
+}

@@ -29,5 +29,7 @@ static inline uint64_t cc_seed_for_vm(uint64_t seed, unsigned index)
 void cc_entropy_init(struct cc_entropy *e, uint64_t seed);
 void cc_entropy_fill(struct cc_entropy *e, void *buf, size_t len);
 uint64_t cc_entropy_u64(struct cc_entropy *e);
+/* A draw in [0, n); 0, drawing nothing, when n is 0. */
+uint64_t cc_entropy_below(struct cc_entropy *e, uint64_t n);
 
 #endif

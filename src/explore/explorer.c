@@ -20,11 +20,6 @@ static double wall_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static uint64_t below(struct cc_entropy *rng, uint64_t n)
-{
-	return n ? cc_entropy_u64(rng) % n : 0;
-}
-
 /* --- the root ----------------------------------------------------------- */
 
 static int reach_root(struct cc_explorer *x, struct cc_err *err)
@@ -132,7 +127,7 @@ static size_t pick_entry(struct cc_explorer *x)
 	for (size_t k = 0; k < x->n; k++)
 		if (open_entry(x, k))
 			total += energy(&x->e[k]);
-	uint64_t r = below(&x->rng, total);
+	uint64_t r = cc_entropy_below(&x->rng, total);
 	for (size_t k = 0; k < x->n; k++) {
 		if (!open_entry(x, k))
 			continue;
@@ -183,7 +178,7 @@ static void plan_branch(struct cc_explorer *x, struct plan *p)
 	}
 	p->entry = pick_entry(x);
 	const struct cc_entry *e = &x->e[p->entry];
-	const struct cc_entry *other = &x->e[below(&x->rng, x->n)];
+	const struct cc_entry *other = &x->e[cc_entropy_below(&x->rng, x->n)];
 	p->until = e->tick + x->cfg.horizon;
 	if (p->until > x->cfg.ticks)
 		p->until = x->cfg.ticks;

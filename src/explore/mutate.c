@@ -19,11 +19,6 @@ const char *cc_mut_name(enum cc_mut_op op)
 	return (unsigned)op < CC_MUT__COUNT ? op_names[op] : "?";
 }
 
-static uint64_t below(struct cc_entropy *rng, uint64_t n)
-{
-	return n ? cc_entropy_u64(rng) % n : 0;
-}
-
 /* The branch's swarm: each allowed kind with probability 1/2, at least
  * one (Groce et al., "Swarm Testing"). */
 struct swarm {
@@ -44,7 +39,7 @@ static void draw_swarm(const struct cc_mut_config *c, struct cc_entropy *rng,
 				sw->k[sw->n++] = (enum cc_fault_kind)k;
 		}
 	if (!sw->n && nall)
-		sw->k[sw->n++] = all[below(rng, nall)];
+		sw->k[sw->n++] = all[cc_entropy_below(rng, nall)];
 }
 
 /* Whole ticks: schedules are written in ms. */
@@ -52,14 +47,14 @@ static uint64_t random_time(const struct cc_mut_config *c,
 			    struct cc_entropy *rng)
 {
 	uint64_t ticks = c->horizon_ns / CC_NS_PER_TICK;
-	return below(rng, ticks ? ticks : 1) * CC_NS_PER_TICK;
+	return cc_entropy_below(rng, ticks ? ticks : 1) * CC_NS_PER_TICK;
 }
 
 static void random_fault(const struct cc_mut_config *c, struct cc_entropy *rng,
 			 const struct swarm *sw, struct cc_fault *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->kind = sw->k[below(rng, sw->n)];
+	f->kind = sw->k[cc_entropy_below(rng, sw->n)];
 	f->at_ns = random_time(c, rng);
 	cc_fault_random_params(rng, c->nvms, f);
 }
@@ -91,7 +86,7 @@ static void add(const struct cc_mut_config *c, struct cc_entropy *rng,
 
 static void remove_one(struct cc_entropy *rng, struct cc_tmpl *t)
 {
-	size_t k = below(rng, t->n);
+	size_t k = cc_entropy_below(rng, t->n);
 	memmove(&t->f[k], &t->f[k + 1], (t->n - k - 1) * sizeof(t->f[0]));
 	t->n--;
 }
@@ -99,10 +94,11 @@ static void remove_one(struct cc_entropy *rng, struct cc_tmpl *t)
 static void shift(const struct cc_mut_config *c, struct cc_entropy *rng,
 		  struct cc_tmpl *t)
 {
-	struct cc_fault *f = &t->f[below(rng, t->n)];
+	struct cc_fault *f = &t->f[cc_entropy_below(rng, t->n)];
 	uint64_t span = c->horizon_ns / 4 / CC_NS_PER_TICK + 1;
-	int64_t by = ((int64_t)below(rng, 2 * span + 1) - (int64_t)span) *
-		     (int64_t)CC_NS_PER_TICK;
+	int64_t by =
+		((int64_t)cc_entropy_below(rng, 2 * span + 1) - (int64_t)span) *
+		(int64_t)CC_NS_PER_TICK;
 	int64_t at = (int64_t)f->at_ns + by;
 	if (at < 0)
 		at = 0;
@@ -143,10 +139,11 @@ static enum cc_mut_op apply(const struct cc_mut_config *c,
 		break;
 	case CC_MUT_REPLACE:
 		if (sw->n)
-			random_fault(c, rng, sw, &t->f[below(rng, t->n)]);
+			random_fault(c, rng, sw,
+				     &t->f[cc_entropy_below(rng, t->n)]);
 		break;
 	case CC_MUT_PARAM: {
-		struct cc_fault *f = &t->f[below(rng, t->n)];
+		struct cc_fault *f = &t->f[cc_entropy_below(rng, t->n)];
 		cc_fault_random_params(rng, c->nvms, f);
 		break;
 	}
@@ -171,13 +168,15 @@ enum cc_mut_op cc_mutate(const struct cc_mut_config *c, struct cc_entropy *rng,
 	*out = *in;
 	if (out->n > cap(c))
 		out->n = cap(c);
-	enum cc_mut_op op = (enum cc_mut_op)below(rng, CC_MUT_HAVOC + 1);
+	enum cc_mut_op op =
+		(enum cc_mut_op)cc_entropy_below(rng, CC_MUT_HAVOC + 1);
 	*reseed = op == CC_MUT_FORK;
 	if (op == CC_MUT_HAVOC) {
-		unsigned k = 2 + (unsigned)below(rng, 3);
+		unsigned k = 2 + (unsigned)cc_entropy_below(rng, 3);
 		while (k--)
 			apply(c, rng, &sw,
-			      (enum cc_mut_op)below(rng, CC_MUT_SPLICE + 1),
+			      (enum cc_mut_op)cc_entropy_below(
+				      rng, CC_MUT_SPLICE + 1),
 			      other, out);
 	} else {
 		op = apply(c, rng, &sw, op, other, out);
@@ -192,7 +191,7 @@ void cc_mut_random(const struct cc_mut_config *c, struct cc_entropy *rng,
 	struct swarm sw;
 	draw_swarm(c, rng, &sw);
 	out->n = 0;
-	unsigned n = 1 + (unsigned)below(rng, cap(c));
+	unsigned n = 1 + (unsigned)cc_entropy_below(rng, cap(c));
 	while (sw.n && n--)
 		add(c, rng, &sw, out);
 	sort_by_time(out);
