@@ -216,8 +216,10 @@ bench-here:
 	@bash bench/cluster_boot.sh $(CHAOSCONTROL)
 	@echo "== the correct Raft under random faults, 30 minutes (docs/RAFT.md)"
 	@CHAOSCONTROL=$(CHAOSCONTROL) bash bench/raft_soak.sh 1800
-	@echo "== the explorer: branches per minute, restore share, snapshot bytes"
+	@echo "== the explorer: branches per minute (1 and 2 workers), restore share, snapshot bytes"
 	@CHAOSCONTROL=$(CHAOSCONTROL) bash bench/explore.sh 64
+	@echo "== the explorer killed with -9 20 times and resumed: the same campaign"
+	@CHAOSCONTROL=$(CHAOSCONTROL) bash bench/resume.sh 20 48
 	@echo "== the explorer against the six seeded Raft bugs (docs/EXPLORE.md)"
 	@CHAOSCONTROL=$(CHAOSCONTROL) bash bench/bughunt.sh 3 200
 

@@ -2,7 +2,10 @@
  * bench/restore_cost: what a snapshot restore costs as a function of the
  * pages written since the snapshot, beside the baseline a restore without
  * dirty tracking would pay - copying all of guest RAM - measured in the
- * same run on the same 256 MiB guest.
+ * same run on the same 256 MiB guest; then the cost of a restore and of
+ * a snapshot with 1, 100 and 1000 live snapshots of the VM, as a ratio to
+ * the cost with one (both must stay flat: collecting writes no longer
+ * walks the live snapshots), and the bytes each kept snapshot holds.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -16,6 +19,73 @@
 
 #define MEM  (256ull << 20)
 #define REPS 20
+
+#define LIVE_MAX 1000
+
+/* Restore s after ~100 dirty pages, then snapshot and free: the best of
+ * REPS, in seconds. */
+static double cycle(struct cc_vm *vm, struct cc_snapshot *s, uint64_t t0)
+{
+	double best = 1e9;
+	struct cc_err e;
+	for (int r = 0; r < REPS; r++) {
+		bench_run_to(vm, t0 + 100 * CC_PROGRESS_DEFAULT_NS,
+			     "restore_cost");
+		double a = bench_now();
+		struct cc_snapshot *n;
+		if (cc_vm_restore(vm, s, &e) || cc_vm_snapshot(vm, &n, &e)) {
+			fprintf(stderr, "restore_cost: %s\n", e.msg);
+			exit(1);
+		}
+		double t = bench_now() - a;
+		cc_snapshot_free(n);
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+static int many_live(struct cc_vm *vm, struct cc_snapshot *s, uint64_t t0)
+{
+	static const unsigned live[] = {1, 100, LIVE_MAX};
+	struct cc_snapshot **keep = calloc(LIVE_MAX, sizeof(*keep));
+	struct cc_err e;
+	size_t nkeep = 0;
+	uint64_t bytes = 0;
+	double one = 0;
+	if (!keep)
+		return 1;
+	for (size_t k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
+		/* More live snapshots, each ~10 pages past the last. */
+		while (nkeep + 1 < live[k]) {
+			bench_run_to(
+				vm, vm->vclock.ns + 10 * CC_PROGRESS_DEFAULT_NS,
+				"restore_cost");
+			if (cc_vm_snapshot(vm, &keep[nkeep], &e)) {
+				fprintf(stderr, "restore_cost: %s\n", e.msg);
+				return 1;
+			}
+			bytes += cc_snapshot_bytes(keep[nkeep++]);
+		}
+		if (cc_vm_restore(vm, s, &e)) {
+			fprintf(stderr, "restore_cost: %s\n", e.msg);
+			return 1;
+		}
+		double t = cycle(vm, s, t0);
+		if (!k)
+			one = t;
+		printf("%4u live snapshots: restore + snapshot after ~100 "
+		       "dirty pages %.3f ms, %.2fx the cost with one",
+		       live[k], t * 1e3, t / one);
+		if (nkeep)
+			printf("; %.1f KiB per kept snapshot",
+			       (double)bytes / nkeep / 1024);
+		printf("\n");
+	}
+	for (size_t k = 0; k < nkeep; k++)
+		cc_snapshot_free(keep[k]);
+	free(keep);
+	return 0;
+}
 
 int main(void)
 {
@@ -75,6 +145,8 @@ int main(void)
 		       pages[k], best * 1e3, (unsigned long)restored,
 		       best / full);
 	}
+	if (many_live(vm, s, t0))
+		return 1;
 	cc_snapshot_free(s);
 	cc_vm_destroy(vm);
 	return 0;

@@ -50,6 +50,8 @@ static const char help[] =
 	"  --round N         branches planned per round (default 8)\n"
 	"  --snapshots N     entry snapshots kept in memory (default 64;\n"
 	"                    the others are rebuilt from an ancestor)\n"
+	"  --workers K       clusters running branches at once (default 1;\n"
+	"                    the results are the same with any K)\n"
 	"  --json            print the final report (report.json) on stdout\n"
 	"  --threads, --mem, --platform, --no-cache  as for `run`\n"
 	"\n"
@@ -58,6 +60,7 @@ static const char help[] =
 struct explore_opts {
 	struct cc_explore_config cfg;
 	bool json, branches_given;
+	unsigned workers;
 	const char *scenario;
 	char *run_argv[32];
 	int run_argc;
@@ -79,7 +82,7 @@ enum {
 	OPT_RESUME,
 	OPT_PASS,      /* handed to `run`'s parser, with a value */
 	OPT_PASS_FLAG, /* ... without one */
-	OPT_UNSUPPORTED,
+	OPT_WORKERS,
 	OPT_HELP,
 };
 
@@ -101,7 +104,7 @@ static const struct option longopts[] = {
 	{"platform", required_argument, 0, OPT_PASS},
 	{"no-cache", no_argument, 0, OPT_PASS_FLAG},
 	{"resume", no_argument, 0, OPT_RESUME},
-	{"workers", required_argument, 0, OPT_UNSUPPORTED},
+	{"workers", required_argument, 0, OPT_WORKERS},
 	{"help", no_argument, 0, OPT_HELP},
 	{0, 0, 0, 0},
 };
@@ -185,6 +188,13 @@ static int parse_opt(struct explore_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_KINDS:
 		return parse_kinds(o, arg);
+	case OPT_WORKERS:
+		if (number("invalid --workers", arg, CC_EXPLORE_MAX_WORKERS,
+			   &v) ||
+		    !v)
+			return bad("invalid --workers (1-16)", arg);
+		o->workers = (unsigned)v;
+		return 0;
 	}
 	return -1;
 }
@@ -200,6 +210,7 @@ static int parse(int argc, char **argv, struct explore_opts *o)
 	cfg->round = 8;
 	cfg->max_snapshots = 64;
 	cfg->out = "explore-out";
+	o->workers = 1;
 	for (size_t k = 0; k < sizeof(default_kinds) / sizeof(*default_kinds);
 	     k++)
 		cfg->kinds[default_kinds[k]] = true;
@@ -232,10 +243,6 @@ static int parse(int argc, char **argv, struct explore_opts *o)
 			if (c == OPT_PASS)
 				o->run_argv[o->run_argc++] = optarg;
 			break;
-		case OPT_UNSUPPORTED:
-			return bad("not built yet (docs/EXPLORE.md, "
-				   "\"Not yet\")",
-				   longopts[idx].name);
 		case OPT_HELP:
 			fputs(help, stdout);
 			exit(CC_EXIT_OK);
@@ -290,8 +297,7 @@ static void on_status(void *ctx, const struct cc_explorer *x)
 		"  edges      %8llu          goals     %8zu\n"
 		"  bugs       %8zu          last find  branch %llu\n"
 		"  watchdog   %8llu          unverified %7llu\n"
-		"  restores   %8llu          rebuilds  %8llu\n"
-		"  worker 0   branch %llu, tick %llu\n",
+		"  restores   %8llu          rebuilds  %8llu\n",
 		x->cfg.base.scenario, x->cfg.random ? "random" : "guided", el,
 		(unsigned long long)x->branches, rate, x->n,
 		(unsigned long long)x->max_depth,
@@ -300,9 +306,11 @@ static void on_status(void *ctx, const struct cc_explorer *x)
 		(unsigned long long)x->watchdog_branches,
 		(unsigned long long)x->unverified,
 		(unsigned long long)x->restores,
-		(unsigned long long)x->rebuilds,
-		(unsigned long long)x->branches,
-		(unsigned long long)x->s->tick);
+		(unsigned long long)x->rebuilds);
+	for (unsigned id = 0; id < x->nworkers; id++)
+		fprintf(stderr, "  worker %-3u %llu branches, at tick %llu\n",
+			id, (unsigned long long)x->w[id].done,
+			(unsigned long long)x->w[id].s->tick);
 }
 
 /* --- the command
@@ -395,6 +403,32 @@ static void print_end(const struct cc_explorer *x, bool json)
 	json_decref(rep);
 }
 
+static void close_all(struct cc_cli_cluster **cl, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		cc_cli_cluster_close(cl[k]);
+}
+
+/* One cluster per worker, each booted as `run` would boot it. */
+static int open_all(struct explore_opts *o, struct cc_cli_cluster **cl,
+		    struct cc_sim **sims)
+{
+	struct cc_cli_cluster_info ci;
+	o->run_argv[o->run_argc] = NULL;
+	for (unsigned k = 0; k < o->workers; k++) {
+		int rc = cc_cli_cluster_open(o->run_argc, o->run_argv, &cl[k],
+					     &ci);
+		if (!rc && !k)
+			rc = set_base(o, &ci);
+		if (rc) {
+			close_all(cl, k + 1); /* a failed open left NULL */
+			return rc;
+		}
+		sims[k] = ci.sim;
+	}
+	return 0;
+}
+
 int cc_cmd_explore(int argc, char **argv)
 {
 	static struct explore_opts o;
@@ -403,30 +437,27 @@ int cc_cmd_explore(int argc, char **argv)
 		return rc;
 	if ((rc = prepare_out(&o)))
 		return rc;
-	struct cc_cli_cluster *cl;
-	struct cc_cli_cluster_info ci;
-	o.run_argv[o.run_argc] = NULL;
-	if ((rc = cc_cli_cluster_open(o.run_argc, o.run_argv, &cl, &ci)))
+	struct cc_cli_cluster *cl[CC_EXPLORE_MAX_WORKERS] = {0};
+	struct cc_sim *sims[CC_EXPLORE_MAX_WORKERS];
+	if ((rc = open_all(&o, cl, sims)))
 		return rc;
-	if ((rc = set_base(&o, &ci))) {
-		cc_cli_cluster_close(cl);
-		return rc;
-	}
 	struct status st = {isatty(STDERR_FILENO), -1e9};
 	o.cfg.on_status = on_status;
 	o.cfg.ctx = &st;
 	static struct cc_explorer x;
 	struct cc_err e;
-	rc = cc_explore_init(&x, ci.sim, &o.cfg, &e);
+	rc = cc_explore_init(&x, sims, o.workers, &o.cfg, &e);
 	if (!rc) {
 		fprintf(stderr,
 			"explore: root at tick %llu; %s, %llu branches of %llu "
-			"ticks, campaign seed %llu, output in %s\n",
+			"ticks, campaign seed %llu, %u worker%s, output in "
+			"%s\n",
 			(unsigned long long)x.root_tick,
 			o.cfg.random ? "random baseline" : "guided",
 			(unsigned long long)o.cfg.branches,
 			(unsigned long long)o.cfg.horizon,
-			(unsigned long long)o.cfg.seed, o.cfg.out);
+			(unsigned long long)o.cfg.seed, o.workers,
+			o.workers == 1 ? "" : "s", o.cfg.out);
 		rc = cc_explore_run(&x, &e);
 	}
 	if (rc) {
@@ -437,6 +468,6 @@ int cc_cmd_explore(int argc, char **argv)
 		rc = x.nbugs ? CC_EXIT_GUEST_FAIL : CC_EXIT_OK;
 	}
 	cc_explore_free(&x);
-	cc_cli_cluster_close(cl);
+	close_all(cl, o.workers);
 	return rc;
 }

@@ -10,10 +10,11 @@
 #include "../base/array.h"
 #include "output.h"
 #include "state.h"
+#include "worker.h"
 
 /* Wall time, for budgets and reports only: never reaches a guest or a
  * campaign's result. */
-static double wall_s(void)
+double cc_explore_wall_s(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -22,48 +23,64 @@ static double wall_s(void)
 
 /* --- the root ----------------------------------------------------------- */
 
-static int reach_root(struct cc_explorer *x, struct cc_err *err)
+/* Every worker's cluster to the root; they must agree on it, bit for
+ * bit, or the platform is not deterministic here. */
+static int reach_roots(struct cc_explorer *x, struct cc_err *err)
 {
-	struct cc_sim *s = x->s;
-	while (!cc_engine_gate_open(&s->engine)) {
-		if (s->tick >= x->cfg.ticks || cc_sim_done(s))
-			return cc_err_set(err,
-					  "the scenario's gate never opened "
-					  "(no setup_complete by tick %llu)",
-					  (unsigned long long)s->tick);
-		if (cc_sim_step_round(s, err))
+	uint64_t hash0 = 0;
+	for (unsigned id = 0; id < x->nworkers; id++) {
+		uint64_t tick, hash;
+		if (cc_worker_root(&x->w[id], x->cfg.ticks, &tick, &hash, err))
 			return -1;
+		if (!id) {
+			x->root_tick = tick;
+			hash0 = hash;
+		} else if (tick != x->root_tick || hash != hash0) {
+			return cc_err_set(
+				err,
+				"worker %u reached the root at tick "
+				"%llu with trace hash %016llx, worker "
+				"0 at %llu with %016llx: the platform "
+				"is not deterministic here",
+				id, (unsigned long long)tick,
+				(unsigned long long)hash,
+				(unsigned long long)x->root_tick,
+				(unsigned long long)hash0);
+		}
 	}
-	x->root_tick = s->tick;
-	if (x->root_tick >= x->cfg.ticks)
-		return cc_err_set(err,
-				  "the gate opened at tick %llu, at the "
-				  "scenario's end",
-				  (unsigned long long)x->root_tick);
-	return cc_sim_snapshot(s, &x->root, err);
+	x->root = x->w[0].root;
+	return 0;
 }
 
-int cc_explore_init(struct cc_explorer *x, struct cc_sim *s,
-		    const struct cc_explore_config *cfg, struct cc_err *err)
+int cc_explore_init(struct cc_explorer *x, struct cc_sim *const *sims,
+		    unsigned nsims, const struct cc_explore_config *cfg,
+		    struct cc_err *err)
 {
 	memset(x, 0, sizeof(*x));
 	x->cfg = *cfg;
-	x->s = s;
-	x->t0 = wall_s();
+	x->t0 = cc_explore_wall_s();
 	if (!x->cfg.horizon || !x->cfg.round || !x->cfg.max_snapshots)
 		return cc_err_set(err, "horizon, round and snapshots must be "
 				       "at least 1");
+	if (!nsims || nsims > CC_EXPLORE_MAX_WORKERS)
+		return cc_err_set(err, "1 to %u workers",
+				  CC_EXPLORE_MAX_WORKERS);
+	x->nworkers = nsims;
+	x->s = sims[0];
 	cc_entropy_init(&x->rng, cfg->seed ^ 0x4558504C4F5245ull);
-	x->branch_cov = calloc(1, CC_COVERAGE_SIZE);
-	if (!x->branch_cov)
-		return cc_err_set(err, "out of memory");
-	/* No schedule but the explorer's, no random faults but its own. */
-	s->engine.cfg.rate_ppm = 0;
-	if (cc_engine_set_future(&s->engine, NULL, 0))
-		return cc_err_set(err, "out of memory");
-	if (reach_root(x, err))
+	for (unsigned id = 0; id < nsims; id++) {
+		struct cc_sim *s = sims[id];
+		x->w[id] = (struct cc_explore_worker){.id = id, .s = s};
+		/* No schedule but the explorer's, no random faults but its
+		 * own. */
+		s->engine.cfg.rate_ppm = 0;
+		if (cc_engine_set_future(&s->engine, NULL, 0))
+			return cc_err_set(err, "out of memory");
+	}
+	if (reach_roots(x, err))
 		return -1;
-	struct cc_entry root = {.tick = x->root_tick, .snap = x->root};
+	struct cc_entry root = {.tick = x->root_tick, .hash = 0};
+	root.hash = cc_sim_trace_hash(x->s);
 	if (cc_array_grow(&x->e, &x->cap, 0, sizeof(*x->e), 64))
 		return cc_err_set(err, "out of memory");
 	x->e[x->n++] = root;
@@ -78,32 +95,23 @@ int cc_explore_init(struct cc_explorer *x, struct cc_sim *s,
 void cc_explore_free(struct cc_explorer *x)
 {
 	for (size_t k = 0; k < x->n; k++) {
-		if (x->e[k].snap && x->e[k].snap != x->root)
-			cc_sim_snapshot_free(x->e[k].snap);
+		cc_sim_snapshot_free(x->e[k].snap);
 		cc_path_free(&x->e[k].path);
 	}
 	free(x->e);
-	cc_sim_snapshot_free(x->root);
+	for (unsigned id = 0; id < x->nworkers; id++)
+		cc_sim_snapshot_free(x->w[id].root);
 	for (size_t k = 0; k < x->ngoals; k++)
 		free(x->goals[k]);
 	free(x->goals);
 	for (size_t k = 0; k < x->nbugs; k++)
 		cc_repro_free(&x->bug[k].repro);
 	free(x->bug);
-	free(x->branch_cov);
 	free(x->plot);
 	memset(x, 0, sizeof(*x));
 }
 
 /* --- planning ------------------------------------------------------------- */
-
-struct plan {
-	size_t entry;
-	enum cc_mut_op op;
-	struct cc_fork fork;
-	struct cc_tmpl tmpl; /* the fork's faults, relative */
-	uint64_t until;
-};
 
 /* Can entry k be branched from: its state lies before the end. */
 static bool open_entry(const struct cc_explorer *x, size_t k)
@@ -139,7 +147,7 @@ static size_t pick_entry(struct cc_explorer *x)
 	return 0;
 }
 
-static void make_fork(struct cc_explorer *x, struct plan *p, bool reseed,
+static void make_fork(struct cc_explorer *x, struct cc_plan *p, bool reseed,
 		      uint64_t seed)
 {
 	struct cc_fork *f = &p->fork;
@@ -156,7 +164,7 @@ static void make_fork(struct cc_explorer *x, struct plan *p, bool reseed,
 	}
 }
 
-static void plan_branch(struct cc_explorer *x, struct plan *p)
+static void plan_branch(struct cc_explorer *x, struct cc_plan *p)
 {
 	struct cc_mut_config mc = {
 		.nvms = x->s->n,
@@ -184,74 +192,24 @@ static void plan_branch(struct cc_explorer *x, struct plan *p)
 		p->until = x->cfg.ticks;
 	mc.horizon_ns = (p->until - e->tick) * CC_NS_PER_TICK;
 	bool reseed;
-	p->op = cc_mutate(&mc, &x->rng, &e->tmpl, &other->tmpl, &p->tmpl,
-			  &reseed);
-	make_fork(x, p, reseed, seed);
+	/* An entry with no faults yet (the root's) gets a whole random
+	 * schedule half the time, not one fault: a template then starts as
+	 * dense as the baseline's. */
+	if (!e->tmpl.n && cc_entropy_below(&x->rng, 2)) {
+		cc_mut_random(&mc, &x->rng, &p->tmpl);
+		p->op = CC_MUT_RANDOM;
+	} else {
+		p->op = cc_mutate(&mc, &x->rng, &e->tmpl, &other->tmpl,
+				  &p->tmpl, &reseed);
+	}
+	/* Every branch takes a new seed: the guests' timeouts and choices
+	 * come from it, and a branch that kept its entry's stream repeated
+	 * its interleavings (docs/EXPLORE.md, "Measured"). */
+	make_fork(x, p, true, seed);
 }
 
-/* --- running a branch -------------------------------------------------------
+/* --- merging a round ------------------------------------------------------
  */
-
-/* The nearest ancestor of e whose snapshot is kept (the root's always
- * is): an entry's path is its parent's and one fork more. */
-static const struct cc_entry *kept_ancestor(const struct cc_explorer *x,
-					    const struct cc_entry *e)
-{
-	while (e->id && !e->snap)
-		e = &x->e[e->parent];
-	return e;
-}
-
-/* Entry e's state rebuilt from its nearest kept ancestor along its path:
- * true when it came back with the trace hash it had. */
-static int rebuild(struct cc_explorer *x, const struct cc_entry *e, bool *same,
-		   struct cc_err *err)
-{
-	const struct cc_entry *a = kept_ancestor(x, e);
-	x->rebuilds++;
-	if (cc_sim_restore(x->s, a->snap, err) ||
-	    cc_path_replay_from(x->s, &e->path, a->path.n, e->path.n, err))
-		return -1;
-	while (x->s->tick < e->tick && !cc_sim_done(x->s))
-		if (cc_sim_step_round(x->s, err))
-			return -1;
-	*same = cc_sim_trace_hash(x->s) == e->hash;
-	return 0;
-}
-
-/* The cluster at entry k's state: its snapshot, or rebuilt from the
- * nearest kept ancestor (the path names the state, so the hash must come back;
- * a rebuild that does not is a determinism failure of the platform or ours:
- * counted, tried again, and the entry retired if it never does). */
-static int enter(struct cc_explorer *x, size_t k, bool *ok, struct cc_err *err)
-{
-	struct cc_entry *e = &x->e[k];
-	double t = wall_s();
-	x->restores++;
-	*ok = true;
-	if (e->snap) {
-		int rc = cc_sim_restore(x->s, e->snap, err);
-		x->restore_s += wall_s() - t;
-		return rc;
-	}
-	for (int tries = 0; tries < 3; tries++) {
-		if (rebuild(x, e, ok, err))
-			return -1;
-		if (*ok)
-			break;
-		x->divergences++;
-		fprintf(stderr,
-			"explore: entry %llu rebuilt from the root ended with "
-			"trace hash %016llx, not %016llx (try %d of 3)\n",
-			(unsigned long long)e->id,
-			(unsigned long long)cc_sim_trace_hash(x->s),
-			(unsigned long long)e->hash, tries + 1);
-	}
-	if (!*ok)
-		e->retired = true;
-	x->restore_s += wall_s() - t;
-	return 0;
-}
 
 /* Frees the least recently used snapshot past the budget (never the
  * root's): rebuilding it costs time, never a different result. */
@@ -275,12 +233,13 @@ static void evict(struct cc_explorer *x)
 /* --- what a branch found -----------------------------------------------------
  */
 
-static uint64_t fold_coverage(struct cc_explorer *x, uint64_t *new_buckets)
+static uint64_t fold_coverage(struct cc_explorer *x, const uint8_t *cov,
+			      uint64_t *new_buckets)
 {
 	uint64_t edges = 0;
 	*new_buckets = 0;
 	for (size_t k = 0; k < CC_COVERAGE_SIZE; k++) {
-		uint8_t b = x->branch_cov[k];
+		uint8_t b = cov[k];
 		if (!b)
 			continue;
 		if (!x->cov.seen[k])
@@ -304,14 +263,8 @@ static uint64_t fold_goals(struct cc_explorer *x, const struct cc_oracle *o)
 {
 	uint64_t n = 0;
 	for (size_t k = 0; k < o->n; k++) {
-		const struct cc_property *p = &o->p[k];
-		bool met =
-			p->assert_type &&
-			((!strcmp(p->assert_type, "sometimes") && p->passes) ||
-			 (!strcmp(p->assert_type, "reachability") &&
-			  p->must_hit && p->hits));
-		const char *id = p->id;
-		if (!met || !id ||
+		const char *id = o->p[k].id;
+		if (!cc_goal_met(&o->p[k]) || !id ||
 		    bsearch(&id, x->goals, x->ngoals, sizeof(char *), cmp_str))
 			continue;
 		char **g = realloc(x->goals, (x->ngoals + 1) * sizeof(*g));
@@ -352,7 +305,7 @@ static int verify(struct cc_explorer *x, struct cc_repro *r,
 		  const struct cc_branch_result *first, bool *ok,
 		  struct cc_branch_result *again, struct cc_err *err)
 {
-	double t = wall_s();
+	double t = cc_explore_wall_s();
 	struct cc_branch_opts o = {r->until, r->stall_ticks, true};
 	*ok = false;
 	again->cov = NULL;
@@ -360,7 +313,7 @@ static int verify(struct cc_explorer *x, struct cc_repro *r,
 	    cc_path_replay(x->s, &r->path, r->path.n, err) ||
 	    cc_branch_run(x->s, &o, again, err))
 		return -1;
-	x->verify_s += wall_s() - t;
+	x->verify_s += cc_explore_wall_s() - t;
 	if (again->trace_hash != first->trace_hash)
 		return 0;
 	for (size_t k = 0; k < again->nbugs; k++)
@@ -380,7 +333,7 @@ static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
 		struct cc_found f = {.sig = res->bug[k],
 				     .branch = x->branches,
 				     .entry = x->e[entry].id,
-				     .found_s = wall_s() - x->t0};
+				     .found_s = cc_explore_wall_s() - x->t0};
 		repro_for(x, p, until, &f.repro);
 		f.repro.has_bug = true;
 		f.repro.bug = res->bug[k];
@@ -419,11 +372,14 @@ static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
 	return 0;
 }
 
-static int add_entry(struct cc_explorer *x, const struct plan *p,
-		     const struct cc_path *path,
-		     const struct cc_branch_result *res, uint64_t edges,
-		     uint64_t buckets, uint64_t goals, struct cc_err *err)
+/* The branch's end state (its snapshot taken by its worker) becomes an
+ * entry. */
+static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
+		     const struct cc_path *path, struct cc_outcome *o,
+		     uint64_t edges, uint64_t buckets, uint64_t goals,
+		     struct cc_err *err)
 {
+	const struct cc_branch_result *res = &o->res;
 	struct cc_entry e = {
 		.id = x->n,
 		.parent = x->e[p->entry].id,
@@ -435,15 +391,18 @@ static int add_entry(struct cc_explorer *x, const struct plan *p,
 		.new_goals = goals,
 		.found_at = x->branches,
 		.last_used = x->branches,
+		.snap = o->snap,
+		.owner = p->worker,
 	};
-	(void)buckets;
+	if (!o->snap) /* the worker saw it new, or the merge could not */
+		return cc_err_set(err,
+				  "internal: branch %llu has no end "
+				  "state to keep",
+				  (unsigned long long)x->branches);
 	if (cc_path_copy(&e.path, path) ||
 	    cc_array_grow(&x->e, &x->cap, x->n, sizeof(*x->e), 64))
 		return cc_err_set(err, "out of memory");
-	if (cc_sim_snapshot(x->s, &e.snap, err)) {
-		cc_path_free(&e.path);
-		return -1;
-	}
+	o->snap = NULL; /* the entry's now */
 	x->snap_bytes = cc_sim_snapshot_bytes(e.snap);
 	x->live_snaps++;
 	x->e[x->n++] = e;
@@ -456,64 +415,62 @@ static int add_entry(struct cc_explorer *x, const struct plan *p,
 			    err);
 }
 
-static int run_branch(struct cc_explorer *x, const struct plan *p,
-		      struct cc_err *err)
+static void add_timing(struct cc_explorer *x, const struct cc_outcome *o)
 {
-	static struct cc_branch_result res;
+	x->watchdog_retries += o->watchdog_retries;
+	x->restores += o->restores;
+	x->rebuilds += o->rebuilds;
+	x->divergences += o->divergences;
+	x->restore_s += o->restore_s;
+	x->run_s += o->run_s;
+}
+
+/* One branch's outcome into the campaign, as if it had just run here:
+ * the merge is the campaign's only writer, and runs in plan order. */
+static int merge(struct cc_explorer *x, const struct cc_plan *p,
+		 struct cc_outcome *o, struct cc_err *err)
+{
+	if (o->rc) {
+		*err = o->err;
+		return o->rc < 0 ? -1
+				 : cc_err_set(err, "internal: branch not run");
+	}
+	add_timing(x, o);
 	struct cc_entry *from = &x->e[p->entry];
 	from->picked++;
 	from->last_used = x->branches;
+	if (o->retired) { /* its state never came back: not run */
+		from->retired = true;
+		return 0;
+	}
+	x->branches++;
+	x->ticks_run += o->res.ticks - o->res.start;
+	cc_net_stats_add(&x->net, &o->res.net, &(struct cc_net_stats){0});
+	if (o->res.watchdog_fires) { /* not reproducible: counts for nothing */
+		x->watchdog_branches++;
+		return 0;
+	}
 	struct cc_path path;
 	if (cc_path_copy(&path, &from->path) || cc_path_push(&path, &p->fork))
 		return cc_err_set(err, "out of memory");
 	int rc = 0;
-	/* A watchdog firing is the host's doing (a preempted guest, or, on
-	 * nested TCG, the platform stalling): the branch runs again from
-	 * its state, and only one that fires every time is given up. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		bool entered;
-		rc = enter(x, p->entry, &entered, err);
-		if (!rc && !entered) { /* retired: the branch is not run */
-			cc_path_free(&path);
-			return 0;
-		}
-		double t = wall_s();
-		struct cc_branch_opts o = {p->until, x->cfg.stall_ticks, true};
-		res.cov = x->branch_cov;
-		if (!rc)
-			rc = cc_fork_apply(x->s, &p->fork, err);
-		if (!rc)
-			rc = cc_branch_run(x->s, &o, &res, err);
-		x->run_s += wall_s() - t;
-		if (rc || !res.watchdog_fires)
-			break;
-		x->watchdog_retries++;
-		if (attempt < 2)
-			cc_branch_result_free(&res);
-	}
-	if (rc) {
-		cc_path_free(&path);
-		return -1;
-	}
-	x->branches++;
-	x->ticks_run += res.ticks - res.start;
-	if (res.watchdog_fires) { /* not reproducible: it counts for nothing */
-		x->watchdog_branches++;
-		cc_branch_result_free(&res);
-		cc_path_free(&path);
-		return 0;
-	}
-	uint64_t buckets, edges = fold_coverage(x, &buckets);
-	uint64_t goals = fold_goals(x, &res.oracle);
-	if (res.nbugs) {
-		rc = report_bugs(x, &path, &res, p->until, p->entry, err);
+	uint64_t buckets, edges = fold_coverage(x, o->res.cov, &buckets);
+	uint64_t goals = fold_goals(x, &o->res.oracle);
+	if (o->res.nbugs) {
+		rc = report_bugs(x, &path, &o->res, p->until, p->entry, err);
 	} else if ((edges || buckets || goals) && !x->cfg.random &&
-		   res.ticks == p->until && p->until < x->cfg.ticks) {
-		rc = add_entry(x, p, &path, &res, edges, buckets, goals, err);
+		   o->res.ticks == p->until && p->until < x->cfg.ticks) {
+		rc = add_entry(x, p, &path, o, edges, buckets, goals, err);
 	}
-	cc_branch_result_free(&res);
 	cc_path_free(&path);
 	return rc;
+}
+
+static void outcome_clear(struct cc_outcome *o)
+{
+	cc_branch_result_free(&o->res);
+	cc_sim_snapshot_free(o->snap);
+	o->snap = NULL;
 }
 
 /* --- the campaign
@@ -523,40 +480,81 @@ static bool budget_left(const struct cc_explorer *x)
 {
 	if (x->cfg.branches && x->branches >= x->cfg.branches)
 		return false;
-	if (x->cfg.time_s > 0 && wall_s() - x->t0 >= x->cfg.time_s)
+	if (x->cfg.time_s > 0 && cc_explore_wall_s() - x->t0 >= x->cfg.time_s)
 		return false;
 	return true;
 }
 
+struct round {
+	struct cc_plan *plan;
+	struct cc_outcome *out;
+};
+
+static void round_free(struct round *r, unsigned n)
+{
+	for (unsigned k = 0; r->out && k < n; k++) {
+		outcome_clear(&r->out[k]);
+		free(r->out[k].res.cov);
+	}
+	free(r->out);
+	free(r->plan);
+}
+
+static int round_alloc(struct round *r, unsigned n)
+{
+	r->plan = calloc(n, sizeof(*r->plan));
+	r->out = calloc(n, sizeof(*r->out));
+	if (!r->plan || !r->out)
+		return -1;
+	for (unsigned k = 0; k < n; k++)
+		if (!(r->out[k].res.cov = malloc(CC_COVERAGE_SIZE)))
+			return -1;
+	return 0;
+}
+
+/* Plans first, from the corpus as the round found it; then the workers
+ * run them; then their outcomes are merged in plan order. */
+static int run_round(struct cc_explorer *x, struct round *r, unsigned n,
+		     struct cc_err *err)
+{
+	for (unsigned k = 0; k < n; k++)
+		plan_branch(x, &r->plan[k]);
+	cc_workers_assign(x, r->plan, n);
+	int rc = cc_workers_round(x, r->plan, r->out, n, err);
+	for (unsigned k = 0; !rc && k < n; k++) {
+		rc = merge(x, &r->plan[k], &r->out[k], err);
+		if (!rc && x->cfg.on_status)
+			x->cfg.on_status(x->cfg.ctx, x);
+	}
+	for (unsigned k = 0; k < n; k++)
+		outcome_clear(&r->out[k]);
+	return rc;
+}
+
 int cc_explore_run(struct cc_explorer *x, struct cc_err *err)
 {
-	struct plan *round = calloc(x->cfg.round, sizeof(*round));
-	if (!round)
+	struct round r = {0};
+	if (round_alloc(&r, x->cfg.round)) {
+		round_free(&r, x->cfg.round);
 		return cc_err_set(err, "out of memory");
+	}
 	int rc = 0;
 	while (!rc && budget_left(x)) {
-		/* Plans first, from the corpus as the round found it. */
 		unsigned n = x->cfg.round;
 		if (x->cfg.branches && x->cfg.branches - x->branches < n)
 			n = (unsigned)(x->cfg.branches - x->branches);
-		for (unsigned k = 0; k < n; k++)
-			plan_branch(x, &round[k]);
-		for (unsigned k = 0; !rc && k < n; k++) {
-			rc = run_branch(x, &round[k], err);
-			if (!rc && x->cfg.on_status)
-				x->cfg.on_status(x->cfg.ctx, x);
-		}
+		rc = run_round(x, &r, n, err);
 		x->rounds++;
 		if (!rc)
 			rc = cc_out_round(x, err);
 		if (!rc) /* the round is done: a kill from here on resumes */
 			rc = cc_state_save(x, err);
 	}
-	free(round);
+	round_free(&r, x->cfg.round);
 	return rc;
 }
 
 double cc_explore_elapsed(const struct cc_explorer *x)
 {
-	return x->resumed_s + wall_s() - x->t0;
+	return x->resumed_s + cc_explore_wall_s() - x->t0;
 }

@@ -34,6 +34,7 @@
 #include "../run/coverage.h"
 #include "../run/reproducer.h"
 #include "mutate.h"
+#include "worker.h"
 
 struct cc_explorer;
 
@@ -65,6 +66,7 @@ struct cc_entry {
 	struct cc_path path;
 	struct cc_tmpl tmpl;
 	struct cc_sim_snapshot *snap; /* NULL: rebuilt from an ancestor */
+	unsigned owner;		      /* the worker whose cluster took snap */
 	uint64_t picked, finds;	      /* branches from it, new entries */
 	uint64_t last_used;	      /* branch count (snapshot eviction) */
 	enum cc_mut_op op;
@@ -82,15 +84,17 @@ struct cc_found {
 
 struct cc_explorer {
 	struct cc_explore_config cfg;
-	struct cc_sim *s;
+	struct cc_explore_worker w[CC_EXPLORE_MAX_WORKERS];
+	unsigned nworkers;
+	struct cc_sim *s; /* worker 0's: verifies bugs */
 	struct cc_entropy rng;
-	struct cc_sim_snapshot *root;
+	struct cc_sim_snapshot *root; /* worker 0's */
 	uint64_t root_tick;
 	struct cc_entry *e;
 	size_t n, cap, live_snaps;
 	struct cc_coverage cov;
-	uint8_t *branch_cov;
-	char **goals; /* sometimes/reachable satisfied, sorted */
+	struct cc_net_stats net; /* the frames of every branch, summed */
+	char **goals;		 /* sometimes/reachable satisfied, sorted */
 	size_t ngoals;
 	struct cc_found *bug;
 	size_t nbugs, cap_bugs;
@@ -110,15 +114,19 @@ struct cc_explorer {
 	uint64_t snap_bytes; /* last measured per snapshot */
 };
 
-/* Takes the cluster (at its start, ready) and runs it to the root;
- * -1 with err. */
-int cc_explore_init(struct cc_explorer *x, struct cc_sim *s,
-		    const struct cc_explore_config *cfg, struct cc_err *err);
+/* Takes the workers' clusters (one per worker, each at its start, ready,
+ * all of the same scenario) and runs each to the root; -1 with err. */
+int cc_explore_init(struct cc_explorer *x, struct cc_sim *const *sims,
+		    unsigned nsims, const struct cc_explore_config *cfg,
+		    struct cc_err *err);
 /* Runs the campaign to its budget, writing the output directory as it
  * goes; -1 with err (KVM failed, or a file could not be written). */
 int cc_explore_run(struct cc_explorer *x, struct cc_err *err);
 void cc_explore_free(struct cc_explorer *x);
 /* Wall seconds since init (reports only). */
 double cc_explore_elapsed(const struct cc_explorer *x);
+/* The monotonic clock, for budgets and reports only: it never reaches a
+ * guest or a campaign's result. */
+double cc_explore_wall_s(void);
 
 #endif

@@ -221,7 +221,7 @@ static double restore_share(const struct cc_explorer *x)
 
 json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 {
-	const struct cc_net_stats *n = &x->s->fabric.stats;
+	const struct cc_net_stats *n = &x->net;
 	json_t *o = json_pack(
 		"{s:s,s:i,s:s,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
 		"s:I,s:o,s:o,s:o}",

@@ -108,6 +108,12 @@ static json_t *state_json(const struct cc_explorer *x)
 	json_object_set_new(root, "version", json_integer(CC_STATE_VERSION));
 	json_object_set_new(root, "rng_key", json_string(key));
 	json_object_set_new(root, "coverage", coverage_json(x));
+	json_object_set_new(
+		root, "network",
+		json_pack("{s:I,s:I,s:I,s:I}", "sent", (json_int_t)x->net.sent,
+			  "delivered", (json_int_t)x->net.delivered,
+			  "partitioned", (json_int_t)x->net.partitioned, "lost",
+			  (json_int_t)x->net.lost));
 	json_object_set_new(root, "goals", goals);
 	json_object_set_new(root, "entries", entries);
 	json_object_set_new(root, "bugs", bugs);
@@ -338,6 +344,21 @@ static int load_goals(struct cc_explorer *x, json_t *a, struct cc_err *err)
 	return 0;
 }
 
+static int load_network(struct cc_explorer *x, json_t *o, struct cc_err *err)
+{
+	if (!json_is_object(o))
+		return cc_err_set(err, "\"network\" is missing");
+	return cc_json_get_uint(o, "sent", UINT64_MAX, &x->net.sent, err) ||
+			       cc_json_get_uint(o, "delivered", UINT64_MAX,
+						&x->net.delivered, err) ||
+			       cc_json_get_uint(o, "partitioned", UINT64_MAX,
+						&x->net.partitioned, err) ||
+			       cc_json_get_uint(o, "lost", UINT64_MAX,
+						&x->net.lost, err)
+		       ? -1
+		       : 0;
+}
+
 static int load_counters(struct cc_explorer *x, json_t *o, struct cc_err *err)
 {
 	const char *key = json_string_value(json_object_get(o, "rng_key"));
@@ -389,6 +410,8 @@ int cc_state_load(struct cc_explorer *x, struct cc_err *err)
 	const char *plot = json_string_value(json_object_get(o, "plot"));
 	int rc =
 		load_counters(x, o, &e) ||
+				load_network(x, json_object_get(o, "network"),
+					     &e) ||
 				load_coverage(x, json_object_get(o, "coverage"),
 					      &e) ||
 				load_goals(x, json_object_get(o, "goals"),

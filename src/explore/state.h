@@ -20,7 +20,7 @@
 
 #include "explorer.h"
 
-#define CC_STATE_VERSION 1
+#define CC_STATE_VERSION 2 /* 2: the branches' network counters */
 
 int cc_state_save(const struct cc_explorer *x, struct cc_err *err);
 

@@ -263,6 +263,7 @@ int cc_branch_run(struct cc_sim *s, const struct cc_branch_opts *o,
 	}
 	cc_sim_forget_records(s);
 	uint64_t wd = watchdog_total(s);
+	struct cc_net_stats net0 = s->fabric.stats;
 	s->cfg.on_serial = watch_serial;
 	s->cfg.ctx = &w;
 	int rc = 0;
@@ -285,6 +286,7 @@ int cc_branch_run(struct cc_sim *s, const struct cc_branch_opts *o,
 	r->ticks = s->tick;
 	r->trace_hash = cc_sim_trace_hash(s);
 	r->watchdog_fires = watchdog_total(s) - wd;
+	cc_net_stats_add(&r->net, &s->fabric.stats, &net0);
 	if (r->cov)
 		read_coverage(s, r->cov);
 	cc_sim_fold_oracle(s, &r->oracle);

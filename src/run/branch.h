@@ -93,6 +93,7 @@ struct cc_branch_result {
 	uint64_t start, ticks; /* ticks: where it ended */
 	uint64_t trace_hash;
 	uint64_t watchdog_fires; /* during the branch */
+	struct cc_net_stats net; /* the frames the branch sent, delivered...*/
 	/* Bucket bits (run/coverage.h) of every edge hit, OR over the VMs;
 	 * CC_COVERAGE_SIZE bytes, the caller's. */
 	uint8_t *cov;

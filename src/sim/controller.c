@@ -689,10 +689,7 @@ uint64_t cc_sim_snapshot_bytes(const struct cc_sim_snapshot *snap)
 {
 	uint64_t n = sizeof(*snap);
 	for (unsigned i = 0; i < snap->n; i++) {
-		const struct cc_snapshot *v = snap->vm[i];
-		uint64_t pages = v->ram_size / CC_PAGE_SIZE;
-		n += sizeof(*v) + v->own_pages * CC_PAGE_SIZE +
-		     pages * sizeof(void *) + pages / 8;
+		n += cc_snapshot_bytes(snap->vm[i]);
 	}
 	return n;
 }

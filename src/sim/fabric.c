@@ -220,3 +220,22 @@ int cc_fabric_copy(struct cc_fabric *dst, const struct cc_fabric *src)
 	dst->cap = src->n;
 	return 0;
 }
+
+void cc_net_stats_add(struct cc_net_stats *acc, const struct cc_net_stats *end,
+		      const struct cc_net_stats *start)
+{
+#define ADD(f) acc->f += end->f - start->f
+	ADD(sent);
+	ADD(copies);
+	ADD(delivered);
+	ADD(unroutable);
+	ADD(partitioned);
+	ADD(lost);
+	ADD(corrupted);
+	ADD(delayed_bandwidth);
+	ADD(jittered);
+	ADD(reordered);
+	ADD(duplicated);
+	ADD(dropped_full);
+#undef ADD
+}

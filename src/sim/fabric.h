@@ -61,6 +61,10 @@ struct cc_net_stats {
 		jittered, reordered, duplicated, dropped_full;
 };
 
+/* acc += end - start, field by field (what a stretch of a run added). */
+void cc_net_stats_add(struct cc_net_stats *acc, const struct cc_net_stats *end,
+		      const struct cc_net_stats *start);
+
 struct cc_fabric {
 	unsigned nvms;
 	uint8_t mac[CC_FABRIC_MAX_VMS][6];

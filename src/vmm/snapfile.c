@@ -61,7 +61,7 @@ static uint8_t *compress_ram(const struct cc_snapshot *s, size_t *zlen,
 	uint64_t npages = s->ram_size / CC_PAGE_SIZE;
 	size_t rc = 0;
 	for (uint64_t i = 0; i < npages && !ZSTD_isError(rc); i++) {
-		ZSTD_inBuffer in = {s->page[i], CC_PAGE_SIZE, 0};
+		ZSTD_inBuffer in = {cc_snapshot_page(s, i), CC_PAGE_SIZE, 0};
 		ZSTD_EndDirective end =
 			i + 1 == npages ? ZSTD_e_end : ZSTD_e_continue;
 		do

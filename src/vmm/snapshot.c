@@ -138,12 +138,21 @@ static int set_slot(struct cc_vm *vm, uint64_t size, struct cc_err *err)
 	return 0;
 }
 
+static uint64_t leaves_for(uint64_t npages)
+{
+	return (npages + CC_SNAP_LEAF_PAGES - 1) / CC_SNAP_LEAF_PAGES;
+}
+
 static int enable_dirty_log(struct cc_vm *vm, struct cc_err *err)
 {
 	if (vm->dirty_logging)
 		return 0;
+	uint64_t npages = cc_mem_pages(&vm->mem);
 	vm->kvm_dirty = calloc(bitmap_words(&vm->mem), 8);
-	if (!vm->kvm_dirty)
+	vm->stamp = calloc(npages ? npages : 1, 8);
+	vm->leaf_stamp = calloc(leaves_for(npages) + 1, 8);
+	vm->gen = 1; /* stamps start at 0: older than any snapshot */
+	if (!vm->kvm_dirty || !vm->stamp || !vm->leaf_stamp)
 		return cc_err_set(err, "snapshot: out of memory");
 	if (set_slot(vm, vm->mem.size, err))
 		return -1;
@@ -192,8 +201,35 @@ static int collect_ring(struct cc_vm *vm, struct cc_err *err)
 	return 0;
 }
 
-/* Collects pages written since the last harvest (guest and VMM) into
- * every live snapshot's dirty set. */
+static void stamp(struct cc_vm *vm, uint64_t pg)
+{
+	vm->stamp[pg] = vm->gen;
+	vm->leaf_stamp[pg / CC_SNAP_LEAF_PAGES] = vm->gen;
+}
+
+/* Has page pg been written since memory last equalled s. */
+static bool changed(const struct cc_vm *vm, const struct cc_snapshot *s,
+		    uint64_t pg)
+{
+	return vm->stamp[pg] > s->gen;
+}
+
+static bool leaf_changed(const struct cc_vm *vm, const struct cc_snapshot *s,
+			 uint64_t leaf)
+{
+	return vm->leaf_stamp[leaf] > s->gen;
+}
+
+/* Memory equals s now: this generation ends, so every write collected
+ * from here on is newer than s. */
+static void sync_to(struct cc_vm *vm, struct cc_snapshot *s)
+{
+	s->gen = vm->gen++;
+	vm->last_sync = s;
+}
+
+/* Stamps the pages written since the last harvest (guest and VMM): one
+ * pass over the bitmaps, whatever the number of live snapshots. */
 int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err)
 {
 	if (!vm->dirty_logging)
@@ -211,10 +247,10 @@ int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err)
 	for (uint64_t w = 0; w < words; w++) {
 		uint64_t d = vm->kvm_dirty[w] | vm->mem.vmm_dirty[w];
 		vm->mem.vmm_dirty[w] = 0;
-		if (!d)
-			continue;
-		for (struct cc_snapshot *s = vm->snaps; s; s = s->next)
-			s->dirty[w] |= d;
+		while (d) {
+			stamp(vm, w * 64 + (uint64_t)__builtin_ctzll(d));
+			d &= d - 1;
+		}
 	}
 	return 0;
 }
@@ -224,6 +260,17 @@ static void attach(struct cc_vm *vm, struct cc_snapshot *s)
 	s->vm = vm;
 	s->next = vm->snaps;
 	vm->snaps = s;
+}
+
+/* The live snapshot memory equalled most recently: the best base for the
+ * next one when the last synced is gone (a walk, but only on a free). */
+static struct cc_snapshot *latest(const struct cc_vm *vm)
+{
+	struct cc_snapshot *best = NULL;
+	for (struct cc_snapshot *o = vm->snaps; o; o = o->next)
+		if (!best || o->gen > best->gen)
+			best = o;
+	return best;
 }
 
 static void detach(struct cc_snapshot *s)
@@ -236,31 +283,35 @@ static void detach(struct cc_snapshot *s)
 			break;
 		}
 	}
+	if (s->vm->last_sync == s)
+		s->vm->last_sync = latest(s->vm);
 	s->vm = NULL;
 	s->next = NULL;
 }
 
-/* Copies back the pages s saw written; returns how many. */
+static void copy_in(struct cc_vm *vm, const struct cc_snapshot *s, uint64_t pg)
+{
+	memcpy(vm->mem.host + pg * CC_PAGE_SIZE, cc_snapshot_page(s, pg),
+	       CC_PAGE_SIZE);
+	/* It may differ from every other snapshot's page now. */
+	stamp(vm, pg);
+}
+
+/* Copies back the pages written since memory last equalled s (leaf by
+ * leaf: a leaf with no newer write is skipped); returns how many. */
 static uint64_t restore_dirty(struct cc_vm *vm, struct cc_snapshot *s)
 {
-	uint64_t words = bitmap_words(&vm->mem), n = 0;
-	for (uint64_t w = 0; w < words; w++) {
-		uint64_t d = s->dirty[w];
-		if (!d)
+	uint64_t npages = cc_mem_pages(&vm->mem), n = 0;
+	for (uint64_t l = 0; l < leaves_for(npages); l++) {
+		if (!leaf_changed(vm, s, l))
 			continue;
-		/* The pages we write back now differ from other snapshots
-		 * exactly where they differed before: mark them there. */
-		for (struct cc_snapshot *o = vm->snaps; o; o = o->next)
-			if (o != s)
-				o->dirty[w] |= d;
-		s->dirty[w] = 0;
-		while (d) {
-			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(d);
-			d &= d - 1;
-			memcpy(vm->mem.host + pg * CC_PAGE_SIZE, s->page[pg],
-			       CC_PAGE_SIZE);
-			n++;
-		}
+		uint64_t end = (l + 1) * CC_SNAP_LEAF_PAGES;
+		for (uint64_t pg = l * CC_SNAP_LEAF_PAGES;
+		     pg < end && pg < npages; pg++)
+			if (changed(vm, s, pg)) {
+				copy_in(vm, s, pg);
+				n++;
+			}
 	}
 	return n;
 }
@@ -274,9 +325,9 @@ static void unref(struct cc_snapshot *s)
 		struct cc_snapshot *base = s->base;
 		cc_disk_snap_free(&s->disk);
 		free(s->devices);
-		free(s->page);
+		free(s->leaf);
+		free(s->own_leaf);
 		free(s->own);
-		free(s->dirty);
 		free(s);
 		s = base;
 	}
@@ -290,21 +341,23 @@ void cc_snapshot_free(struct cc_snapshot *s)
 	unref(s);
 }
 
-/* A snapshot with room for `own_pages` private pages. */
-static struct cc_snapshot *alloc_pages(uint64_t ram_size, uint64_t own_pages)
+/* A snapshot with room for `own_leaves` leaves and `own_pages` pages of
+ * its own. */
+static struct cc_snapshot *
+alloc_snapshot(uint64_t ram_size, uint64_t own_leaves, uint64_t own_pages)
 {
 	struct cc_snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	uint64_t npages = ram_size / CC_PAGE_SIZE;
 	s->refs = 1;
 	s->ram_size = ram_size;
+	s->nleaves = leaves_for(ram_size / CC_PAGE_SIZE);
 	s->devices_len = cc_vm_state_size();
 	s->devices = malloc(s->devices_len);
-	s->page = calloc(npages, sizeof(*s->page));
+	s->leaf = calloc(s->nleaves ? s->nleaves : 1, sizeof(*s->leaf));
+	s->own_leaf = calloc(own_leaves ? own_leaves : 1, sizeof(*s->own_leaf));
 	s->own = malloc(own_pages ? own_pages * CC_PAGE_SIZE : 1);
-	s->dirty = calloc((npages + 63) / 64, 8);
-	if (!s->devices || !s->page || !s->own || !s->dirty) {
+	if (!s->devices || !s->leaf || !s->own_leaf || !s->own) {
 		unref(s);
 		return NULL;
 	}
@@ -314,44 +367,95 @@ static struct cc_snapshot *alloc_pages(uint64_t ram_size, uint64_t own_pages)
 struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size)
 {
 	uint64_t npages = ram_size / CC_PAGE_SIZE;
-	struct cc_snapshot *s = alloc_pages(ram_size, npages);
-	for (uint64_t i = 0; s && i < npages; i++)
-		s->page[i] = s->own + i * CC_PAGE_SIZE;
-	if (s)
-		s->own_pages = npages;
+	uint64_t nleaves = leaves_for(npages);
+	struct cc_snapshot *s = alloc_snapshot(ram_size, nleaves, npages);
+	if (!s)
+		return NULL;
+	for (uint64_t l = 0; l < nleaves; l++)
+		s->leaf[l] = &s->own_leaf[l];
+	for (uint64_t i = 0; i < npages; i++)
+		s->own_leaf[i / CC_SNAP_LEAF_PAGES]
+			.page[i % CC_SNAP_LEAF_PAGES] =
+			s->own + i * CC_PAGE_SIZE;
+	s->own_leaves = nleaves;
+	s->own_pages = npages;
 	return s;
 }
 
-static bool bit(const uint64_t *map, uint64_t i)
+uint64_t cc_snapshot_bytes(const struct cc_snapshot *s)
 {
-	return map[i / 64] >> (i % 64) & 1;
+	return sizeof(*s) + s->devices_len + s->nleaves * sizeof(*s->leaf) +
+	       s->own_leaves * sizeof(*s->own_leaf) +
+	       s->own_pages * CC_PAGE_SIZE;
+}
+
+/* What a new snapshot of vm must hold of its own against base (NULL:
+ * everything): the leaves with a page written since, and those written
+ * pages whose bytes differ from the base's (marked in `copy`). */
+static void plan_capture(const struct cc_vm *vm, const struct cc_snapshot *base,
+			 uint64_t *copy, uint64_t *leaves, uint64_t *pages)
+{
+	uint64_t npages = cc_mem_pages(&vm->mem);
+	*leaves = *pages = 0;
+	for (uint64_t pg = 0; pg < npages; pg++) {
+		uint64_t l = pg / CC_SNAP_LEAF_PAGES;
+		if (pg % CC_SNAP_LEAF_PAGES == 0)
+			*leaves += !base || leaf_changed(vm, base, l);
+		if (base && !changed(vm, base, pg))
+			continue;
+		if (base && !memcmp(vm->mem.host + pg * CC_PAGE_SIZE,
+				    cc_snapshot_page(base, pg), CC_PAGE_SIZE))
+			continue;
+		copy[pg / 64] |= 1ull << (pg % 64);
+		(*pages)++;
+	}
 }
 
 /*
- * The memory of a new snapshot of vm.  The most recent live snapshot of
- * this VM is the base: a page not written since it (its dirty bit, just
- * harvested) is shared, the others are copied.
+ * The memory of a new snapshot of vm.  Its base is the snapshot memory
+ * last equalled: a page not written since is shared, so is a leaf none
+ * of whose pages was, and so is a written page with the base's bytes.
  */
 static struct cc_snapshot *capture_memory(struct cc_vm *vm)
 {
-	uint64_t npages = cc_mem_pages(&vm->mem), copy = 0;
-	struct cc_snapshot *base = vm->snaps;
-	for (uint64_t i = 0; i < npages; i++)
-		copy += !base || bit(base->dirty, i);
-	struct cc_snapshot *s = alloc_pages(vm->mem.size, copy);
-	if (!s)
+	uint64_t npages = cc_mem_pages(&vm->mem), nleaves, ncopy;
+	struct cc_snapshot *base = vm->last_sync;
+	uint64_t *copy = calloc(bitmap_words(&vm->mem) + 1, 8);
+	if (!copy)
 		return NULL;
+	plan_capture(vm, base, copy, &nleaves, &ncopy);
+	struct cc_snapshot *s = alloc_snapshot(vm->mem.size, nleaves, ncopy);
+	if (!s) {
+		free(copy);
+		return NULL;
+	}
 	uint8_t *dst = s->own;
-	for (uint64_t i = 0; i < npages; i++) {
-		if (base && !bit(base->dirty, i)) {
-			s->page[i] = base->page[i];
+	struct cc_snap_leaf *leaf = s->own_leaf;
+	for (uint64_t l = 0; l < s->nleaves; l++) {
+		if (base && !leaf_changed(vm, base, l)) {
+			s->leaf[l] = base->leaf[l];
 			continue;
 		}
-		memcpy(dst, vm->mem.host + i * CC_PAGE_SIZE, CC_PAGE_SIZE);
-		s->page[i] = dst;
-		dst += CC_PAGE_SIZE;
+		s->leaf[l] = leaf++;
+		uint64_t end = (l + 1) * CC_SNAP_LEAF_PAGES;
+		for (uint64_t pg = l * CC_SNAP_LEAF_PAGES;
+		     pg < end && pg < npages; pg++) {
+			const uint8_t **slot =
+				&s->leaf[l]->page[pg % CC_SNAP_LEAF_PAGES];
+			if (!(copy[pg / 64] >> (pg % 64) & 1)) {
+				*slot = cc_snapshot_page(base, pg);
+				s->same_pages += changed(vm, base, pg);
+				continue;
+			}
+			memcpy(dst, vm->mem.host + pg * CC_PAGE_SIZE,
+			       CC_PAGE_SIZE);
+			*slot = dst;
+			dst += CC_PAGE_SIZE;
+		}
 	}
-	s->own_pages = copy;
+	free(copy);
+	s->own_leaves = nleaves;
+	s->own_pages = ncopy;
 	if (base) {
 		s->base = base;
 		base->refs++;
@@ -380,6 +484,7 @@ int cc_vm_snapshot(struct cc_vm *vm, struct cc_snapshot **out,
 	cc_vm_state_save(vm, s->devices);
 	s->trace = vm->trace.st;
 	attach(vm, s);
+	sync_to(vm, s);
 	*out = s;
 	return 0;
 }
@@ -418,14 +523,11 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 		/* First restore here: everything may differ. */
 		detach(s);
 		for (uint64_t i = 0; i < cc_mem_pages(&vm->mem); i++)
-			memcpy(vm->mem.host + i * CC_PAGE_SIZE, s->page[i],
-			       CC_PAGE_SIZE);
-		for (struct cc_snapshot *o = vm->snaps; o; o = o->next)
-			memset(o->dirty, 0xff, bitmap_words(&vm->mem) * 8);
-		memset(s->dirty, 0, bitmap_words(&vm->mem) * 8);
+			copy_in(vm, s, i);
 		s->last_restored = cc_mem_pages(&vm->mem);
 		attach(vm, s);
 	}
+	sync_to(vm, s);
 	if (remap_memory(vm, err) || set_vcpu(vm, &s->vcpu, err))
 		return -1;
 	cc_vm_state_load(vm, s->devices);

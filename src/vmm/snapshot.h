@@ -4,10 +4,20 @@
  * device, the virtual clock, counters, the entropy stream position, the
  * running trace hash, and guest RAM.
  *
- * Memory is restored incrementally.  The VM tracks the pages written
- * since each live snapshot was taken (KVM's dirty log for the guest's
- * writes, the VMM's own bitmap for its writes), so restoring copies back
- * only those pages: O(dirty pages), not O(RAM).
+ * Memory is restored incrementally.  The VM stamps every page it sees
+ * written (KVM's dirty log for the guest's writes, the VMM's own bitmap
+ * for its writes) with its current generation, and a snapshot remembers
+ * the generation at which memory last equalled it (taken or restored):
+ * restoring copies back only the pages stamped later, O(dirty pages), and
+ * collecting the writes costs O(pages written), whatever the number of
+ * live snapshots.
+ *
+ * Guest RAM is kept in a two-level table: leaves of CC_SNAP_LEAF_PAGES
+ * page pointers.  A new snapshot shares with the one memory last equalled
+ * (its base) every page not written since and every leaf none of whose
+ * pages was, and a written page whose bytes are still the base's: a
+ * snapshot costs its root table (8 bytes per leaf: 8 KiB at 256 MiB),
+ * the leaves it changed and the pages whose bytes changed.
  *
  * Taking a snapshot first lets KVM finish an in-flight port/MMIO
  * instruction (one KVM_RUN with immediate_exit), so the saved registers
@@ -25,6 +35,13 @@
 #include "trace.h"
 
 #define CC_SNAP_MAX_MSRS 96
+/* Page pointers per leaf of a snapshot's page table: a 64-bit word of
+ * the dirty bitmap, so a leaf's changes are one word's bits. */
+#define CC_SNAP_LEAF_PAGES 64u
+
+struct cc_snap_leaf {
+	const uint8_t *page[CC_SNAP_LEAF_PAGES];
+};
 
 /* The vCPU, in the order it is restored (MP state before registers). */
 struct cc_vcpu_state {
@@ -54,18 +71,21 @@ struct cc_snapshot {
 	uint8_t *devices; /* the device-snapshot blob (see vm.c) */
 	uint64_t devices_len;
 	struct cc_trace_state trace;
-	/* Guest RAM, page by page.  A page unchanged since the VM's previous
-	 * live snapshot (the base) points into the base's pages, which are
-	 * immutable; only the others are copied into `own`.  A snapshot
-	 * holds a reference on its base, so the chain lives as long as any
-	 * snapshot that shares from it. */
-	const uint8_t **page;
+	/* Guest RAM: leaf[i] holds pages [64i, 64i + 64).  A leaf or page
+	 * shared with the base points into the base's, which are immutable;
+	 * the others are in own_leaf and own.  A snapshot holds a reference
+	 * on its base, so the chain lives as long as any snapshot that shares
+	 * from it. */
+	struct cc_snap_leaf **leaf;
+	struct cc_snap_leaf *own_leaf;
+	uint64_t nleaves, own_leaves;
 	uint8_t *own;
-	uint64_t own_pages; /* pages this snapshot copied */
+	uint64_t own_pages;  /* pages this snapshot copied */
+	uint64_t same_pages; /* written since the base, shared: same bytes */
 	struct cc_snapshot *base;
 	unsigned refs; /* the owner's, plus one per snapshot based on it */
 	uint64_t ram_size;
-	uint64_t *dirty; /* pages written since, while attached */
+	uint64_t gen; /* the VM's generation memory last equalled it in */
 	/* The disk overlay (virtio-blk), when the VM has a disk: its pages
 	 * are shared by reference with the live overlay (disk.h). */
 	bool has_disk;
@@ -91,11 +111,21 @@ int cc_vm_reboot(struct cc_vm *vm, struct cc_snapshot *s, bool crash,
 		 struct cc_err *err);
 
 /* An empty, detached snapshot for ram_size bytes of RAM whose pages all
- * live in `own` (for loaders); NULL when out of memory. */
+ * live in `own`, in order (for loaders); NULL when out of memory. */
 struct cc_snapshot *cc_snapshot_alloc(uint64_t ram_size);
 
-/* Collects the pages written since the last collection (guest: KVM's
- * dirty log or ring; VMM: its own bitmap) into every live snapshot.
+/* Guest page pg (below ram_size / CC_PAGE_SIZE) of s. */
+static inline const uint8_t *cc_snapshot_page(const struct cc_snapshot *s,
+					      uint64_t pg)
+{
+	return s->leaf[pg / CC_SNAP_LEAF_PAGES]->page[pg % CC_SNAP_LEAF_PAGES];
+}
+
+/* The bytes s holds on its own (not shared with its base). */
+uint64_t cc_snapshot_bytes(const struct cc_snapshot *s);
+
+/* Stamps the pages written since the last collection (guest: KVM's
+ * dirty log or ring; VMM: its own bitmap) with the VM's generation.
  * Snapshots and restores call it; the run loop does when the ring fills. */
 int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err);
 

@@ -521,6 +521,8 @@ void cc_vm_destroy(struct cc_vm *vm)
 		s->next = NULL;
 	}
 	free(vm->kvm_dirty);
+	free(vm->stamp);
+	free(vm->leaf_stamp);
 	cc_watchdog_stop(&vm->wd);
 	if (vm->run)
 		munmap(vm->run, vm->run_size);

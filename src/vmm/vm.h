@@ -189,8 +189,13 @@ struct cc_vm {
 	size_t nsamples, samples_cap;
 	bool stopped;
 	struct cc_vm_result result;
-	/* Snapshots (snapshot.c): live ones, for dirty-page accounting. */
+	/* Snapshots (snapshot.c): the live ones attached here, and the page
+	 * stamps that say what changed since each (snapshot.h). */
 	struct cc_snapshot *snaps;
+	struct cc_snapshot *last_sync; /* the one memory last equalled */
+	uint64_t gen;		       /* the current generation */
+	uint64_t *stamp;	       /* per page: generation last written */
+	uint64_t *leaf_stamp;	       /* per leaf: its pages' latest */
 	bool dirty_logging;
 	uint64_t *kvm_dirty;	    /* scratch for KVM_GET_DIRTY_LOG */
 	struct kvm_dirty_gfn *ring; /* dirty ring mode: the vCPU's ring */

@@ -4,7 +4,9 @@
  * process to the same bug and trace hash, the campaign run again with
  * the same seed and budget - keeping only two snapshots, so most states
  * are rebuilt from the root, and again killed with -9 twice and resumed -
- * gives the same queue/, bugs/ and report (timing aside), and the correct
+ * gives the same queue/, bugs/ and report (timing aside), as does the
+ * same campaign on two workers (two clusters, branches run at once and
+ * merged in plan order), and the correct
  * Raft under the same budget gives no report.  Each campaign is `chaoscontrol
  * explore SCENARIO`.
  */
@@ -133,6 +135,11 @@ Test(explore, the_same_seed_and_budget_give_the_same_campaign)
 	int rb = explore(b, sc, "--snapshots 2");
 	cr_assert_eq(ra, rb);
 	assert_same(a, b);
+	/* Two workers, each with its own cluster: the same campaign. */
+	const char *w = OUT "/same-workers";
+	int rw = explore(w, sc, "--workers 2");
+	cr_assert_eq(rw, ra, "two workers exited %d:\n%s", rw, out);
+	assert_same(a, w);
 	/* Killed twice (-9), resumed each time: the same campaign. */
 	char buf[4096];
 	cc_test_sh(buf, sizeof(buf), "rm -rf %s", c);

@@ -2,7 +2,8 @@
  * The explorer's pure parts: schedule mutations (deterministic for a
  * seed, every template inside its horizon and cap, in time order, each
  * operator reached) and reproducer files (round trip byte for byte,
- * every kind of bad file refused with a message naming what is wrong).
+ * every kind of bad file refused with a message naming what is wrong),
+ * and how a round's branches are given to workers.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "chaoscontrol/protocol.h"
+#include "explore/explorer.h"
 #include "explore/mutate.h"
 #include "fault/schedule.h"
 #include "run/reproducer.h"
@@ -119,6 +121,71 @@ Test(mutate, no_kinds_means_no_new_faults)
 	}
 	cc_mut_random(&c, &rng, &out);
 	cr_assert_eq(out.n, 0);
+}
+
+/* --- giving a round's branches to workers -------------------------------- */
+
+/* An entry whose snapshot worker `owner` holds (owner < 0: none kept),
+ * `depth` forks from the root.  The snapshot is never dereferenced: the
+ * assignment only asks whether there is one. */
+static char token;
+static struct cc_entry entry(uint64_t id, uint64_t parent, size_t depth,
+			     int owner)
+{
+	struct cc_entry e = {.id = id, .parent = parent};
+	e.path.n = depth;
+	if (owner >= 0) {
+		e.snap = (struct cc_sim_snapshot *)&token;
+		e.owner = (unsigned)owner;
+	}
+	return e;
+}
+
+static unsigned assigned[8];
+static void assign(struct cc_explorer *x, const size_t *entries, unsigned n)
+{
+	struct cc_plan p[8];
+	for (unsigned k = 0; k < n; k++)
+		p[k] = (struct cc_plan){.entry = entries[k], .worker = 99};
+	cc_workers_assign(x, p, n);
+	for (unsigned k = 0; k < n; k++)
+		assigned[k] = p[k].worker;
+}
+
+/* The cost model: one per branch on the worker holding the entry's
+ * snapshot, one more per fork re-run elsewhere; least finishing load
+ * first, the lower worker on a tie. */
+Test(workers, go_where_the_snapshot_is_unless_rebuilding_finishes_sooner)
+{
+	static struct cc_explorer x;
+	struct cc_entry e[] = {
+		entry(0, 0, 0, 0),  /* the root: every worker has it */
+		entry(1, 0, 1, 1),  /* held by worker 1 */
+		entry(2, 0, 1, 0),  /* held by worker 0 */
+		entry(3, 1, 2, -1), /* evicted; its parent is worker 1's */
+	};
+	x.e = e;
+	x.n = 4;
+	x.nworkers = 2;
+	const size_t plans[] = {1, 1, 2, 0, 3};
+	assign(&x, plans, 5);
+	/* 1 -> w1 (1 against 2); 1 again: w0 rebuilds it (2 against 2);
+	 * 2 -> w0 (3, a tie with w1's rebuild); the root -> w1 (2);
+	 * 3 -> w1, one fork from its parent there (4 against 6). */
+	const unsigned want[] = {1, 0, 0, 1, 1};
+	for (unsigned k = 0; k < 5; k++)
+		cr_assert_eq(assigned[k], want[k], "plan %u: worker %u", k,
+			     assigned[k]);
+	/* From the root only, they alternate. */
+	const size_t roots[] = {0, 0, 0, 0, 0, 0};
+	assign(&x, roots, 6);
+	for (unsigned k = 0; k < 6; k++)
+		cr_assert_eq(assigned[k], k % 2);
+	/* One worker takes everything. */
+	x.nworkers = 1;
+	assign(&x, plans, 5);
+	for (unsigned k = 0; k < 5; k++)
+		cr_assert_eq(assigned[k], 0);
 }
 
 /* --- reproducers --------------------------------------------------------- */
