@@ -12,7 +12,11 @@
 # budget, which must give no report.  Each campaign is one line of
 # $BUGHUNT_RESULTS (default build/bench/bughunt.tsv); a campaign already
 # there is not run again, so the figures accumulate over sessions.  Ends
-# with the medians per bug and mode.  CHAOSCONTROL names the binary; on a
+# with the medians per bug and mode.  BUGHUNT_MODES (default "guided
+# random"; also "choices": guided with --choices, "combos": with
+# --combos) picks the modes to run: after a change that leaves the random
+# baseline's code path alone, its campaigns (deterministic in branches)
+# need not run again.  CHAOSCONTROL names the binary; on a
 # host without /dev/kvm, run it inside QEMU:
 #   bash tests/hw/exec.sh build bash bench/bughunt.sh 3 200
 set -uo pipefail
@@ -21,6 +25,7 @@ budget=${2:-200}
 cc=${CHAOSCONTROL:-build/chaoscontrol}
 results=${BUGHUNT_RESULTS:-build/bench/bughunt.tsv}
 work=${BUGHUNT_WORK:-build/bench/bughunt}
+modes=" ${BUGHUNT_MODES:-guided random} "
 mkdir -p "$(dirname "$results")" "$work"
 [[ -f $results ]] || printf 'bug\tseed\tmode\tbudget\tbranches\tseconds\tbugs\twatchdog\tunverified\twall\tticks_run\n' >"$results"
 
@@ -32,12 +37,13 @@ declare -A property=(
 	[premature_commit]="State Machine Safety"
 	[fig8_commit]="State Machine Safety"
 )
-bugs=(accept_stale_term double_vote skip_truncate leader_no_stepdown
-	premature_commit fig8_commit)
+# BUGHUNT_BUGS: which of them (default all six).
+read -r -a bugs <<<"${BUGHUNT_BUGS:-accept_stale_term double_vote skip_truncate leader_no_stepdown premature_commit fig8_commit}"
 
 # One campaign, appended to the results unless it is there.
 campaign() {
 	local bug=$1 seed=$2 mode=$3 scenario=$4
+	[[ $modes == *" $mode "* ]] || return 0
 	if awk -F'\t' -v b="$bug" -v s="$seed" -v m="$mode" -v n="$budget" \
 		'$1 == b && $2 == s && $3 == m && $4 == n {found = 1}
 		 END {exit !found}' "$results"; then
@@ -46,6 +52,10 @@ campaign() {
 	local out=$work/$bug-$seed-$mode
 	rm -rf "$out"
 	local flags=() n=$budget
+	case $mode in
+	choices) flags=(--choices) ;; # input-tree mode
+	combos) flags=(--combos) ;;   # fault/status combinations as novelty
+	esac
 	if [[ $mode == random ]]; then
 		# The same simulated time: a random branch runs from the root
 		# (~320 ticks) to the scenario's end.

@@ -38,6 +38,10 @@ static const char help[] =
 	"                    not exist yet, but with --resume\n"
 	"  --resume          go on with the campaign in --out (its options\n"
 	"                    are kept; a new --branches extends it)\n"
+	"  --choices         input-tree mode: branches also force some of the\n"
+	"                    guests' next random_choice/get_random answers\n"
+	"  --combos          a new fault/status combination (a crash whose VM\n"
+	"                    ends killed, ...) makes an entry too\n"
 	"  --random          the random baseline: every branch a fresh random\n"
 	"                    schedule from the root to the end, no feedback\n"
 	"  --horizon T       ticks per branch (default 500)\n"
@@ -72,6 +76,8 @@ enum {
 	OPT_SEED,
 	OPT_OUT,
 	OPT_RANDOM,
+	OPT_CHOICES,
+	OPT_COMBOS,
 	OPT_HORIZON,
 	OPT_STALL,
 	OPT_KINDS,
@@ -92,6 +98,8 @@ static const struct option longopts[] = {
 	{"seed", required_argument, 0, OPT_SEED},
 	{"out", required_argument, 0, OPT_OUT},
 	{"random", no_argument, 0, OPT_RANDOM},
+	{"choices", no_argument, 0, OPT_CHOICES},
+	{"combos", no_argument, 0, OPT_COMBOS},
 	{"horizon", required_argument, 0, OPT_HORIZON},
 	{"stall-ticks", required_argument, 0, OPT_STALL},
 	{"kinds", required_argument, 0, OPT_KINDS},
@@ -226,6 +234,12 @@ static int parse(int argc, char **argv, struct explore_opts *o)
 			break;
 		case OPT_RANDOM:
 			cfg->random = true;
+			break;
+		case OPT_CHOICES:
+			cfg->choices = true;
+			break;
+		case OPT_COMBOS:
+			cfg->combos = true;
 			break;
 		case OPT_JSON:
 			o->json = true;

@@ -164,6 +164,26 @@ static void make_fork(struct cc_explorer *x, struct cc_plan *p, bool reseed,
 	}
 }
 
+/*
+ * Input-tree mode: one to three of the guests' next random draws (each
+ * of a random VM, among its next four) get another answer: the least
+ * (0, e.g. the shortest election timeout) half the time, a fresh value
+ * otherwise - extremes a uniform stream rarely gives, and draws of two
+ * VMs forced together.
+ */
+static void force_choices(struct cc_explorer *x, struct cc_fork *f)
+{
+	unsigned n = 1 + (unsigned)cc_entropy_below(&x->rng, 3);
+	for (unsigned k = 0; k < n; k++) {
+		struct cc_fork_choice *c = &f->choice[f->nchoices++];
+		c->vm = (uint32_t)cc_entropy_below(&x->rng, x->s->n);
+		c->offset = (uint32_t)cc_entropy_below(&x->rng, 4);
+		c->value = cc_entropy_below(&x->rng, 2)
+				   ? 0
+				   : cc_entropy_u64(&x->rng);
+	}
+}
+
 static void plan_branch(struct cc_explorer *x, struct cc_plan *p)
 {
 	struct cc_mut_config mc = {
@@ -192,20 +212,14 @@ static void plan_branch(struct cc_explorer *x, struct cc_plan *p)
 		p->until = x->cfg.ticks;
 	mc.horizon_ns = (p->until - e->tick) * CC_NS_PER_TICK;
 	bool reseed;
-	/* An entry with no faults yet (the root's) gets a whole random
-	 * schedule half the time, not one fault: a template then starts as
-	 * dense as the baseline's. */
-	if (!e->tmpl.n && cc_entropy_below(&x->rng, 2)) {
-		cc_mut_random(&mc, &x->rng, &p->tmpl);
-		p->op = CC_MUT_RANDOM;
-	} else {
-		p->op = cc_mutate(&mc, &x->rng, &e->tmpl, &other->tmpl,
-				  &p->tmpl, &reseed);
-	}
-	/* Every branch takes a new seed: the guests' timeouts and choices
-	 * come from it, and a branch that kept its entry's stream repeated
-	 * its interleavings (docs/EXPLORE.md, "Measured"). */
-	make_fork(x, p, true, seed);
+	/* Only the fork operator reseeds: a new seed on every branch (with
+	 * empty templates started from a whole random schedule) measured
+	 * worse (docs/EXPLORE.md, "Measured"). */
+	p->op = cc_mutate(&mc, &x->rng, &e->tmpl, &other->tmpl, &p->tmpl,
+			  &reseed);
+	make_fork(x, p, reseed, seed);
+	if (x->cfg.choices && !cc_entropy_below(&x->rng, 3))
+		force_choices(x, &p->fork);
 }
 
 /* --- merging a round ------------------------------------------------------
@@ -275,6 +289,17 @@ static uint64_t fold_goals(struct cc_explorer *x, const struct cc_oracle *o)
 		qsort(x->goals, x->ngoals, sizeof(char *), cmp_str);
 		n++;
 	}
+	return n;
+}
+
+static uint64_t fold_combos(struct cc_explorer *x, const struct cc_plan *p,
+			    const struct cc_branch_result *r)
+{
+	struct cc_combos c;
+	cc_branch_combos(p, r, &c);
+	uint64_t n = cc_combos_new(&c, &x->combos);
+	for (int k = 0; k < CC_FAULT__COUNT; k++)
+		x->combos.bits[k] |= c.bits[k];
 	return n;
 }
 
@@ -374,10 +399,14 @@ static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
 
 /* The branch's end state (its snapshot taken by its worker) becomes an
  * entry. */
+/* What a branch brought: a new entry needs one of them. */
+struct news {
+	uint64_t edges, buckets, goals, combos;
+};
+
 static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
 		     const struct cc_path *path, struct cc_outcome *o,
-		     uint64_t edges, uint64_t buckets, uint64_t goals,
-		     struct cc_err *err)
+		     const struct news *nw, struct cc_err *err)
 {
 	const struct cc_branch_result *res = &o->res;
 	struct cc_entry e = {
@@ -387,8 +416,9 @@ static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
 		.hash = res->trace_hash,
 		.tmpl = p->tmpl,
 		.op = p->op,
-		.new_edges = edges,
-		.new_goals = goals,
+		.new_edges = nw->edges,
+		.new_goals = nw->goals,
+		.new_combos = nw->combos,
 		.found_at = x->branches,
 		.last_used = x->branches,
 		.snap = o->snap,
@@ -411,8 +441,8 @@ static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
 	if (e.path.n > x->max_depth)
 		x->max_depth = e.path.n;
 	evict(x);
-	return cc_out_entry(x, &x->e[x->n - 1], edges, buckets, goals, res,
-			    err);
+	return cc_out_entry(x, &x->e[x->n - 1], nw->edges || nw->buckets,
+			    nw->goals, nw->combos, res, err);
 }
 
 static void add_timing(struct cc_explorer *x, const struct cc_outcome *o)
@@ -454,13 +484,17 @@ static int merge(struct cc_explorer *x, const struct cc_plan *p,
 	if (cc_path_copy(&path, &from->path) || cc_path_push(&path, &p->fork))
 		return cc_err_set(err, "out of memory");
 	int rc = 0;
-	uint64_t buckets, edges = fold_coverage(x, o->res.cov, &buckets);
-	uint64_t goals = fold_goals(x, &o->res.oracle);
+	struct news nw = {0};
+	nw.edges = fold_coverage(x, o->res.cov, &nw.buckets);
+	nw.goals = fold_goals(x, &o->res.oracle);
+	uint64_t combos = fold_combos(x, p, &o->res); /* reported either way */
+	nw.combos = x->cfg.combos ? combos : 0;
 	if (o->res.nbugs) {
 		rc = report_bugs(x, &path, &o->res, p->until, p->entry, err);
-	} else if ((edges || buckets || goals) && !x->cfg.random &&
-		   o->res.ticks == p->until && p->until < x->cfg.ticks) {
-		rc = add_entry(x, p, &path, o, edges, buckets, goals, err);
+	} else if ((nw.edges || nw.buckets || nw.goals || nw.combos) &&
+		   !x->cfg.random && o->res.ticks == p->until &&
+		   p->until < x->cfg.ticks) {
+		rc = add_entry(x, p, &path, o, &nw, err);
 	}
 	cc_path_free(&path);
 	return rc;

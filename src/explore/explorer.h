@@ -49,6 +49,8 @@ struct cc_explore_config {
 	unsigned max_faults;  /* per branch */
 	size_t max_snapshots; /* live entry snapshots; others rebuilt */
 	bool random;	      /* the baseline */
+	bool choices; /* input-tree mode: branches force random draws too */
+	bool combos;  /* a new fault/status combination is novelty too */
 	bool kinds[CC_FAULT__COUNT];
 	const char *out; /* the output directory (made by the caller) */
 	bool resume;	 /* go on from out/state.json (explore/state.h) */
@@ -71,6 +73,7 @@ struct cc_entry {
 	uint64_t last_used;	      /* branch count (snapshot eviction) */
 	enum cc_mut_op op;
 	uint64_t new_edges, new_goals, found_at; /* found_at: branch no. */
+	uint64_t new_combos;			 /* fault/status pairs */
 	bool retired; /* its state never came back from the root */
 };
 
@@ -94,6 +97,7 @@ struct cc_explorer {
 	size_t n, cap, live_snaps;
 	struct cc_coverage cov;
 	struct cc_net_stats net; /* the frames of every branch, summed */
+	struct cc_combos combos; /* fault/status combinations seen */
 	char **goals;		 /* sometimes/reachable satisfied, sorted */
 	size_t ngoals;
 	struct cc_found *bug;

@@ -49,17 +49,19 @@ int cc_out_init(struct cc_explorer *x, struct cc_err *err)
 	return 0;
 }
 
-int cc_out_entry(struct cc_explorer *x, const struct cc_entry *e,
-		 uint64_t edges, uint64_t buckets, uint64_t goals,
+int cc_out_entry(struct cc_explorer *x, const struct cc_entry *e, bool cov,
+		 uint64_t goals, uint64_t combos,
 		 const struct cc_branch_result *res, struct cc_err *err)
 {
 	char p[4096];
 	if (join(p, sizeof(p), err,
-		 "%s/queue/id:%06llu,src:%06llu,time:%llu,execs:%llu,op:%s%s%s",
+		 "%s/queue/"
+		 "id:%06llu,src:%06llu,time:%llu,execs:%llu,op:%s%s%s%s",
 		 x->cfg.out, (unsigned long long)e->id,
 		 (unsigned long long)e->parent, (unsigned long long)e->tick,
 		 (unsigned long long)x->branches, cc_mut_name(e->op),
-		 edges || buckets ? ",+cov" : "", goals ? ",+goal" : ""))
+		 cov ? ",+cov" : "", goals ? ",+goal" : "",
+		 combos ? ",+combo" : ""))
 		return -1;
 	struct cc_repro r = x->cfg.base;
 	r.path = e->path;
@@ -172,16 +174,18 @@ static json_t *entries_json(const struct cc_explorer *x)
 	for (size_t k = 0; k < x->n; k++) {
 		const struct cc_entry *e = &x->e[k];
 		json_array_append_new(
-			a, json_pack("{s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:I}",
-				     "id", (json_int_t)e->id, "parent",
-				     (json_int_t)e->parent, "tick",
-				     (json_int_t)e->tick, "depth",
-				     (json_int_t)e->path.n, "op",
-				     k ? cc_mut_name(e->op) : "root",
-				     "new_edges", (json_int_t)e->new_edges,
-				     "new_goals", (json_int_t)e->new_goals,
-				     "branches_from", (json_int_t)e->picked,
-				     "found_at", (json_int_t)e->found_at));
+			a,
+			json_pack("{s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I}",
+				  "id", (json_int_t)e->id, "parent",
+				  (json_int_t)e->parent, "tick",
+				  (json_int_t)e->tick, "depth",
+				  (json_int_t)e->path.n, "op",
+				  k ? cc_mut_name(e->op) : "root", "new_edges",
+				  (json_int_t)e->new_edges, "new_goals",
+				  (json_int_t)e->new_goals, "new_combos",
+				  (json_int_t)e->new_combos, "branches_from",
+				  (json_int_t)e->picked, "found_at",
+				  (json_int_t)e->found_at));
 	}
 	return a;
 }
@@ -203,6 +207,62 @@ static json_t *bugs_json(const struct cc_explorer *x)
 				     hexs(f->repro.trace_hash)));
 	}
 	return a;
+}
+
+json_t *cc_combos_json(const struct cc_combos *c)
+{
+	json_t *a = json_array();
+	char name[96];
+	for (int k = 0; k < CC_FAULT__COUNT; k++)
+		for (int st = 0; st < CC_COMBO_STATUSES; st++)
+			if (c->bits[k] >> st & 1) {
+				snprintf(name, sizeof(name), "%s/%s",
+					 cc_fault_name((enum cc_fault_kind)k),
+					 cc_vm_status_name(
+						 (enum cc_vm_status)st));
+				json_array_append_new(a, json_string(name));
+			}
+	return a;
+}
+
+static int combo_of(const char *name, int *kind, int *status)
+{
+	const char *slash = name ? strchr(name, '/') : NULL;
+	char k[64];
+	if (!slash || (size_t)(slash - name) >= sizeof(k))
+		return -1;
+	memcpy(k, name, (size_t)(slash - name));
+	k[slash - name] = 0;
+	*kind = (int)cc_fault_kind_of(k);
+	for (*status = 0; *status < CC_COMBO_STATUSES; (*status)++)
+		if (!strcmp(slash + 1,
+			    cc_vm_status_name((enum cc_vm_status) * status)))
+			break;
+	return *kind < CC_FAULT__COUNT && *status < CC_COMBO_STATUSES ? 0 : -1;
+}
+
+int cc_combos_parse(json_t *a, struct cc_combos *c, struct cc_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	if (!json_is_array(a))
+		return cc_err_set(err, "\"combinations\" must be a list");
+	for (size_t k = 0; k < json_array_size(a); k++) {
+		const char *name = json_string_value(json_array_get(a, k));
+		int kind, st;
+		if (combo_of(name, &kind, &st))
+			return cc_err_set(err,
+					  "\"combinations\": \"%s\" is not "
+					  "KIND/STATUS",
+					  name ? name : "(not a string)");
+		c->bits[kind] |= (uint8_t)(1u << st);
+	}
+	return 0;
+}
+
+static unsigned ncombos(const struct cc_combos *c)
+{
+	struct cc_combos none = {{0}};
+	return cc_combos_new(c, &none);
 }
 
 static json_t *goals_json(const struct cc_explorer *x)
@@ -237,6 +297,9 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 		(json_int_t)x->unverified, "rebuild_divergences",
 		(json_int_t)x->divergences, "goals", goals_json(x), "entries",
 		entries_json(x), "bugs", bugs_json(x));
+	json_object_set_new(o, "combinations", cc_combos_json(&x->combos));
+	json_object_set_new(o, "input_tree", json_boolean(x->cfg.choices));
+	json_object_set_new(o, "combos_novelty", json_boolean(x->cfg.combos));
 	json_object_set_new(o, "network",
 			    json_pack("{s:I,s:I,s:I,s:I}", "sent",
 				      (json_int_t)n->sent, "delivered",
@@ -297,6 +360,7 @@ static char *stats_text(const struct cc_explorer *x)
 	KV("target_mode", "%s", x->cfg.random ? "random" : "guided");
 	KV("rounds", "%llu", (unsigned long long)x->rounds);
 	KV("goals_met", "%zu", x->ngoals);
+	KV("combinations", "%u", ncombos(&x->combos));
 	KV("ticks_run", "%llu", (unsigned long long)x->ticks_run);
 	KV("watchdog_branches", "%llu",
 	   (unsigned long long)x->watchdog_branches);

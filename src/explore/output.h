@@ -24,9 +24,14 @@
 #include "explorer.h"
 
 int cc_out_init(struct cc_explorer *x, struct cc_err *err);
-int cc_out_entry(struct cc_explorer *x, const struct cc_entry *e,
-		 uint64_t edges, uint64_t buckets, uint64_t goals,
+/* A new entry's queue/ file; cov, goals, combos: what it brought. */
+int cc_out_entry(struct cc_explorer *x, const struct cc_entry *e, bool cov,
+		 uint64_t goals, uint64_t combos,
 		 const struct cc_branch_result *res, struct cc_err *err);
+/* The fault/status combinations in c, by name ("crash/killed"). */
+json_t *cc_combos_json(const struct cc_combos *c);
+/* c from such a list; -1 with err naming a bad one. */
+int cc_combos_parse(json_t *a, struct cc_combos *c, struct cc_err *err);
 /* again: the verifying run (its console tails go in summary.txt). */
 int cc_out_bug(struct cc_explorer *x, struct cc_found *f,
 	       const struct cc_branch_result *again, struct cc_err *err);

@@ -9,6 +9,7 @@
 
 #include "../base/array.h"
 #include "../base/file.h"
+#include "output.h"
 
 #define FORMAT "chaoscontrol-campaign"
 
@@ -33,26 +34,28 @@ static json_t *kinds_json(const bool *kinds)
 
 static json_t *config_json(const struct cc_explore_config *c)
 {
-	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:o}", "seed",
-			 cc_json_hex(c->seed), "branches",
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:b,s:b,s:o}",
+			 "seed", cc_json_hex(c->seed), "branches",
 			 (json_int_t)c->branches, "horizon",
 			 (json_int_t)c->horizon, "ticks", (json_int_t)c->ticks,
 			 "stall_ticks", (json_int_t)c->stall_ticks, "round",
 			 c->round, "max_faults", c->max_faults, "random",
-			 c->random, "kinds", kinds_json(c->kinds));
+			 c->random, "choices", c->choices, "combos", c->combos,
+			 "kinds", kinds_json(c->kinds));
 }
 
 static json_t *entry_json(const struct cc_entry *e)
 {
 	return json_pack(
-		"{s:I,s:I,s:I,s:o,s:i,s:I,s:I,s:I,s:I,s:I,s:b,s:o,"
+		"{s:I,s:I,s:I,s:o,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,"
 		"s:o}",
 		"id", (json_int_t)e->id, "parent", (json_int_t)e->parent,
 		"tick", (json_int_t)e->tick, "hash", cc_json_hex(e->hash), "op",
 		(int)e->op, "picked", (json_int_t)e->picked, "finds",
 		(json_int_t)e->finds, "new_edges", (json_int_t)e->new_edges,
-		"new_goals", (json_int_t)e->new_goals, "found_at",
-		(json_int_t)e->found_at, "retired", e->retired, "template",
+		"new_goals", (json_int_t)e->new_goals, "new_combos",
+		(json_int_t)e->new_combos, "found_at", (json_int_t)e->found_at,
+		"retired", e->retired, "template",
 		cc_faults_json(e->tmpl.f, e->tmpl.n), "forks",
 		cc_path_json(&e->path));
 }
@@ -108,6 +111,7 @@ static json_t *state_json(const struct cc_explorer *x)
 	json_object_set_new(root, "version", json_integer(CC_STATE_VERSION));
 	json_object_set_new(root, "rng_key", json_string(key));
 	json_object_set_new(root, "coverage", coverage_json(x));
+	json_object_set_new(root, "combinations", cc_combos_json(&x->combos));
 	json_object_set_new(
 		root, "network",
 		json_pack("{s:I,s:I,s:I,s:I}", "sent", (json_int_t)x->net.sent,
@@ -198,6 +202,8 @@ int cc_state_config(const char *out, struct cc_explore_config *cfg,
 	json_t *c = json_object_get(o, "config");
 	uint64_t branches, round, max_faults;
 	json_t *random = json_object_get(c, "random");
+	json_t *choices = json_object_get(c, "choices");
+	json_t *combos = json_object_get(c, "combos");
 	int rc = cc_json_get_hex(c, "seed", &cfg->seed, err) ||
 				 cc_json_get_uint(c, "branches", UINT32_MAX,
 						  &branches, err) ||
@@ -211,6 +217,8 @@ int cc_state_config(const char *out, struct cc_explore_config *cfg,
 						  CC_FORK_MAX_FAULTS,
 						  &max_faults, err) ||
 				 !json_is_boolean(random) ||
+				 !json_is_boolean(choices) ||
+				 !json_is_boolean(combos) ||
 				 parse_kinds(json_object_get(c, "kinds"),
 					     cfg->kinds, err)
 			 ? -1
@@ -223,8 +231,11 @@ int cc_state_config(const char *out, struct cc_explore_config *cfg,
 		cfg->round = (unsigned)round;
 		cfg->max_faults = (unsigned)max_faults;
 		cfg->random = json_is_true(random);
+		cfg->choices = json_is_true(choices);
+		cfg->combos = json_is_true(combos);
 	} else if (!err->msg[0]) {
-		cc_err_set(err, "config: \"random\" must be true or false");
+		cc_err_set(err, "config: \"random\", \"choices\" and "
+				"\"combos\" must be true or false");
 	}
 	json_decref(o);
 	return rc;
@@ -245,6 +256,8 @@ static int parse_entry(struct cc_explorer *x, json_t *j, uint64_t id,
 	    cc_json_get_uint(j, "finds", UINT64_MAX, &e->finds, err) ||
 	    cc_json_get_uint(j, "new_edges", UINT64_MAX, &e->new_edges, err) ||
 	    cc_json_get_uint(j, "new_goals", UINT64_MAX, &e->new_goals, err) ||
+	    cc_json_get_uint(j, "new_combos", UINT64_MAX, &e->new_combos,
+			     err) ||
 	    cc_json_get_uint(j, "found_at", UINT64_MAX, &e->found_at, err))
 		return -1;
 	if (e->id != id || e->parent >= id || !json_is_boolean(retired))
@@ -412,6 +425,9 @@ int cc_state_load(struct cc_explorer *x, struct cc_err *err)
 		load_counters(x, o, &e) ||
 				load_network(x, json_object_get(o, "network"),
 					     &e) ||
+				cc_combos_parse(
+					json_object_get(o, "combinations"),
+					&x->combos, &e) ||
 				load_coverage(x, json_object_get(o, "coverage"),
 					      &e) ||
 				load_goals(x, json_object_get(o, "goals"),

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chaoscontrol/protocol.h"
+
+#include "../fault/engine.h"
 #include "explorer.h"
 
 /* --- the root ------------------------------------------------------------ */
@@ -119,6 +122,29 @@ bool cc_goal_met(const struct cc_property *p)
 		 p->hits));
 }
 
+void cc_branch_combos(const struct cc_plan *p, const struct cc_branch_result *r,
+		      struct cc_combos *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t k = 0; k < p->fork.nfaults; k++) {
+		const struct cc_fault *f = &p->fork.fault[k];
+		if (f->at_ns >= r->ticks * CC_NS_PER_TICK)
+			continue; /* not dispatched: the branch ended first */
+		for (unsigned i = 0; i < r->nvms; i++)
+			if (!cc_fault_has_vm(f->kind) || f->vm == i)
+				c->bits[f->kind] |=
+					(uint8_t)(1u << r->status[i]);
+	}
+}
+
+unsigned cc_combos_new(const struct cc_combos *c, const struct cc_combos *seen)
+{
+	unsigned n = 0;
+	for (int k = 0; k < CC_FAULT__COUNT; k++)
+		n += (unsigned)__builtin_popcount(c->bits[k] & ~seen->bits[k]);
+	return n;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -136,6 +162,10 @@ static bool may_be_new(const struct cc_explorer *x, const struct cc_plan *p,
 	for (size_t k = 0; k < CC_COVERAGE_SIZE; k++)
 		if (r->cov[k] & ~x->cov.seen[k])
 			return true;
+	struct cc_combos c;
+	cc_branch_combos(p, r, &c);
+	if (x->cfg.combos && cc_combos_new(&c, &x->combos))
+		return true;
 	for (size_t k = 0; k < r->oracle.n; k++) {
 		const char *id = r->oracle.p[k].id;
 		if (cc_goal_met(&r->oracle.p[k]) && id &&

@@ -82,4 +82,21 @@ int cc_workers_round(struct cc_explorer *x, const struct cc_plan *p,
 /* A `sometimes` that passed or a `reachable` reached. */
 bool cc_goal_met(const struct cc_property *p);
 
+/*
+ * Fault/status combinations, a novelty beside edges and goals: for each
+ * fault a branch dispatched, the status at the branch's end of the VM it
+ * acted on (of every VM, for partitions and heals); bit s of bits[k] is
+ * (kind k, status s).  A crash whose VM is still killed at the end, a
+ * pause whose VM never came back, ... each is seen once.
+ */
+#define CC_COMBO_STATUSES 5 /* enum cc_vm_status */
+struct cc_combos {
+	uint8_t bits[CC_FAULT__COUNT];
+};
+
+void cc_branch_combos(const struct cc_plan *p, const struct cc_branch_result *r,
+		      struct cc_combos *c);
+/* The combinations in c not in seen. */
+unsigned cc_combos_new(const struct cc_combos *c, const struct cc_combos *seen);
+
 #endif

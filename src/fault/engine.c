@@ -82,7 +82,7 @@ static bool any_setup(const struct cc_fault_engine *e)
 	return false;
 }
 
-static bool has_vm(enum cc_fault_kind k)
+bool cc_fault_has_vm(enum cc_fault_kind k)
 {
 	return k != CC_FAULT_NETWORK_PARTITION && k != CC_FAULT_NETWORK_HEAL;
 }
@@ -93,7 +93,7 @@ static bool open_for(const struct cc_fault_engine *e, const struct cc_fault *f)
 	case CC_GATE_NONE:
 		return true;
 	case CC_GATE_PER_VM:
-		if (has_vm(f->kind))
+		if (cc_fault_has_vm(f->kind))
 			return e->setup[f->vm];
 		return all_setup(e);
 	case CC_GATE_ANY:

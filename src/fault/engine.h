@@ -78,6 +78,10 @@ bool cc_engine_gate_open(const struct cc_fault_engine *e);
 
 /* A fault's parameters (all but kind and time) drawn from rng within
  * the engine's bounds; the explorer draws its faults with it too. */
+/* Whether faults of kind k act on one VM (cc_fault.vm): all but
+ * partitions and heals. */
+bool cc_fault_has_vm(enum cc_fault_kind k);
+
 void cc_fault_random_params(struct cc_entropy *rng, unsigned nvms,
 			    struct cc_fault *f);
 

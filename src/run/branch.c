@@ -53,8 +53,28 @@ int cc_fork_apply(struct cc_sim *s, const struct cc_fork *f, struct cc_err *err)
 					  "a fork at tick %llu schedules a "
 					  "fault before it",
 					  (unsigned long long)f->at);
+	if (f->nchoices > CC_FORK_MAX_CHOICES)
+		return cc_err_set(err, "a fork of %zu choices (at most %u)",
+				  f->nchoices, CC_FORK_MAX_CHOICES);
+	for (size_t k = 0; k < f->nchoices; k++)
+		if (f->choice[k].vm >= s->n ||
+		    f->choice[k].offset >= CC_FORK_MAX_OFFSET)
+			return cc_err_set(err,
+					  "a fork's choice %zu: VM %u, offset "
+					  "%u out of range",
+					  k, f->choice[k].vm,
+					  f->choice[k].offset);
 	if (f->reseed)
 		cc_sim_reseed(s, f->seed);
+	for (size_t k = 0; k < f->nchoices; k++)
+		if (cc_sim_override_choice(s, f->choice[k].vm,
+					   f->choice[k].offset,
+					   f->choice[k].value))
+			return cc_err_set(err,
+					  "VM %u has %u choice overrides "
+					  "pending",
+					  f->choice[k].vm,
+					  CC_SIM_MAX_OVERRIDES);
 	if (cc_engine_set_future(&s->engine, f->fault, f->nfaults))
 		return cc_err_set(err, "cannot schedule the fork's faults");
 	return 0;
@@ -287,6 +307,9 @@ int cc_branch_run(struct cc_sim *s, const struct cc_branch_opts *o,
 	r->trace_hash = cc_sim_trace_hash(s);
 	r->watchdog_fires = watchdog_total(s) - wd;
 	cc_net_stats_add(&r->net, &s->fabric.stats, &net0);
+	r->nvms = s->n;
+	for (unsigned i = 0; i < s->n; i++)
+		r->status[i] = (uint8_t)s->slot[i].status;
 	if (r->cov)
 		read_coverage(s, r->cov);
 	cc_sim_fold_oracle(s, &r->oracle);

@@ -33,12 +33,24 @@
 #define CC_BRANCH_MAX_BUGS 8u
 #define CC_BRANCH_TAIL	   16u /* console lines kept per VM */
 
+#define CC_FORK_MAX_CHOICES 8u	  /* choice overrides one fork may set */
+#define CC_FORK_MAX_OFFSET  1024u /* how far ahead a choice may be */
+
+/* Input-tree mode: VM vm's random draw `offset` draws after the fork
+ * answers value (modulo the n it asks for). */
+struct cc_fork_choice {
+	uint32_t vm, offset;
+	uint64_t value;
+};
+
 struct cc_fork {
 	uint64_t at; /* tick */
 	bool reseed;
 	uint64_t seed;
 	struct cc_fault fault[CC_FORK_MAX_FAULTS]; /* absolute times >= at */
 	size_t nfaults;
+	struct cc_fork_choice choice[CC_FORK_MAX_CHOICES];
+	size_t nchoices;
 };
 
 struct cc_path {
@@ -94,6 +106,9 @@ struct cc_branch_result {
 	uint64_t trace_hash;
 	uint64_t watchdog_fires; /* during the branch */
 	struct cc_net_stats net; /* the frames the branch sent, delivered...*/
+	uint8_t status[CC_SIM_MAX_VMS]; /* each VM's at the end (cc_vm_status)
+					 */
+	unsigned nvms;
 	/* Bucket bits (run/coverage.h) of every edge hit, OR over the VMs;
 	 * CC_COVERAGE_SIZE bytes, the caller's. */
 	uint8_t *cov;

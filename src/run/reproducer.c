@@ -28,9 +28,19 @@ json_t *cc_faults_json(const struct cc_fault *f, size_t n)
 
 static json_t *fork_json(const struct cc_fork *f)
 {
-	return json_pack("{s:I,s:b,s:o,s:o}", "at", (json_int_t)f->at, "reseed",
-			 f->reseed, "seed", cc_json_hex(f->seed), "faults",
-			 cc_faults_json(f->fault, f->nfaults));
+	json_t *o = json_pack("{s:I,s:b,s:o,s:o}", "at", (json_int_t)f->at,
+			      "reseed", f->reseed, "seed", cc_json_hex(f->seed),
+			      "faults", cc_faults_json(f->fault, f->nfaults));
+	if (!f->nchoices)
+		return o;
+	json_t *a = json_array();
+	for (size_t k = 0; k < f->nchoices; k++)
+		json_array_append_new(
+			a, json_pack("{s:i,s:i,s:o}", "vm", f->choice[k].vm,
+				     "offset", f->choice[k].offset, "value",
+				     cc_json_hex(f->choice[k].value)));
+	json_object_set_new(o, "choices", a);
+	return o;
 }
 
 json_t *cc_path_json(const struct cc_path *p)
@@ -129,6 +139,35 @@ int cc_faults_parse(json_t *a, unsigned nodes, struct cc_fault *out, size_t *n,
 	return rc;
 }
 
+/* "choices" (optional): [{"vm", "offset", "value"}...]. */
+static int parse_choices(json_t *a, unsigned nodes, struct cc_fork *f,
+			 struct cc_err *err)
+{
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > CC_FORK_MAX_CHOICES)
+		return cc_err_set(err, "\"choices\" must be 0 to %u choices",
+				  CC_FORK_MAX_CHOICES);
+	for (size_t k = 0; k < json_array_size(a); k++) {
+		json_t *c = json_array_get(a, k);
+		uint64_t vm, off;
+		if (!json_is_object(c) ||
+		    cc_json_get_uint(c, "vm", nodes - 1, &vm, err) ||
+		    cc_json_get_uint(c, "offset", CC_FORK_MAX_OFFSET - 1, &off,
+				     err) ||
+		    cc_json_get_hex(c, "value", &f->choice[k].value, err))
+			return cc_err_set(err,
+					  "choices[%zu]: needs \"vm\" (below "
+					  "%u), \"offset\" (below %u) and a "
+					  "hex \"value\"",
+					  k, nodes, CC_FORK_MAX_OFFSET);
+		f->choice[k].vm = (uint32_t)vm;
+		f->choice[k].offset = (uint32_t)off;
+		f->nchoices++;
+	}
+	return 0;
+}
+
 static int parse_fork(json_t *j, unsigned nodes, struct cc_fork *f,
 		      struct cc_err *err)
 {
@@ -148,7 +187,7 @@ static int parse_fork(json_t *j, unsigned nodes, struct cc_fork *f,
 		if (f->fault[k].at_ns < f->at * CC_NS_PER_TICK)
 			return cc_err_set(err, "fault %zu is before the fork",
 					  k);
-	return 0;
+	return parse_choices(json_object_get(j, "choices"), nodes, f, err);
 }
 
 int cc_bug_parse(json_t *j, struct cc_bug_sig *b, struct cc_err *err)
@@ -216,10 +255,10 @@ static int parse_root(struct cc_repro *r, json_t *o, struct cc_err *err)
 				       "\"" FORMAT "\")");
 	if (cc_json_get_uint(o, "version", 1000, &version, err))
 		return -1;
-	if (version != CC_REPRO_VERSION)
-		return cc_err_set(err, "version %llu (this build reads %d)",
-				  (unsigned long long)version,
-				  CC_REPRO_VERSION);
+	if (version < 1 || version > CC_REPRO_VERSION)
+		return cc_err_set(
+			err, "version %llu (this build reads 1 to %d)",
+			(unsigned long long)version, CC_REPRO_VERSION);
 	if (!sc || !*sc || strlen(sc) >= sizeof(r->scenario))
 		return cc_err_set(err, "\"scenario\" must be a path");
 	snprintf(r->scenario, sizeof(r->scenario), "%s", sc);

@@ -28,7 +28,7 @@
 #include "../base/err.h"
 #include "branch.h"
 
-#define CC_REPRO_VERSION   1
+#define CC_REPRO_VERSION   2 /* 2: a fork's choice overrides */
 #define CC_REPRO_MAX_BYTES (64u << 20)
 
 struct cc_repro {

@@ -28,6 +28,7 @@ enum sim_event {
 	EV_STATUS,
 	EV_VM_HASH,
 	EV_RESEED,
+	EV_CHOICE,
 };
 
 static void note(struct cc_sim *s, uint32_t kind, uint64_t a, uint64_t b,
@@ -552,6 +553,32 @@ void cc_sim_reseed(struct cc_sim *s, uint64_t seed)
 	note(s, EV_RESEED, s->tick, seed, 0);
 }
 
+/* The VM answers from its slot's table (a restore copies the slot). */
+static void use_overrides(struct cc_vm_slot *v)
+{
+	v->vm->cfg.choice_overrides = v->ov;
+	v->vm->cfg.n_choice_overrides = v->nov;
+}
+
+int cc_sim_override_choice(struct cc_sim *s, unsigned i, uint64_t offset,
+			   uint64_t value)
+{
+	struct cc_vm_slot *v = &s->slot[i];
+	uint64_t next = v->vm->hc.choices, seq = next + offset;
+	size_t n = 0;
+	for (size_t k = 0; k < v->nov; k++)
+		if (v->ov[k].seq >= next && v->ov[k].seq != seq)
+			v->ov[n++] = v->ov[k];
+	v->nov = n;
+	if (n == CC_SIM_MAX_OVERRIDES)
+		return -1;
+	v->ov[v->nov++] = (struct cc_hc_override){seq, value};
+	use_overrides(v);
+	note(s, EV_CHOICE, s->tick, (uint64_t)i << 32 | (offset & 0xffffffff),
+	     value);
+	return 0;
+}
+
 uint64_t cc_sim_trace_hash(const struct cc_sim *s)
 {
 	return XXH3_64bits_digest(s->hash);
@@ -674,6 +701,7 @@ int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
 			v->narchive = 0; /* out of memory: the old lives' log */
 		v->vm = vm;
 		v->initial = initial;
+		use_overrides(v);
 		if (vm->serial_len > snap->serial_len[i])
 			vm->serial_len = snap->serial_len[i];
 		vm->serial_flushed = vm->serial_len;

@@ -55,6 +55,8 @@ struct cc_sim_frame {
 	uint8_t data[CC_NET_FRAME_MAX];
 };
 
+#define CC_SIM_MAX_OVERRIDES 64u /* choice overrides pending per VM */
+
 struct cc_vm_slot {
 	struct cc_vm *vm;
 	struct cc_snapshot *initial; /* the VM at the start: restarts */
@@ -77,6 +79,11 @@ struct cc_vm_slot {
 	 * back with the rest of the VM; the oracle must still see them). */
 	char **archive;
 	size_t narchive;
+	/* Input-tree mode: answers forced at its random_choice/get_random
+	 * calls by sequence number (cc_sim_override_choice); part of the
+	 * cluster's state, so snapshots keep them. */
+	struct cc_hc_override ov[CC_SIM_MAX_OVERRIDES];
+	size_t nov;
 };
 
 struct cc_sim_config {
@@ -126,6 +133,13 @@ const char **cc_sim_records(const struct cc_sim *s, unsigned i, size_t *n);
  * have; restarts from now on use it too, and cluster snapshots keep it.
  * The branches of one snapshot differ this way (run/branch.h). */
 void cc_sim_reseed(struct cc_sim *s, uint64_t seed);
+
+/* Input-tree mode: VM i's random draw `offset` draws from now (0: its
+ * next) answers `value` (modulo the n it asks for) instead of its
+ * stream's.  Overrides of draws already made are dropped first; -1 when
+ * CC_SIM_MAX_OVERRIDES are still pending.  A traced controller event. */
+int cc_sim_override_choice(struct cc_sim *s, unsigned i, uint64_t offset,
+			   uint64_t value);
 
 /* Drops every SDK record gathered so far, so cc_sim_records() returns
  * only what comes after (a branch's own, run/branch.h).  After a restore

@@ -13,6 +13,7 @@
 
 #include "chaoscontrol/protocol.h"
 #include "explore/explorer.h"
+#include "explore/output.h"
 #include "explore/mutate.h"
 #include "fault/schedule.h"
 #include "run/reproducer.h"
@@ -188,6 +189,44 @@ Test(workers, go_where_the_snapshot_is_unless_rebuilding_finishes_sooner)
 		cr_assert_eq(assigned[k], 0);
 }
 
+/* A crash whose VM ended killed, a partition seen with every VM's status,
+ * a fault past the branch's end not at all; names round-trip. */
+Test(workers, fault_status_combinations_name_how_a_branch_ended)
+{
+	struct cc_plan p = {0};
+	struct cc_fault *f = p.fork.fault;
+	f[0] = (struct cc_fault){.at_ns = 10 * CC_NS_PER_TICK,
+				 .kind = CC_FAULT_PROCESS_CRASH,
+				 .vm = 1};
+	f[1] = (struct cc_fault){.at_ns = 20 * CC_NS_PER_TICK,
+				 .kind = CC_FAULT_NETWORK_PARTITION};
+	f[2] = (struct cc_fault){.at_ns = 900 * CC_NS_PER_TICK,
+				 .kind = CC_FAULT_PROCESS_PAUSE};
+	p.fork.nfaults = 3;
+	struct cc_branch_result r = {.ticks = 500, .nvms = 3};
+	r.status[0] = CC_VM_RUNNING;
+	r.status[1] = CC_VM_KILLED;
+	r.status[2] = CC_VM_PAUSED;
+	struct cc_combos c, back, none = {{0}};
+	cc_branch_combos(&p, &r, &c);
+	cr_assert_eq(cc_combos_new(&c, &none), 4);
+	json_t *a = cc_combos_json(&c);
+	char *text = json_dumps(a, JSON_COMPACT);
+	cr_assert_str_eq(text,
+			 "[\"network_partition/running\",\"network_partition/"
+			 "paused\",\"network_partition/killed\","
+			 "\"process_crash/killed\"]");
+	struct cc_err e;
+	cr_assert_eq(cc_combos_parse(a, &back, &e), 0, "%s", e.msg);
+	cr_assert_eq(memcmp(&back, &c, sizeof(c)), 0);
+	cr_assert_eq(cc_combos_new(&c, &back), 0);
+	json_array_append_new(a, json_string("process_crash/asleep"));
+	cr_assert_eq(cc_combos_parse(a, &back, &e), -1);
+	cr_assert(strstr(e.msg, "process_crash/asleep"), "%s", e.msg);
+	free(text);
+	json_decref(a);
+}
+
 /* --- reproducers --------------------------------------------------------- */
 
 static void sample(struct cc_repro *r)
@@ -209,6 +248,9 @@ static void sample(struct cc_repro *r)
 			     .sides = {0, 1, 1}};
 	cr_assert_eq(cc_fault_canon(&p, 3), 0);
 	f.fault[f.nfaults++] = p;
+	f.choice[f.nchoices++] = (struct cc_fork_choice){2, 1, 0};
+	f.choice[f.nchoices++] =
+		(struct cc_fork_choice){0, 3, 0xfeedfacecafebeefull};
 	cr_assert_eq(cc_path_push(&r->path, &f), 0);
 	f = (struct cc_fork){.at = 912};
 	cr_assert_eq(cc_path_push(&r->path, &f), 0);
@@ -287,7 +329,10 @@ Test(reproducer, refuses_bad_files_with_a_reason)
 	} cases[] = {
 		{"chaoscontrol-reproducer", "something-else",
 		 "not a reproducer"},
-		{"\"version\": 1", "\"version\": 2", "version 2"},
+		{"\"version\": 2", "\"version\": 3", "version 3"},
+		{"\"offset\": 3", "\"offset\": 5000", "choices[1]"},
+		{"\"vm\": 2,", "\"vm\": 3,", "choices[0]"},
+		{"\"value\": \"0x0\"", "\"value\": 0", "choices[0]"},
 		{"\"nodes\": 3", "\"nodes\": 0", "nodes"},
 		{"\"nodes\": 3", "\"nodes\": 99", "nodes"},
 		{"\"seed\": \"0xffffffffffffffff\"", "\"seed\": 12", "seed"},
