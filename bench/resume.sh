@@ -27,7 +27,9 @@ RANDOM=20261203 # the moments are the same on every run of the bench
 landed=0 args=(--seed 1 --branches "$budget")
 for ((k = 0; k < kills; k++)); do
 	after=$((1 + RANDOM % 15))
-	[[ -d $work/killed ]] && args=(--resume)
+	# With the options each time: a kill before the first state.json
+	# makes --resume start over with the command line's options.
+	[[ -d $work/killed ]] && args=(--resume --seed 1 --branches "$budget")
 	timeout -s KILL "$after" "$cc" explore "$scenario" "${args[@]}" \
 		--out "$work/killed" >/dev/null 2>>"$work/killed.log"
 	rc=$?
@@ -37,7 +39,8 @@ for ((k = 0; k < kills; k++)); do
 		break
 	fi
 done
-"$cc" explore "$scenario" --resume --out "$work/killed" --json \
+"$cc" explore "$scenario" --resume --seed 1 --branches "$budget" \
+	--out "$work/killed" --json \
 	>"$work/killed.json" 2>>"$work/killed.log"
 got=$?
 
