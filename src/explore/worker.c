@@ -162,10 +162,12 @@ static bool may_be_new(const struct cc_explorer *x, const struct cc_plan *p,
 	for (size_t k = 0; k < CC_COVERAGE_SIZE; k++)
 		if (r->cov[k] & ~x->cov.seen[k])
 			return true;
-	struct cc_combos c;
-	cc_branch_combos(p, r, &c);
-	if (x->cfg.combos && cc_combos_new(&c, &x->combos))
-		return true;
+	if (x->cfg.combos) {
+		struct cc_combos c;
+		cc_branch_combos(p, r, &c);
+		if (cc_combos_new(&c, &x->combos))
+			return true;
+	}
 	for (size_t k = 0; k < r->oracle.n; k++) {
 		const char *id = r->oracle.p[k].id;
 		if (cc_goal_met(&r->oracle.p[k]) && id &&
