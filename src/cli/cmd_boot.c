@@ -529,7 +529,7 @@ static uint64_t next_stop(const struct cc_vm *vm, const struct boot_opts *o,
  */
 static int drive(struct cc_vm *vm, const struct boot_opts *o,
 		 const char *cache_path, bool faults_at_ready,
-		 struct cc_vm_result *res)
+		 struct cc_vm_result *res, bool *saved)
 {
 	uint64_t horizon = horizon_ns(o);
 	uint64_t snap_at = o->snapshot_at * CC_NS_PER_TICK;
@@ -565,6 +565,7 @@ static int drive(struct cc_vm *vm, const struct boot_opts *o,
 			if (cc_run_save(vm, o->save, "snapshot"))
 				return -1;
 			snap_at = 0;
+			*saved = true;
 		}
 		if (horizon && vm->vclock.ns >= horizon)
 			return 0;
@@ -757,12 +758,24 @@ static int run(const struct boot_opts *o)
 	if (!faults_at_ready && (!o->faults_at_setup || vm->hc.setup_complete))
 		arm_faults(vm, o);
 	struct cc_vm_result res;
-	if (drive(vm, o, save_cache, faults_at_ready, &res) &&
+	bool saved = false;
+	if (drive(vm, o, save_cache, faults_at_ready, &res, &saved) &&
 	    res.stop != CC_STOP_ERROR) {
 		cc_vm_destroy(vm);
 		return CC_EXIT_SETUP;
 	}
 	int code = finish(vm, o, &res, kind, t0);
+	if (o->save && !saved) {
+		/* A requested output that was not produced is an error. */
+		fprintf(stderr,
+			"chaoscontrol: no snapshot written to %s: the run "
+			"ended at tick %llu, before --snapshot-at %llu\n",
+			o->save,
+			(unsigned long long)(vm->vclock.ns / CC_NS_PER_TICK),
+			(unsigned long long)o->snapshot_at);
+		if (code == CC_EXIT_OK)
+			code = CC_EXIT_SETUP;
+	}
 	if (o->coverage_out && save_coverage(vm, o->coverage_out))
 		code = CC_EXIT_SETUP;
 	if (o->disk_out && cc_disk_writeback(&vm->blk.disk, o->disk_out, &e)) {

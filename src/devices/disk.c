@@ -2,6 +2,7 @@
 #include "disk.h"
 
 #include "../vmm/kernel.h"
+#include "../base/check.h"
 #include "../base/file.h"
 
 #include <errno.h>
@@ -605,4 +606,14 @@ fail:
 	close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+const char *cc_disk_state_check(const struct cc_disk_state *st)
+{
+	const struct cc_disk_faults *f = &st->faults;
+	const bool *flags[] = {&f->read_error, &f->write_error, &f->torn_write,
+			       &f->corruption, &f->full};
+	return cc_bools_ok(flags, sizeof(flags) / sizeof(flags[0]))
+		       ? NULL
+		       : "disk fault flag that is neither 0 nor 1";
 }

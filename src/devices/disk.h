@@ -112,6 +112,8 @@ enum cc_disk_status cc_disk_flush(struct cc_disk *d);
 
 /* Pages in the overlay, and those written since the last flush. */
 uint64_t cc_disk_overlay_pages(const struct cc_disk *d);
+/* Restored state: NULL if sound, else why not. */
+const char *cc_disk_state_check(const struct cc_disk_state *st);
 uint64_t cc_disk_unflushed_pages(const struct cc_disk *d);
 
 /* Power cut (a node restart): the disk keeps what the guest flushed and

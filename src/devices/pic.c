@@ -1,5 +1,7 @@
 #include "pic.h"
 
+#include "../base/check.h"
+
 #include <string.h>
 
 #define CASCADE_IRQ 2
@@ -209,4 +211,21 @@ void cc_pic_write(struct cc_pic *p, uint16_t port, uint8_t val)
 	else
 		write_cmd(c, val);
 	update_cascade(p);
+}
+
+static const char *chip_check(const struct cc_pic_chip *c)
+{
+	const bool *flags[] = {&c->icw4_needed, &c->single,	  &c->auto_eoi,
+			       &c->read_isr,	&c->special_mask, &c->poll};
+	if (!cc_bools_ok(flags, sizeof(flags) / sizeof(flags[0])))
+		return "PIC flag that is neither 0 nor 1";
+	if (c->init_state > 3 || c->priority_add > 7)
+		return "PIC initialisation state out of range";
+	return NULL;
+}
+
+const char *cc_pic_check(const struct cc_pic *p)
+{
+	const char *why = chip_check(&p->chip[0]);
+	return why ? why : chip_check(&p->chip[1]);
 }

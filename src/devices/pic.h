@@ -38,5 +38,7 @@ uint8_t cc_pic_ack(struct cc_pic *p);
 /* Port access: ports 0x20/0x21 (master) and 0xA0/0xA1 (slave). */
 uint8_t cc_pic_read(struct cc_pic *p, uint16_t port);
 void cc_pic_write(struct cc_pic *p, uint16_t port, uint8_t val);
+/* Restored state: NULL if sound, else why not. */
+const char *cc_pic_check(const struct cc_pic *p);
 
 #endif

@@ -1,5 +1,7 @@
 #include "pit.h"
 
+#include "../base/check.h"
+
 #include <string.h>
 
 #define NS_PER_S 1000000000ull
@@ -245,4 +247,28 @@ void cc_pit_update(struct cc_pit *p, uint64_t now)
 	cc_irq_set(&p->irq, 1);
 	cc_irq_set(&p->irq, 0);
 	p->irq_next_ns = next_irq(&p->ch[0], now);
+}
+
+static const char *channel_check(const struct cc_pit_channel *c)
+{
+	const bool *flags[] = {&c->counting, &c->write_msb,	 &c->read_msb,
+			       &c->latched,  &c->status_latched, &c->gate};
+	if (!cc_bools_ok(flags, sizeof(flags) / sizeof(flags[0])))
+		return "PIT flag that is neither 0 nor 1";
+	if (c->mode > 5 || c->access < 1 || c->access > 3 ||
+	    c->count > 0xffff || c->latch_reads > 2)
+		return "PIT channel state out of range";
+	return NULL;
+}
+
+const char *cc_pit_check(const struct cc_pit *p)
+{
+	if (!cc_bool_ok(&p->speaker_data))
+		return "PIT flag that is neither 0 nor 1";
+	for (unsigned i = 0; i < 3; i++) {
+		const char *why = channel_check(&p->ch[i]);
+		if (why)
+			return why;
+	}
+	return NULL;
 }

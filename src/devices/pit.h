@@ -47,6 +47,8 @@ uint8_t cc_pit_read_speaker(struct cc_pit *p, uint64_t now);
 void cc_pit_write_speaker(struct cc_pit *p, uint8_t val, uint64_t now);
 /* Raises IRQ 0 if its deadline has passed; call at every exit. */
 void cc_pit_update(struct cc_pit *p, uint64_t now);
+/* Restored state: NULL if sound, else why not. */
+const char *cc_pit_check(const struct cc_pit *p);
 /* Virtual time of the next IRQ 0, or CC_PIT_NEVER. */
 static inline uint64_t cc_pit_deadline(const struct cc_pit *p)
 {

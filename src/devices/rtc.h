@@ -31,6 +31,9 @@ void cc_rtc_init(struct cc_rtc *r, uint64_t epoch_s);
 /* offset 0 = index port (0x70), 1 = data port (0x71). */
 uint8_t cc_rtc_read(struct cc_rtc *r, unsigned offset, uint64_t now_ns);
 void cc_rtc_write(struct cc_rtc *r, unsigned offset, uint8_t val);
+/* Restored state: NULL if sound, else why not (a register index past
+ * the CMOS bytes would let one `outb 0x71` write past them). */
+const char *cc_rtc_check(const struct cc_rtc *r);
 /* The wall clock in ns since 1970 at virtual time now_ns. */
 uint64_t cc_rtc_wall_ns(const struct cc_rtc *r, uint64_t now_ns);
 /* A restart: the virtual clock jumps from was_ns back to now_ns; the

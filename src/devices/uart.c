@@ -1,5 +1,7 @@
 #include "uart.h"
 
+#include "../base/check.h"
+
 #include <string.h>
 
 enum {
@@ -144,4 +146,11 @@ void cc_uart_write(struct cc_uart *u, unsigned offset, uint8_t val)
 	default:
 		break; /* LSR and MSR are read-only */
 	}
+}
+
+const char *cc_uart_check(const struct cc_uart *u)
+{
+	if (!cc_bool_ok(&u->thre_pending) || (u->line != 0 && u->line != 1))
+		return "UART interrupt state out of range";
+	return NULL;
 }

@@ -27,5 +27,7 @@ void cc_uart_init(struct cc_uart *u, struct cc_irq_line irq,
 		  void (*out)(void *ctx, uint8_t byte), void *out_ctx);
 uint8_t cc_uart_read(struct cc_uart *u, unsigned offset);
 void cc_uart_write(struct cc_uart *u, unsigned offset, uint8_t val);
+/* Restored state: NULL if sound, else why not. */
+const char *cc_uart_check(const struct cc_uart *u);
 
 #endif

@@ -313,10 +313,14 @@ void cc_virtio_mmio_poll(struct cc_virtio_mmio *t, uint64_t now)
 
 const char *cc_virtio_mmio_check(const struct cc_virtio_mmio *t)
 {
+	if (!memchr(t->last_error, 0, sizeof(t->last_error)))
+		return "virtio last error without its terminating NUL";
 	for (unsigned i = 0; i < CC_VIRTIO_MAX_QUEUES; i++) {
 		const struct cc_virtq *q = &t->q[i];
-		if (q->num > t->ops->queue_max)
+		if (q->num > t->ops->queue_max || q->num > CC_VIRTQ_MAX_SIZE)
 			return "virtqueue size out of range";
+		if (q->ready > 1)
+			return "virtqueue ready flag out of range";
 		/* Only a live queue's size is used (cc_virtq_check at ready).
 		 */
 		if (q->ready && (i >= t->ops->nqueues || !q->num ||

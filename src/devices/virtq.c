@@ -81,6 +81,10 @@ int cc_virtq_pop(struct cc_virtq *q, const struct cc_mem *mem,
 		 struct cc_virtq_chain *c, const char **why)
 {
 	uint16_t avail_idx, head;
+	if (!q->num || q->num > CC_VIRTQ_MAX_SIZE) {
+		*why = "queue size out of range";
+		return -1;
+	}
 	if (!read16(mem, AVAIL_IDX(q), &avail_idx)) {
 		*why = "avail ring outside guest RAM";
 		return -1;
@@ -106,7 +110,9 @@ int cc_virtq_pop(struct cc_virtq *q, const struct cc_mem *mem,
 			*why = "descriptor index beyond the queue";
 			return -1;
 		}
-		if (c->nsegs == q->num) {
+		/* Bounded by the chain's own array too: q->num is the
+		 * guest's (or a snapshot file's) number. */
+		if (c->nsegs >= q->num || c->nsegs >= CC_VIRTQ_MAX_SIZE) {
 			*why = "descriptor chain loops";
 			return -1;
 		}

@@ -148,7 +148,7 @@ int cc_run_start_from(struct cc_vm *vm, const char *path, bool is_cache,
 	struct cc_snapshot *s;
 	char *console;
 	size_t clen;
-	if (cc_snapfile_load(path, &s, &console, &clen, err))
+	if (cc_snapfile_load(path, vm, &s, &console, &clen, err))
 		return -1;
 	cc_vm_console_replay(vm, console, clen);
 	free(console);

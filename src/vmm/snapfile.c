@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "snapfile.h"
 
+#include "vm.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -324,6 +326,8 @@ static const char *load_disk(struct cc_snapshot *s,
 			     const uint8_t *z)
 {
 	uint64_t n = h->disk_pages, raw = n * (8 + CC_DISK_PAGE);
+	if (ZSTD_getFrameContentSize(z, h->disk_zsize) != raw)
+		return "disk overlay of another size than its header says";
 	uint8_t *buf = malloc(raw ? raw : 1);
 	if (!buf)
 		return "out of memory for the disk overlay";
@@ -388,7 +392,36 @@ static const char *load_unflushed(struct cc_snapshot *s,
 	return why;
 }
 
-int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
+/* Whether the file's sizes fit the VM it is for (see the header). */
+static int check_fit(const char *path, const struct cc_snapfile_header *h,
+		     const struct cc_vm *vm, struct cc_err *err)
+{
+	if (h->ram_size != vm->mem.size)
+		return cc_err_set(err,
+				  "%s: the snapshot has %llu MiB of RAM, "
+				  "this VM %llu MiB",
+				  path, (unsigned long long)(h->ram_size >> 20),
+				  (unsigned long long)(vm->mem.size >> 20));
+	if (h->has_disk != vm->has_disk)
+		return cc_err_set(err,
+				  "%s: the snapshot was taken %s a disk, "
+				  "this VM has %s",
+				  path, h->has_disk ? "with" : "without",
+				  vm->has_disk ? "one" : "none");
+	uint64_t pages = vm->has_disk ? (vm->blk.disk.size + CC_DISK_PAGE - 1) /
+						CC_DISK_PAGE
+				      : 0;
+	if (h->disk_pages > pages)
+		return cc_err_set(err,
+				  "%s: corrupt snapshot (a disk overlay of "
+				  "%llu pages for a disk of %llu)",
+				  path, (unsigned long long)h->disk_pages,
+				  (unsigned long long)pages);
+	return 0;
+}
+
+int cc_snapfile_load(const char *path, const struct cc_vm *fit,
+		     struct cc_snapshot **out, char **console,
 		     size_t *console_len, struct cc_err *err)
 {
 	*out = NULL;
@@ -400,7 +433,8 @@ int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
 		return -1;
 	struct cc_snapfile_header h;
 	memcpy(&h, buf, len < sizeof(h) ? len : sizeof(h));
-	if (check_header(path, &h, len, err)) {
+	if (check_header(path, &h, len, err) ||
+	    (fit && check_fit(path, &h, fit, err))) {
 		free(buf);
 		return -1;
 	}

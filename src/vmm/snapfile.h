@@ -54,8 +54,12 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		     struct cc_err *err);
 
 /* Reads and validates path into a new, detached snapshot.  *console
- * (malloc'd, may be NULL) gets the console output saved with it. */
-int cc_snapfile_load(const char *path, struct cc_snapshot **out, char **console,
+ * (malloc'd, may be NULL) gets the console output saved with it.  fit,
+ * if not NULL, is the VM it is for: the file's RAM size and disk
+ * overlay are checked against that VM's before anything is allocated
+ * for them (a small file can claim a 64 GiB overlay). */
+int cc_snapfile_load(const char *path, const struct cc_vm *fit,
+		     struct cc_snapshot **out, char **console,
 		     size_t *console_len, struct cc_err *err);
 
 /* Reads and checks only the header: the guest RAM size a restore of

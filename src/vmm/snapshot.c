@@ -515,6 +515,12 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 			return cc_err_set(err, "restore: the snapshot's disk "
 					       "overlay is larger than this "
 					       "VM's disk");
+	/* Before anything changes: a refused snapshot leaves the VM as
+	 * it was. */
+	const char *why = cc_vm_state_check(vm, s->devices);
+	if (why)
+		return cc_err_set(err, "restore: invalid device state: %s",
+				  why);
 	if (enable_dirty_log(vm, err) || cc_vm_dirty_harvest(vm, err))
 		return -1;
 	if (s->vm == vm) {
@@ -531,10 +537,6 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	if (remap_memory(vm, err) || set_vcpu(vm, &s->vcpu, err))
 		return -1;
 	cc_vm_state_load(vm, s->devices);
-	const char *why = cc_vm_state_check(vm);
-	if (why)
-		return cc_err_set(err, "restore: invalid device state: %s",
-				  why);
 	if (cc_vm_image_sync(vm, err))
 		return -1;
 	if (vm->has_disk && cc_disk_snap_restore(&vm->blk.disk, &s->disk))

@@ -421,36 +421,108 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 
 /* Each device keeps its guest-visible state first and its wiring (IRQ
  * line, output callback) last; the state is the prefix before the wiring,
- * so restoring it never clobbers a pointer. */
+ * so restoring it never clobbers a pointer.  Every row names its check
+ * (cc_vm_state_check runs them all after a load): the bytes come from a
+ * file, and a device indexes and branches on them. */
 struct state_row {
 	const char *name;
 	size_t off, len;
+	const char *(*check)(const struct cc_vm *vm);
 };
 
-#define ROW(name, field, len)                                                  \
+/* Rows where every byte pattern is a state the code handles. */
+static const char *any_bytes(const struct cc_vm *vm)
+{
+	(void)vm;
+	return NULL;
+}
+static const char *check_halt(const struct cc_vm *vm)
+{
+	return vm->halt.pending > 1 ? "halt flag out of range" : NULL;
+}
+static const char *check_pic(const struct cc_vm *vm)
+{
+	return cc_pic_check(&vm->pic);
+}
+static const char *check_pit(const struct cc_vm *vm)
+{
+	return cc_pit_check(&vm->pit);
+}
+static const char *check_uart(const struct cc_vm *vm)
+{
+	return cc_uart_check(&vm->uart);
+}
+static const char *check_rtc(const struct cc_vm *vm)
+{
+	return cc_rtc_check(&vm->rtc);
+}
+/* Without a disk, virtio-blk is never wired (its ops are NULL) and
+ * never reached by the guest. */
+static const char *check_blk(const struct cc_vm *vm)
+{
+	return vm->has_disk ? cc_virtio_mmio_check(&vm->blk.t) : NULL;
+}
+static const char *check_disk(const struct cc_vm *vm)
+{
+	return cc_disk_state_check(&vm->blk.disk.st);
+}
+static const char *check_net(const struct cc_vm *vm)
+{
+	return cc_virtio_mmio_check(&vm->net.t);
+}
+static const char *check_port(const struct cc_vm *vm)
+{
+	return cc_net_port_check(&vm->net.port);
+}
+static const char *check_rng(const struct cc_vm *vm)
+{
+	return cc_virtio_mmio_check(&vm->rng.t);
+}
+static const char *check_img(const struct cc_vm *vm)
+{
+	return cc_virtio_mmio_check(&vm->img.t);
+}
+static const char *check_img_disk(const struct cc_vm *vm)
+{
+	return cc_disk_state_check(&vm->img.disk.st);
+}
+static const char *check_image(const struct cc_vm *vm)
+{
+	return vm->image.on > 1 ? "image flag out of range" : NULL;
+}
+
+#define ROW(name, field, len, check)                                           \
 	{                                                                      \
-		name, offsetof(struct cc_vm, field), len                       \
+		name, offsetof(struct cc_vm, field), len, check                \
 	}
 static const struct state_row state_rows[] = {
-	ROW("vclock", vclock, sizeof(struct cc_vclock)),
-	ROW("halt", halt, sizeof(((struct cc_vm *)0)->halt)),
-	ROW("pic", pic, sizeof(struct cc_pic)),
-	ROW("pit", pit, offsetof(struct cc_pit, irq)),
-	ROW("uart", uart, offsetof(struct cc_uart, irq)),
-	ROW("rtc", rtc, sizeof(struct cc_rtc)),
-	ROW("entropy", entropy, sizeof(struct cc_entropy)),
-	ROW("sdk", hc, sizeof(struct cc_hc_state)),
-	ROW("virtio-blk", blk.t, offsetof(struct cc_virtio_mmio, ops)),
-	ROW("disk", blk.disk.st, sizeof(struct cc_disk_state)),
-	ROW("virtio-net", net.t, offsetof(struct cc_virtio_mmio, ops)),
-	ROW("net-port", net.port, sizeof(struct cc_net_port)),
-	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops)),
-	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy)),
-	ROW("virtio-img", img.t, offsetof(struct cc_virtio_mmio, ops)),
-	ROW("img-disk", img.disk.st, sizeof(struct cc_disk_state)),
-	ROW("image", image, sizeof(((struct cc_vm *)0)->image)),
-	ROW("stats", stats, sizeof(struct cc_vm_stats)),
-	ROW("memlimit", memlimit, sizeof(((struct cc_vm *)0)->memlimit)),
+	ROW("vclock", vclock, sizeof(struct cc_vclock), any_bytes),
+	ROW("halt", halt, sizeof(((struct cc_vm *)0)->halt), check_halt),
+	ROW("pic", pic, sizeof(struct cc_pic), check_pic),
+	ROW("pit", pit, offsetof(struct cc_pit, irq), check_pit),
+	ROW("uart", uart, offsetof(struct cc_uart, irq), check_uart),
+	ROW("rtc", rtc, sizeof(struct cc_rtc), check_rtc),
+	ROW("entropy", entropy, sizeof(struct cc_entropy), any_bytes),
+	/* The SDK counters index the hypercall log, which a restore cuts
+	 * to them with its own check (cc_hypercall_log_truncate). */
+	ROW("sdk", hc, sizeof(struct cc_hc_state), any_bytes),
+	ROW("virtio-blk", blk.t, offsetof(struct cc_virtio_mmio, ops),
+	    check_blk),
+	ROW("disk", blk.disk.st, sizeof(struct cc_disk_state), check_disk),
+	ROW("virtio-net", net.t, offsetof(struct cc_virtio_mmio, ops),
+	    check_net),
+	ROW("net-port", net.port, sizeof(struct cc_net_port), check_port),
+	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops),
+	    check_rng),
+	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy), any_bytes),
+	ROW("virtio-img", img.t, offsetof(struct cc_virtio_mmio, ops),
+	    check_img),
+	ROW("img-disk", img.disk.st, sizeof(struct cc_disk_state),
+	    check_img_disk),
+	ROW("image", image, sizeof(((struct cc_vm *)0)->image), check_image),
+	ROW("stats", stats, sizeof(struct cc_vm_stats), any_bytes),
+	ROW("memlimit", memlimit, sizeof(((struct cc_vm *)0)->memlimit),
+	    any_bytes),
 };
 #define NROWS (sizeof(state_rows) / sizeof(state_rows[0]))
 
@@ -480,17 +552,25 @@ void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob)
 	}
 }
 
-const char *cc_vm_state_check(const struct cc_vm *vm)
+const char *cc_vm_state_check(const struct cc_vm *vm, const uint8_t *blob)
 {
-	const char *why = cc_virtio_mmio_check(&vm->net.t);
-	if (!why)
-		why = cc_virtio_mmio_check(&vm->rng.t);
-	if (!why && vm->has_disk)
-		why = cc_virtio_mmio_check(&vm->blk.t);
-	if (!why)
-		why = cc_virtio_mmio_check(&vm->img.t);
-	if (!why)
-		why = cc_net_port_check(&vm->net.port);
+	static _Thread_local char why[160];
+	/* The checks read the state as the devices will: in a scratch
+	 * copy of the VM (its wiring shared, read only), with the blob
+	 * loaded into it. */
+	struct cc_vm *tmp = malloc(sizeof(*tmp));
+	if (!tmp)
+		return "out of memory to check it";
+	memcpy(tmp, vm, sizeof(*tmp));
+	cc_vm_state_load(tmp, blob);
+	const char *bad = NULL;
+	size_t i;
+	for (i = 0; i < NROWS && !bad; i++)
+		bad = state_rows[i].check(tmp);
+	free(tmp);
+	if (!bad)
+		return NULL;
+	snprintf(why, sizeof(why), "%s: %s", state_rows[i - 1].name, bad);
 	return why;
 }
 

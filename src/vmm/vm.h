@@ -211,10 +211,11 @@ struct cc_vm {
 uint64_t cc_vm_state_size(void);
 void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob);
 void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob);
-/* After a load: NULL if the device state is one the devices could have
- * reached (indices in range, sizes within bounds), else what is wrong.
- * A snapshot file's blob passes its checksum but is still input. */
-const char *cc_vm_state_check(const struct cc_vm *vm);
+/* NULL if blob (cc_vm_state_size() bytes) holds device state the
+ * devices could have reached (indices in range, flags 0 or 1, sizes
+ * within bounds), else "device: what is wrong".  vm is not changed.  A
+ * snapshot file's blob passes its checksum but is still input. */
+const char *cc_vm_state_check(const struct cc_vm *vm, const uint8_t *blob);
 /* "pic:NN,pit:NN,..." - names and sizes, to validate a saved blob. */
 const char *cc_vm_state_layout(void);
 

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	size_t clen;
 	uint64_t size;
 	cc_snapfile_ram_size(path, &size, &err);
-	if (cc_snapfile_load(path, &s, &console, &clen, &err) == 0) {
+	if (cc_snapfile_load(path, NULL, &s, &console, &clen, &err) == 0) {
 		free(console);
 		cc_snapshot_free(s);
 	}

@@ -55,8 +55,8 @@ Test(linux_snapshot, restore_in_mid_run_100_times, .timeout = 3600)
 	char *console;
 	size_t clen;
 	struct cc_err e;
-	cr_assert_eq(cc_snapfile_load(path, &ready, &console, &clen, &e), 0,
-		     "%s", e.msg);
+	cr_assert_eq(cc_snapfile_load(path, NULL, &ready, &console, &clen, &e),
+		     0, "%s", e.msg);
 	free(console);
 	/* Any kernel will do: the restore replaces all of memory. */
 	struct cc_vm_config cfg = {

@@ -259,8 +259,8 @@ Test(virtio_linux, snapshot_mid_traffic_restores_100_times)
 	char *console;
 	size_t clen;
 	struct cc_err e;
-	cr_assert_eq(cc_snapfile_load(path, &ready, &console, &clen, &e), 0,
-		     "%s", e.msg);
+	cr_assert_eq(cc_snapfile_load(path, NULL, &ready, &console, &clen, &e),
+		     0, "%s", e.msg);
 	free(console);
 	static const char *const argv[] = {"/bin/iomix", "20", NULL};
 	struct cc_vm_config cfg = {
@@ -309,8 +309,8 @@ Test(virtio_linux, snapshot_mid_traffic_restores_100_times)
 	struct cc_snapshot *back;
 	char *con;
 	size_t conlen;
-	cr_assert_eq(cc_snapfile_load(file, &back, &con, &conlen, &e), 0, "%s",
-		     e.msg);
+	cr_assert_eq(cc_snapfile_load(file, vm, &back, &con, &conlen, &e), 0,
+		     "%s", e.msg);
 	unlink(file);
 	free(con);
 	cr_assert_eq(cc_vm_restore(vm, mid, &e), 0, "%s", e.msg);

@@ -259,6 +259,28 @@ static void readable_after_writable(void)
 	publish(0, 0, 0, 1);
 }
 
+/* A queue size past the chain's own array (only a forged snapshot file
+ * gets one past cc_virtio_mmio_check): a loop of empty descriptors must
+ * not fill seg[] beyond its CC_VIRTQ_MAX_SIZE entries. */
+Test(virtio, queue_size_past_the_chain_array_is_refused)
+{
+	struct cc_virtq q = {
+		.num = 4 * CC_VIRTQ_MAX_SIZE,
+		.ready = 1,
+		.desc = DESC,
+		.avail = AVAIL,
+		.used = USED,
+	};
+	put_desc(0, 0, BUF, 0, 1, 1);
+	put_desc(0, 1, BUF, 0, 1, 0);
+	publish(0, 0, 0, 1);
+	struct cc_virtq_chain *c = malloc(sizeof(*c));
+	const char *why = NULL;
+	cr_assert_eq(cc_virtq_pop(&q, &mem, c, &why), -1);
+	cr_assert_str_eq(why, "queue size out of range");
+	free(c);
+}
+
 Test(virtio, looping_chain)
 {
 	expect_broken(loop_chain);
