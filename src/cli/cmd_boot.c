@@ -109,6 +109,11 @@ static const char help_options[] =
 	"                      root after the ready point: no boot of its\n"
 	"                      own) or an initramfs (like --initrd)\n"
 	"  --mem SIZE          guest RAM, e.g. 256M or 1G (default 256M)\n"
+	"  --console-cap N     console bytes kept (K, M: KiB, MiB; default\n"
+	"                      16M, at most 64M);\n"
+	"                      past it, output is shown and counted, not kept\n"
+	"  --sdk-log-cap N     SDK records and choice records kept, each\n"
+	"                      (default 262144); past it, counted, not kept\n"
 	"  --cmdline ARGS      appended to the generated kernel command line\n"
 	"  --verbose-kernel    full kernel log (default: quiet)\n"
 	"  --serial-out FILE   also write the console output to FILE\n"
@@ -154,6 +159,7 @@ struct boot_opts {
 	bool no_initrd, verbose, quiet, stats, json, is_run;
 	bool hide_avx, fixed_model;
 	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
+	uint64_t console_cap, sdk_log_cap;
 	unsigned profile_ms, watchdog_ms;
 };
 
@@ -162,6 +168,8 @@ enum {
 	OPT_INITRD,
 	OPT_NO_INITRD,
 	OPT_MEM,
+	OPT_CONSOLE_CAP,
+	OPT_SDK_LOG_CAP,
 	OPT_CMDLINE,
 	OPT_VERBOSE,
 	OPT_SERIAL_OUT,
@@ -203,6 +211,8 @@ static const struct option longopts[] = {
 	{"no-initrd", no_argument, 0, OPT_NO_INITRD},
 	{"image", required_argument, 0, OPT_IMAGE},
 	{"mem", required_argument, 0, OPT_MEM},
+	{"console-cap", required_argument, 0, OPT_CONSOLE_CAP},
+	{"sdk-log-cap", required_argument, 0, OPT_SDK_LOG_CAP},
 	{"cmdline", required_argument, 0, OPT_CMDLINE},
 	{"verbose-kernel", no_argument, 0, OPT_VERBOSE},
 	{"serial-out", required_argument, 0, OPT_SERIAL_OUT},
@@ -242,6 +252,21 @@ static int bad(const char *msg, const char *arg)
 {
 	fprintf(stderr, "chaoscontrol: %s '%s' (see --help)\n", msg, arg);
 	return CC_EXIT_USAGE;
+}
+
+/* N bytes, NK KiB or NM MiB; 0 when malformed. */
+static uint64_t parse_bytes(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mul = 1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20, end++;
+	if (end == s || *end || s[0] == '-' || v > (1ull << 40) / mul)
+		return 0;
+	return v * mul;
 }
 
 static int parse_fault(const char *s, struct cc_disk_faults *f)
@@ -302,6 +327,18 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			o->mem = cc_cli_parse_size(optarg);
 			if (!o->mem)
 				return bad("invalid --mem", optarg);
+			break;
+		case OPT_CONSOLE_CAP:
+			o->console_cap = parse_bytes(optarg);
+			if (!o->console_cap || o->console_cap > CC_CONSOLE_MAX)
+				return bad("invalid --console-cap (1 to 64M)",
+					   optarg);
+			break;
+		case OPT_SDK_LOG_CAP:
+			if (cc_cli_parse_u64(optarg, UINT32_MAX,
+					     &o->sdk_log_cap) ||
+			    !o->sdk_log_cap)
+				return bad("invalid --sdk-log-cap", optarg);
 			break;
 		case OPT_CMDLINE:
 			o->append = optarg;
@@ -580,6 +617,8 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 	*cfg = (struct cc_vm_config){
 		.cmdline = cmdline,
 		.mem_size = o->mem,
+		.console_cap = o->console_cap,
+		.sdk_log_entries = o->sdk_log_cap,
 		.serial_fd = o->quiet  ? -1
 			     : o->json ? STDERR_FILENO
 				       : STDOUT_FILENO,

@@ -233,6 +233,25 @@ static void save_serial(const struct cc_vm *vm, const char *path)
 	}
 }
 
+/* What the guest sent past the VMM's caps: answered, not kept. */
+static void print_dropped(const struct cc_vm *vm)
+{
+	uint64_t rec = cc_hypercall_records_dropped(&vm->hc_log, &vm->hc);
+	uint64_t cho = cc_hypercall_choices_dropped(&vm->hc_log, &vm->hc);
+	if (vm->serial_dropped)
+		fprintf(stderr,
+			"chaoscontrol: warning: %llu console bytes past "
+			"the capture cap were shown, not kept "
+			"(--console-cap)\n",
+			(unsigned long long)vm->serial_dropped);
+	if (rec || cho)
+		fprintf(stderr,
+			"chaoscontrol: warning: %llu SDK records and %llu "
+			"choice records past the log's cap were not kept "
+			"(--sdk-log-cap): the properties miss them\n",
+			(unsigned long long)rec, (unsigned long long)cho);
+}
+
 int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 		   double wall_s, bool stats, const char *serial_out)
 {
@@ -259,6 +278,7 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 				(unsigned long long)devs[i]->errors,
 				devs[i]->last_error);
 	print_sdk(vm);
+	print_dropped(vm);
 	if (stats)
 		print_stats(vm);
 	if (serial_out)
@@ -358,6 +378,15 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 	json_object_set_new(o, "progress_units",
 			    json_integer((json_int_t)s->progress_units));
 	json_object_set_new(o, "devices", devices_json(vm));
+	json_object_set_new(
+		o, "dropped",
+		json_pack("{s:I, s:I, s:I}", "console_bytes",
+			  (json_int_t)vm->serial_dropped, "sdk_records",
+			  (json_int_t)cc_hypercall_records_dropped(&vm->hc_log,
+								   &vm->hc),
+			  "choices",
+			  (json_int_t)cc_hypercall_choices_dropped(&vm->hc_log,
+								   &vm->hc)));
 	if (sdk_used(vm))
 		json_object_set_new(o, "sdk", cc_report_sdk_json(vm));
 	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -702,8 +702,10 @@ int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
 		v->vm = vm;
 		v->initial = initial;
 		use_overrides(v);
-		if (vm->serial_len > snap->serial_len[i])
+		if (vm->serial_len > snap->serial_len[i]) {
 			vm->serial_len = snap->serial_len[i];
+			vm->serial_dropped = 0; /* back before the cap */
+		}
 		vm->serial_flushed = vm->serial_len;
 	}
 	s->tick = snap->tick;

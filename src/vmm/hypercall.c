@@ -19,22 +19,63 @@ void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport)
 	cc_mem_write(mem, CC_HYPERCALL_GPA, &h, CC_HC_HEADER_SIZE);
 }
 
+void cc_hypercall_log_limit(struct cc_hc_log *log, size_t entries, size_t bytes)
+{
+	log->max_entries = entries ? entries : CC_HC_LOG_DEFAULT_ENTRIES;
+	log->max_bytes = bytes ? bytes : CC_HC_LOG_DEFAULT_BYTES;
+}
+
+static size_t max_entries(const struct cc_hc_log *log)
+{
+	return log->max_entries ? log->max_entries : CC_HC_LOG_DEFAULT_ENTRIES;
+}
+
+/* Keeps text (or frees it, past the caps: the call still counts). */
 static bool push_record(struct cc_hc_log *log, char *text)
 {
+	size_t len = strlen(text) + 1;
+	size_t max = log->max_bytes ? log->max_bytes : CC_HC_LOG_DEFAULT_BYTES;
+	if (log->nrecords >= max_entries(log) ||
+	    log->record_bytes + len > max) {
+		free(text);
+		return true;
+	}
 	if (cc_array_grow(&log->records, &log->cap_records, log->nrecords,
 			  sizeof(*log->records), 64))
 		return false;
 	log->records[log->nrecords++] = text;
+	log->record_bytes += len;
 	return true;
 }
 
-static bool push_choice(struct cc_hc_log *log, struct cc_choice_record c)
+static void push_choice(struct cc_hc_log *log, struct cc_choice_record c)
 {
-	if (cc_array_grow(&log->choices, &log->cap_choices, log->nchoices,
+	if (log->nchoices >= max_entries(log) ||
+	    cc_array_grow(&log->choices, &log->cap_choices, log->nchoices,
 			  sizeof(*log->choices), 64))
-		return false;
+		return; /* not kept: counted as dropped */
 	log->choices[log->nchoices++] = c;
-	return true;
+}
+
+static void pop_record(struct cc_hc_log *log)
+{
+	char *r = log->records[--log->nrecords];
+	log->record_bytes -= strlen(r) + 1;
+	free(r);
+}
+
+uint64_t cc_hypercall_records_dropped(const struct cc_hc_log *log,
+				      const struct cc_hc_state *st)
+{
+	uint64_t seen = st->records - log->base_records;
+	return seen > log->nrecords ? seen - log->nrecords : 0;
+}
+
+uint64_t cc_hypercall_choices_dropped(const struct cc_hc_log *log,
+				      const struct cc_hc_state *st)
+{
+	uint64_t seen = st->choices - log->base_choices;
+	return seen > log->nchoices ? seen - log->nchoices : 0;
 }
 
 static bool is(json_t *o, const char *key, json_type t)
@@ -104,7 +145,7 @@ static uint64_t choose(struct cc_hc_state *st, struct cc_hc_log *log,
 			c.overridden = true;
 		}
 	}
-	push_choice(log, c); /* out of memory: the log misses one entry */
+	push_choice(log, c); /* past the cap or out of memory: not kept */
 	st->choices++;
 	return c.value;
 }
@@ -179,7 +220,7 @@ void cc_hypercall_log_restart(struct cc_hc_log *log,
 			      const struct cc_hc_state *st)
 {
 	while (log->nrecords)
-		free(log->records[--log->nrecords]);
+		pop_record(log);
 	log->nchoices = 0;
 	log->base_records = st->records;
 	log->base_choices = st->choices;
@@ -198,7 +239,7 @@ void cc_hypercall_log_truncate(struct cc_hc_log *log,
 		log->base_choices = st->choices;
 	}
 	while (log->nrecords > st->records - log->base_records)
-		free(log->records[--log->nrecords]);
+		pop_record(log);
 	if (log->nchoices > st->choices - log->base_choices)
 		log->nchoices = st->choices - log->base_choices;
 }
@@ -206,7 +247,7 @@ void cc_hypercall_log_truncate(struct cc_hc_log *log,
 void cc_hypercall_log_free(struct cc_hc_log *log)
 {
 	while (log->nrecords)
-		free(log->records[--log->nrecords]);
+		pop_record(log);
 	free(log->records);
 	free(log->choices);
 	memset(log, 0, sizeof(*log));

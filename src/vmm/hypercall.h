@@ -47,7 +47,24 @@ struct cc_hc_log {
 	size_t nrecords, cap_records;
 	struct cc_choice_record *choices;
 	size_t nchoices, cap_choices;
+	/* What the log keeps at most (a guest can call in a loop): past
+	 * it, calls are answered as before and only not kept.  0 until
+	 * cc_hypercall_log_limit() sets them: CC_HC_LOG_DEFAULT_*. */
+	size_t max_entries, max_bytes, record_bytes;
 };
+
+#define CC_HC_LOG_DEFAULT_ENTRIES (1u << 18)
+#define CC_HC_LOG_DEFAULT_BYTES	  (64u << 20)
+
+/* Caps the records and the choice records kept (each), and the bytes of
+ * records; 0 = the default. */
+void cc_hypercall_log_limit(struct cc_hc_log *log, size_t entries,
+			    size_t bytes);
+/* Calls answered but not kept, since the log's start. */
+uint64_t cc_hypercall_records_dropped(const struct cc_hc_log *log,
+				      const struct cc_hc_state *st);
+uint64_t cc_hypercall_choices_dropped(const struct cc_hc_log *log,
+				      const struct cc_hc_state *st);
 
 /* What one call asked and was told (for the event trace). */
 struct cc_hc_answer {

@@ -20,7 +20,7 @@
 /* Guest RAM is mostly zero pages and code: level 1 is ~as small as 3 at
  * a fraction of the time. */
 #define ZSTD_LEVEL  1
-#define MAX_CONSOLE (64ull << 20)
+#define MAX_CONSOLE CC_CONSOLE_MAX
 /* An overlay of up to 64 GiB: far beyond any guest disk we run. */
 #define MAX_DISK_PAGES (16ull << 20)
 
@@ -147,6 +147,13 @@ int cc_snapfile_save(const char *path, const struct cc_snapshot *s,
 		     const char *console, size_t console_len,
 		     struct cc_err *err)
 {
+	/* What check_header would refuse is never written. */
+	if (console_len > MAX_CONSOLE)
+		return cc_err_set(err,
+				  "snapshot file %s: a console of %zu bytes "
+				  "(a snapshot holds %llu)",
+				  path, console_len,
+				  (unsigned long long)MAX_CONSOLE);
 	size_t zlen, dzlen;
 	uint8_t *z = compress_ram(s, &zlen, err);
 	if (!z)

@@ -75,10 +75,14 @@ int cc_kvm_open(struct cc_err *err)
 
 /* ---- serial capture ---------------------------------------------------- */
 
+static void over_flush(struct cc_vm *vm);
+
 static void serial_flush(struct cc_vm *vm)
 {
-	if (vm->cfg.serial_fd < 0)
+	if (vm->cfg.serial_fd < 0) {
+		vm->nover = 0;
 		return;
+	}
 	while (vm->serial_flushed < vm->serial_len) {
 		ssize_t n = write(vm->cfg.serial_fd,
 				  vm->serial + vm->serial_flushed,
@@ -91,16 +95,61 @@ static void serial_flush(struct cc_vm *vm)
 		}
 		vm->serial_flushed += (size_t)n;
 	}
+	over_flush(vm);
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void over_flush(struct cc_vm *vm)
+{
+	if (vm->nover && vm->cfg.serial_fd >= 0)
+		write_all(vm->cfg.serial_fd, vm->over, vm->nover);
+	vm->nover = 0;
+}
+
+static uint64_t console_cap(const struct cc_vm *vm)
+{
+	uint64_t c =
+		vm->cfg.console_cap ? vm->cfg.console_cap : CC_CONSOLE_DEFAULT;
+	return c < CC_CONSOLE_MAX ? c : CC_CONSOLE_MAX;
+}
+
+/* Past the cap a byte is only streamed (a line at a time) and counted:
+ * a guest printing in a loop must not grow the VMM without bound. */
+static void serial_over(struct cc_vm *vm, uint8_t byte)
+{
+	if (!vm->serial_dropped++)
+		fprintf(stderr,
+			"chaoscontrol: console capture full (%llu bytes): "
+			"further output is shown, not kept\n",
+			(unsigned long long)console_cap(vm));
+	vm->over[vm->nover++] = (char)byte;
+	if (byte == '\n' || vm->nover == sizeof(vm->over))
+		serial_flush(vm); /* the kept bytes first, then these */
 }
 
 static void serial_out(void *ctx, uint8_t byte)
 {
 	struct cc_vm *vm = ctx;
-	if (cc_array_grow(&vm->serial, &vm->serial_cap, vm->serial_len, 1,
-			  4096))
-		return; /* output lost, the run goes on */
-	vm->serial[vm->serial_len++] = (char)byte;
 	vm->stats.serial_bytes++;
+	if (vm->serial_len >= console_cap(vm) ||
+	    cc_array_grow(&vm->serial, &vm->serial_cap, vm->serial_len, 1,
+			  4096)) {
+		serial_over(vm, byte);
+		return;
+	}
+	vm->serial[vm->serial_len++] = (char)byte;
 	if (byte == '\n')
 		serial_flush(vm);
 }
@@ -406,6 +455,8 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 		cfg->progress_ns ? cfg->progress_ns : CC_PROGRESS_DEFAULT_NS;
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	setup_devices(vm, cfg);
+	cc_hypercall_log_limit(&vm->hc_log, cfg->sdk_log_entries,
+			       cfg->sdk_log_bytes);
 	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
 	    setup_virtio(vm, cfg, err) || setup_orders(vm, cfg, err) ||
 	    load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||

@@ -39,6 +39,11 @@
 struct cc_vm;
 struct cc_vm_input;
 
+/* The console a VM keeps by default, and at most: a snapshot file holds
+ * up to CC_CONSOLE_MAX of it. */
+#define CC_CONSOLE_DEFAULT (16ull << 20)
+#define CC_CONSOLE_MAX	   (64ull << 20)
+
 struct cc_vm_config {
 	const char *kernel_path;     /* or kernel_image below */
 	const uint8_t *kernel_image; /* in-memory image (probe guests) */
@@ -63,9 +68,16 @@ struct cc_vm_config {
 	/* random_choice/get_random answers to force, by sequence number. */
 	const struct cc_hc_override *choice_overrides;
 	size_t n_choice_overrides;
-	const char *cmdline;  /* full command line */
-	uint64_t mem_size;    /* bytes; 0 = CC_DEFAULT_MEM */
-	int serial_fd;	      /* also stream serial output here; -1 = no */
+	const char *cmdline; /* full command line */
+	uint64_t mem_size;   /* bytes; 0 = CC_DEFAULT_MEM */
+	int serial_fd;	     /* also stream serial output here; -1 = no */
+	/* Console bytes kept (cc_vm.serial); 0 = CC_CONSOLE_DEFAULT, at
+	 * most CC_CONSOLE_MAX.  Past it output is streamed, not kept. */
+	uint64_t console_cap;
+	/* SDK records and choice records kept, each, and record bytes;
+	 * 0 = the defaults of hypercall.h.  Past them calls are answered
+	 * as before and not kept (the report counts them). */
+	uint64_t sdk_log_entries, sdk_log_bytes;
 	uint64_t max_ns;      /* stop at this virtual time; 0 = never */
 	uint64_t max_exits;   /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms; /* wall ms without an exit; 0 = off */
@@ -180,10 +192,14 @@ struct cc_vm {
 	struct cc_vm_stats stats;
 	struct cc_vm_config cfg;
 	uint64_t progress_ns;
-	/* Captured serial output. */
+	/* Captured serial output, up to cfg.console_cap bytes; what came
+	 * after is counted and streamed through `over`. */
 	char *serial;
 	size_t serial_len, serial_cap;
 	size_t serial_flushed; /* bytes already streamed to cfg.serial_fd */
+	uint64_t serial_dropped;
+	char over[512];
+	size_t nover;
 	/* RIP sampler. */
 	struct cc_rip_sample *samples;
 	size_t nsamples, samples_cap;

@@ -217,3 +217,18 @@ Test(cli, doctor_and_run_agree_on_the_platform_under_load)
 	cc_test_hog_stop(hogs[0]);
 	cc_test_hog_stop(hogs[1]);
 }
+
+/* A capped console says what it did not keep, in words and in --json. */
+Test(cli, console_past_its_cap_is_counted_and_said)
+{
+	cr_assert_eq(sh(CC " run --kernel " MICRO "hello.elf --no-initrd "
+			   "--console-cap 8 --json"),
+		     0, "%s", out);
+	cr_assert(strstr(out, "console capture full (8 bytes)"), "%s", out);
+	cr_assert(strstr(out, "console bytes past the capture cap"), "%s", out);
+	cr_assert(strstr(out, "\"console_bytes\": "), "%s", out);
+	cr_assert_eq(sh(CC " run --kernel " MICRO "hello.elf --no-initrd "
+			   "--console-cap 65M"),
+		     2, "%s", out);
+	cr_assert(strstr(out, "invalid --console-cap"), "%s", out);
+}

@@ -241,9 +241,11 @@ Test(micro, cpuid_options_fix_the_model_and_hide_avx)
 
 /* ---- the hypercall protocol --------------------------------------------- */
 
-static struct run boot_sdk(const struct cc_hc_override *ov, size_t nov)
+static struct run boot_sdk_capped(const struct cc_hc_override *ov, size_t nov,
+				  uint64_t log_entries)
 {
 	struct cc_vm_config cfg = {
+		.sdk_log_entries = log_entries,
 		.kernel_path = CC_BUILD_DIR "/guest/micro/hypercalls.elf",
 		.mem_size = 16 << 20,
 		.serial_fd = -1,
@@ -261,6 +263,11 @@ static struct run boot_sdk(const struct cc_hc_override *ov, size_t nov)
 	return r;
 }
 
+static struct run boot_sdk(const struct cc_hc_override *ov, size_t nov)
+{
+	return boot_sdk_capped(ov, nov, 0);
+}
+
 Test(micro, hypercalls_are_answered_and_hostile_ones_refused)
 {
 	struct run r = boot_sdk(NULL, 0);
@@ -274,6 +281,47 @@ Test(micro, hypercalls_are_answered_and_hostile_ones_refused)
 	cr_assert(r.vm->hc.setup_complete && r.vm->hc.coverage_live);
 	cr_assert_eq(r.vm->hc_log.choices[0].n, 10);
 	cr_assert_eq(r.vm->hc_log.choices[3].n, 0, "get_random: n = 0");
+	cc_vm_destroy(r.vm);
+}
+
+/* A guest that calls in a loop cannot grow the log past its cap: the
+ * calls are answered alike (same trace hash), kept up to the cap, and
+ * the rest counted. */
+Test(micro, the_sdk_log_keeps_at_most_its_cap)
+{
+	struct run full = boot_sdk(NULL, 0), r = boot_sdk_capped(NULL, 0, 2);
+	cr_assert_eq(cc_vm_trace_hash(r.vm), cc_vm_trace_hash(full.vm));
+	cr_assert_eq(r.vm->hc.records, 3);
+	cr_assert_eq(r.vm->hc_log.nrecords, 2);
+	cr_assert_eq(r.vm->hc_log.nchoices, 2);
+	cr_assert_eq(cc_hypercall_records_dropped(&r.vm->hc_log, &r.vm->hc), 1);
+	cr_assert_eq(cc_hypercall_choices_dropped(&r.vm->hc_log, &r.vm->hc), 2);
+	cr_assert_eq(
+		cc_hypercall_records_dropped(&full.vm->hc_log, &full.vm->hc),
+		0);
+	cc_vm_destroy(r.vm);
+	cc_vm_destroy(full.vm);
+}
+
+/* Console output past the capture cap is counted (and streamed), not
+ * kept: the VMM's memory stays bounded whatever the guest prints. */
+Test(micro, the_console_keeps_at_most_its_cap)
+{
+	struct cc_vm_config cfg = {
+		.kernel_path = CC_BUILD_DIR "/guest/micro/hello.elf",
+		.mem_size = 16 << 20,
+		.serial_fd = -1,
+		.max_exits = 100000,
+		.console_cap = 16,
+	};
+	struct run r = {0};
+	struct cc_err e;
+	cr_assert_eq(cc_vm_create(&r.vm, &cfg, &e), 0, "%s", e.msg);
+	cr_assert_eq(cc_vm_run(r.vm, &r.res), 0, "%s", r.res.msg);
+	cr_assert_eq(r.vm->serial_len, 16);
+	cr_assert_gt(r.vm->serial_dropped, 0);
+	cr_assert_eq(r.vm->serial_len + r.vm->serial_dropped,
+		     r.vm->stats.serial_bytes);
 	cc_vm_destroy(r.vm);
 }
 
