@@ -4,8 +4,14 @@
  * goes to the PIC, PIT, UART and RTC models, and the page-table walker
  * reads guest-written tables.  Nothing may crash or read out of bounds.
  *
- * Input: a sequence of 5-byte commands (op, port low byte, value, time
- * step), then the rest as guest memory for the page walk.
+ * With a first byte of 0xfe, the devices start from a restored state
+ * instead (the bytes that follow, laid over each device's saved prefix
+ * as a snapshot file's are): a state its check accepts must then be as
+ * safe under guest traffic as one the guest reached.
+ *
+ * Input: [0xfe, state...] a sequence of 5-byte commands (op, port low
+ * byte, value, time step), then the rest as guest memory for the page
+ * walk.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +85,27 @@ static void port_io(struct cc_pit *pit, struct cc_uart *uart,
 	}
 }
 
+/* Lays data over the devices' saved prefixes (as cc_vm_state_load
+ * does); how many bytes it took, or 0 when a check refuses the state. */
+static size_t restore(struct cc_pit *pit, struct cc_uart *uart,
+		      struct cc_rtc *rtc, const uint8_t *data, size_t len)
+{
+	size_t lens[] = {sizeof(pic), offsetof(struct cc_pit, irq),
+			 offsetof(struct cc_uart, irq), sizeof(*rtc)};
+	void *dst[] = {&pic, pit, uart, rtc};
+	size_t at = 0;
+	for (unsigned k = 0; k < 4; k++) {
+		if (len - at < lens[k])
+			return 0;
+		memcpy(dst[k], data + at, lens[k]);
+		at += lens[k];
+	}
+	if (cc_pic_check(&pic) || cc_pit_check(pit) || cc_uart_check(uart) ||
+	    cc_rtc_check(rtc))
+		return 0;
+	return at;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -92,6 +119,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	cc_rtc_init(&rtc, CC_RTC_DEFAULT_EPOCH);
 	uint64_t now = 0;
 	size_t i = 0;
+	if (len && data[0] == 0xfe) {
+		size_t took = restore(&pit, &uart, &rtc, data + 1, len - 1);
+		if (!took)
+			return 0;
+		i = 1 + took;
+	}
 	for (; i + 5 <= len && data[i] != 0xff; i += 5) {
 		now += (uint64_t)data[i + 3] << (data[i + 4] & 31);
 		port_io(&pit, &uart, &rtc, data + i, now);
