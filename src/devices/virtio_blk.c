@@ -125,7 +125,12 @@ static bool handle(struct cc_virtio_blk *b)
 	else
 		s = S_UNSUPP;
 	cc_virtq_write(c, b->t.mem, data_out, &s, 1);
-	return cc_virtq_push(&b->t.q[0], b->t.mem, c->head, written + 1);
+	if (!cc_virtq_push(&b->t.q[0], b->t.mem, c->head, written + 1)) {
+		/* Not a silent drop: the driver would wait for it forever. */
+		cc_virtio_mmio_fail(&b->t, "used ring outside guest RAM");
+		return false;
+	}
+	return true;
 }
 
 static bool service(struct cc_virtio_mmio *t, unsigned q, uint64_t now)

@@ -158,8 +158,8 @@ void cc_virtio_mmio_read(struct cc_virtio_mmio *t, uint64_t off, uint8_t *data,
 static void set_addr(struct cc_virtio_mmio *t, uint64_t *field, bool hi,
 		     uint32_t v)
 {
-	if (t->status & CC_VIRTIO_S_DRIVER_OK && selected(t)->ready)
-		return; /* a live queue's rings do not move */
+	if (selected(t)->ready)
+		return; /* a ready queue's rings do not move (until a reset) */
 	*field = hi ? (*field & 0xffffffffull) | (uint64_t)v << 32
 		    : (*field & ~0xffffffffull) | v;
 }
@@ -198,8 +198,10 @@ static void set_status(struct cc_virtio_mmio *t, uint32_t v)
 			v &= ~CC_VIRTIO_S_FEATURES_OK;
 		}
 	}
-	/* The device owns NEEDS_RESET: the driver cannot clear it. */
-	t->status = v | (t->status & CC_VIRTIO_S_NEEDS_RESET);
+	/* A driver must not clear status bits (virtio 1.x, 2.1.1): only a
+	 * reset (0) does.  Clearing DRIVER_OK would otherwise let it move a
+	 * live queue's rings.  The device owns NEEDS_RESET. */
+	t->status |= v & ~CC_VIRTIO_S_NEEDS_RESET;
 }
 
 static void notify(struct cc_virtio_mmio *t, uint32_t v, uint64_t now)
@@ -321,6 +323,11 @@ const char *cc_virtio_mmio_check(const struct cc_virtio_mmio *t)
 			return "virtqueue size out of range";
 		if (q->ready > 1)
 			return "virtqueue ready flag out of range";
+		/* Rings were checked when the queue became ready; a restored
+		 * state's are checked here. */
+		const char *why = q->ready ? cc_virtq_check(q, t->mem) : NULL;
+		if (why)
+			return why;
 		/* Only a live queue's size is used (cc_virtq_check at ready).
 		 */
 		if (q->ready && (i >= t->ops->nqueues || !q->num ||

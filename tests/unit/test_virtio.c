@@ -281,6 +281,25 @@ Test(virtio, queue_size_past_the_chain_array_is_refused)
 	free(c);
 }
 
+/* Clearing DRIVER_OK without a reset neither clears it nor lets a ready
+ * queue's rings move; a reset does both. */
+Test(virtio, ready_rings_do_not_move_without_a_reset)
+{
+	struct cc_virtio_rng r;
+	cc_virtio_rng_init(&r, &mem, (struct cc_irq_line){set_irq, NULL, 7}, 1);
+	bring_up(&r.t, 1, 8);
+	wr(&r.t, 0x70, 1 | 2 | 8); /* DRIVER_OK "cleared" */
+	cr_assert(rd(&r.t, 0x70) & 4, "DRIVER_OK stays until a reset");
+	wr(&r.t, 0x30, 0);
+	wr(&r.t, 0x80, 0x30000);
+	wr(&r.t, 0xa0, 0x31000);
+	cr_assert_eq(r.t.q[0].desc, DESC);
+	cr_assert_eq(r.t.q[0].used, USED);
+	wr(&r.t, 0x70, 0);
+	cr_assert_eq(rd(&r.t, 0x70), 0);
+	cr_assert_eq(r.t.q[0].ready, 0);
+}
+
 Test(virtio, looping_chain)
 {
 	expect_broken(loop_chain);
@@ -644,6 +663,31 @@ Test(virtio, blk_reads_writes_and_refuses_out_of_range)
 	cc_virtio_mmio_poll(&b.t, UINT64_MAX - 1);
 	cr_assert_eq(blk_status(9), CC_VIRTIO_BLK_S_NOSPC);
 	cr_assert_eq(broken, 0);
+	cc_virtio_blk_free(&b);
+	unlink(image);
+}
+
+/* A used ring the device cannot write (only a forged snapshot state
+ * gets one past the checks) breaks the device; the request is not
+ * dropped in silence. */
+Test(virtio, blk_used_ring_write_failure_needs_reset)
+{
+	struct cc_virtio_blk b;
+	struct cc_err e;
+	make_image();
+	cr_assert_eq(cc_virtio_blk_init(&b, &mem,
+					(struct cc_irq_line){set_irq, NULL, 5},
+					image, 1, &e),
+		     0);
+	bring_up(&b.t, 1, 16);
+	b.t.q[0].used = RAM - 2; /* the used index fits, the ring does not */
+	blk_request(0, 0, 10, 0x50000, 1024, 0);
+	wr(&b.t, 0x50, 0);
+	cc_virtio_mmio_poll(&b.t, UINT64_MAX - 1);
+	cr_assert(rd(&b.t, 0x70) & CC_VIRTIO_S_NEEDS_RESET, "%s",
+		  b.t.last_error);
+	cr_assert_eq(broken, 1);
+	cr_assert_str_eq(b.t.last_error, "used ring outside guest RAM");
 	cc_virtio_blk_free(&b);
 	unlink(image);
 }
