@@ -628,16 +628,22 @@ static uint8_t blk_status(uint16_t head)
 	return s;
 }
 
+/* A virtio-blk device on the test image, its queue of 16 ready. */
+static void blk_up(struct cc_virtio_blk *b)
+{
+	struct cc_err e;
+	make_image();
+	cr_assert_eq(cc_virtio_blk_init(b, &mem,
+					(struct cc_irq_line){set_irq, NULL, 5},
+					image, 1, &e),
+		     0, "%s", e.msg);
+	bring_up(&b->t, 1, 16);
+}
+
 Test(virtio, blk_reads_writes_and_refuses_out_of_range)
 {
 	struct cc_virtio_blk b;
-	struct cc_err e;
-	make_image();
-	cr_assert_eq(cc_virtio_blk_init(&b, &mem,
-					(struct cc_irq_line){set_irq, NULL, 5},
-					image, 1, &e),
-		     0);
-	bring_up(&b.t, 1, 16);
+	blk_up(&b);
 	uint64_t cap;
 	cc_virtio_mmio_read(&b.t, 0x100, (uint8_t *)&cap, 8, 0);
 	cr_assert_eq(cap, 2048, "capacity in sectors");
@@ -673,13 +679,7 @@ Test(virtio, blk_reads_writes_and_refuses_out_of_range)
 Test(virtio, blk_used_ring_write_failure_needs_reset)
 {
 	struct cc_virtio_blk b;
-	struct cc_err e;
-	make_image();
-	cr_assert_eq(cc_virtio_blk_init(&b, &mem,
-					(struct cc_irq_line){set_irq, NULL, 5},
-					image, 1, &e),
-		     0);
-	bring_up(&b.t, 1, 16);
+	blk_up(&b);
 	b.t.q[0].used = RAM - 2; /* the used index fits, the ring does not */
 	blk_request(0, 0, 10, 0x50000, 1024, 0);
 	wr(&b.t, 0x50, 0);
