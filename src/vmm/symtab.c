@@ -1,6 +1,7 @@
 #include "symtab.h"
 
 #include <elf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,51 +12,66 @@ static int by_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static const Elf64_Shdr *section(const uint8_t *elf, size_t len,
-				 const Elf64_Ehdr *eh, unsigned i)
+/* Section i's header, copied out: the file's bytes have no alignment
+ * (a cast would be a misaligned read) and lie about every offset. */
+static bool section(const uint8_t *elf, size_t len, const Elf64_Ehdr *eh,
+		    unsigned i, Elf64_Shdr *out)
 {
+	if (i >= eh->e_shnum || eh->e_shoff > len)
+		return false;
 	uint64_t off = eh->e_shoff + (uint64_t)i * sizeof(Elf64_Shdr);
-	if (i >= eh->e_shnum || off > len || len - off < sizeof(Elf64_Shdr))
-		return NULL;
-	return (const Elf64_Shdr *)(elf + off);
+	if (off > len || len - off < sizeof(Elf64_Shdr))
+		return false;
+	memcpy(out, elf + off, sizeof(*out));
+	return true;
+}
+
+static bool inside(const Elf64_Shdr *sh, size_t len)
+{
+	return sh->sh_offset <= len && sh->sh_size <= len - sh->sh_offset;
+}
+
+/* The function symbols of one SHT_SYMTAB section, sorted by address. */
+static void load_symbols(struct cc_symtab *t, const uint8_t *elf,
+			 const Elf64_Shdr *sh, const Elf64_Shdr *str)
+{
+	size_t nsym = sh->sh_size / sizeof(Elf64_Sym);
+	t->strings = malloc(str->sh_size + 1);
+	t->sym = calloc(nsym ? nsym : 1, sizeof(*t->sym));
+	if (!t->strings || !t->sym) {
+		cc_symtab_free(t);
+		return;
+	}
+	memcpy(t->strings, elf + str->sh_offset, str->sh_size);
+	t->strings[str->sh_size] = 0;
+	for (size_t j = 0; j < nsym; j++) {
+		Elf64_Sym s;
+		memcpy(&s, elf + sh->sh_offset + j * sizeof(s), sizeof(s));
+		if (ELF64_ST_TYPE(s.st_info) != STT_FUNC ||
+		    s.st_name >= str->sh_size || !s.st_value)
+			continue;
+		t->sym[t->n++] = (struct cc_sym){s.st_value, s.st_size,
+						 t->strings + s.st_name};
+	}
+	qsort(t->sym, t->n, sizeof(*t->sym), by_addr);
 }
 
 void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len)
 {
 	memset(t, 0, sizeof(*t));
-	if (len < sizeof(Elf64_Ehdr) || memcmp(elf, ELFMAG, SELFMAG))
+	Elf64_Ehdr eh;
+	if (len < sizeof(eh) || memcmp(elf, ELFMAG, SELFMAG))
 		return;
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
-	if (eh->e_shentsize != sizeof(Elf64_Shdr))
+	memcpy(&eh, elf, sizeof(eh));
+	if (eh.e_shentsize != sizeof(Elf64_Shdr))
 		return;
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *sh = section(elf, len, eh, i);
-		if (!sh || sh->sh_type != SHT_SYMTAB)
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr sh, str;
+		if (!section(elf, len, &eh, i, &sh) || sh.sh_type != SHT_SYMTAB)
 			continue;
-		const Elf64_Shdr *str = section(elf, len, eh, sh->sh_link);
-		if (!str || sh->sh_offset > len ||
-		    sh->sh_size > len - sh->sh_offset || str->sh_offset > len ||
-		    str->sh_size > len - str->sh_offset || str->sh_size == 0)
-			return;
-		size_t nsym = sh->sh_size / sizeof(Elf64_Sym);
-		t->strings = malloc(str->sh_size + 1);
-		t->sym = calloc(nsym ? nsym : 1, sizeof(*t->sym));
-		if (!t->strings || !t->sym) {
-			cc_symtab_free(t);
-			return;
-		}
-		memcpy(t->strings, elf + str->sh_offset, str->sh_size);
-		t->strings[str->sh_size] = 0;
-		const Elf64_Sym *s = (const Elf64_Sym *)(elf + sh->sh_offset);
-		for (size_t j = 0; j < nsym; j++) {
-			if (ELF64_ST_TYPE(s[j].st_info) != STT_FUNC ||
-			    s[j].st_name >= str->sh_size || !s[j].st_value)
-				continue;
-			t->sym[t->n++] =
-				(struct cc_sym){s[j].st_value, s[j].st_size,
-						t->strings + s[j].st_name};
-		}
-		qsort(t->sym, t->n, sizeof(*t->sym), by_addr);
+		if (section(elf, len, &eh, sh.sh_link, &str) &&
+		    inside(&sh, len) && inside(&str, len) && str.sh_size)
+			load_symbols(t, elf, &sh, &str);
 		return;
 	}
 }

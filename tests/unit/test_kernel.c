@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/kernel.h"
+#include "vmm/symtab.h"
 #include "base/mem.h"
 
 #define LOAD 0x1000000ull
@@ -176,4 +177,71 @@ Test(kernel, bzimage_truncated)
 	cr_assert(strstr(e.msg, "truncated bzImage"), "%s", e.msg);
 	cr_assert_eq(cc_kernel_parse(&k, img, 0x300, &e), -1);
 	cr_assert(strstr(e.msg, "truncated bzImage"), "%s", e.msg);
+}
+
+/* ---- symbols ------------------------------------------------------------ */
+
+/* An ELF with a symbol table (two functions, one object) at an odd
+ * address: the loader must read it without aligned casts, and refuse a
+ * table that runs past the file. */
+static size_t make_symtab_elf(uint8_t *buf)
+{
+	static const char strs[] = "\0spin\0wait\0data";
+	Elf64_Sym syms[4] = {{0}};
+	syms[1] = (Elf64_Sym){.st_name = 1,
+			      .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+			      .st_value = 0x401000,
+			      .st_size = 0x20};
+	syms[2] = (Elf64_Sym){.st_name = 6,
+			      .st_info = ELF64_ST_INFO(STB_LOCAL, STT_FUNC),
+			      .st_value = 0x400800,
+			      .st_size = 0x10};
+	syms[3] = (Elf64_Sym){.st_name = 11,
+			      .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+			      .st_value = 0x402000};
+	Elf64_Ehdr eh = {0};
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_shoff = sizeof(eh);
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 3;
+	size_t at = sizeof(eh) + 3 * sizeof(Elf64_Shdr);
+	Elf64_Shdr sh[3] = {{0}};
+	sh[1] = (Elf64_Shdr){.sh_type = SHT_SYMTAB,
+			     .sh_offset = at,
+			     .sh_size = sizeof(syms),
+			     .sh_link = 2};
+	sh[2] = (Elf64_Shdr){.sh_type = SHT_STRTAB,
+			     .sh_offset = at + sizeof(syms),
+			     .sh_size = sizeof(strs)};
+	memcpy(buf, &eh, sizeof(eh));
+	memcpy(buf + sizeof(eh), sh, sizeof(sh));
+	memcpy(buf + at, syms, sizeof(syms));
+	memcpy(buf + at + sizeof(syms), strs, sizeof(strs));
+	return at + sizeof(syms) + sizeof(strs);
+}
+
+Test(symtab, reads_functions_from_a_misaligned_image)
+{
+	static uint8_t buf[4096];
+	uint8_t *odd = buf + 3;
+	size_t len = make_symtab_elf(odd);
+	struct cc_symtab t;
+	cc_symtab_load(&t, odd, len);
+	cr_assert_eq(t.n, 2, "the two functions, not the object");
+	cr_assert_str_eq(cc_symtab_find(&t, 0x401010)->name, "spin");
+	cr_assert_str_eq(cc_symtab_find(&t, 0x400800)->name, "wait");
+	cr_assert_null(cc_symtab_find(&t, 0x401020), "past spin's size");
+	cc_symtab_free(&t);
+	/* The string table claims more than the file has: no symbols. */
+	cc_symtab_load(&t, odd, len - 1);
+	cr_assert_eq(t.n, 0);
+	cc_symtab_free(&t);
+	/* Section headers that lie past the end: no symbols either. */
+	Elf64_Ehdr eh;
+	memcpy(&eh, odd, sizeof(eh));
+	eh.e_shoff = UINT64_MAX - 10;
+	memcpy(odd, &eh, sizeof(eh));
+	cc_symtab_load(&t, odd, len);
+	cr_assert_eq(t.n, 0);
+	cc_symtab_free(&t);
 }
