@@ -21,22 +21,27 @@ void cc_hypercall_page_init(struct cc_mem *mem, uint32_t transport)
 
 void cc_hypercall_log_limit(struct cc_hc_log *log, size_t entries, size_t bytes)
 {
-	log->max_entries = entries ? entries : CC_HC_LOG_DEFAULT_ENTRIES;
-	log->max_bytes = bytes ? bytes : CC_HC_LOG_DEFAULT_BYTES;
+	log->max_entries = entries; /* 0: the default (max_entries()) */
+	log->max_bytes = bytes;
 }
 
+/* A log no VM set limits on (tests, fuzzing) has the defaults. */
 static size_t max_entries(const struct cc_hc_log *log)
 {
 	return log->max_entries ? log->max_entries : CC_HC_LOG_DEFAULT_ENTRIES;
+}
+
+static size_t max_bytes(const struct cc_hc_log *log)
+{
+	return log->max_bytes ? log->max_bytes : CC_HC_LOG_DEFAULT_BYTES;
 }
 
 /* Keeps text (or frees it, past the caps: the call still counts). */
 static bool push_record(struct cc_hc_log *log, char *text)
 {
 	size_t len = strlen(text) + 1;
-	size_t max = log->max_bytes ? log->max_bytes : CC_HC_LOG_DEFAULT_BYTES;
 	if (log->nrecords >= max_entries(log) ||
-	    log->record_bytes + len > max) {
+	    log->record_bytes + len > max_bytes(log)) {
 		free(text);
 		return true;
 	}

@@ -75,29 +75,7 @@ int cc_kvm_open(struct cc_err *err)
 
 /* ---- serial capture ---------------------------------------------------- */
 
-static void over_flush(struct cc_vm *vm);
-
-static void serial_flush(struct cc_vm *vm)
-{
-	if (vm->cfg.serial_fd < 0) {
-		vm->nover = 0;
-		return;
-	}
-	while (vm->serial_flushed < vm->serial_len) {
-		ssize_t n = write(vm->cfg.serial_fd,
-				  vm->serial + vm->serial_flushed,
-				  vm->serial_len - vm->serial_flushed);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			vm->serial_flushed = vm->serial_len; /* give up */
-			break;
-		}
-		vm->serial_flushed += (size_t)n;
-	}
-	over_flush(vm);
-}
-
+/* Writes what it can; on an error the rest is given up. */
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -111,10 +89,15 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void over_flush(struct cc_vm *vm)
+/* Streams the kept bytes not yet written, then those past the cap. */
+static void serial_flush(struct cc_vm *vm)
 {
-	if (vm->nover && vm->cfg.serial_fd >= 0)
+	if (vm->cfg.serial_fd >= 0) {
+		write_all(vm->cfg.serial_fd, vm->serial + vm->serial_flushed,
+			  vm->serial_len - vm->serial_flushed);
 		write_all(vm->cfg.serial_fd, vm->over, vm->nover);
+	}
+	vm->serial_flushed = vm->serial_len;
 	vm->nover = 0;
 }
 
