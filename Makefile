@@ -114,7 +114,11 @@ $(B)/tests/unit/test_sdk: $(B)/tests/sdkcheck-host $(B)/tests/host/voidstar_glib
 # the TSC readers (glibc C, C++, Go) for test_tsc, and voidstar_user
 # built against glibc, which must load the freestanding libvoidstar.so.
 H := $(B)/tests/host
-HOST_PROGS := $(H)/tsc_c $(H)/tsc_cpp $(H)/tsc_go $(H)/voidstar_glibc
+HOST_PROGS := $(H)/tsc_c $(H)/tsc_cpp $(H)/tsc_go $(H)/voidstar_glibc \
+	$(H)/spin_alarm
+$(H)/spin_alarm: tests/linux/spin/spin_alarm.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 $(H)/tsc_c: tests/linux/tsc/tsc_c.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
@@ -130,7 +134,8 @@ $(H)/tsc_go: $(wildcard tests/linux/tsc/go/*) | $(SETUP_STAMP)
 	cd tests/linux/tsc/go && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 		GOCACHE=$(abspath $(B))/go-cache GOPATH=$(abspath $(B))/go-path \
 		CGO_ENABLED=0 go build -trimpath -o $(abspath $@) .
-$(B)/tests/linux/test_tsc $(B)/tests/linux/test_sdk: $(HOST_PROGS)
+$(B)/tests/linux/test_tsc $(B)/tests/linux/test_sdk \
+	$(B)/tests/linux/test_spin: $(HOST_PROGS)
 
 UNIT_TESTS += $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
 MICRO_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/micro/*.c))

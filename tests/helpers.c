@@ -27,7 +27,7 @@ void cc_test_make_host_image(void)
 	FILE *f = fopen(spec, "w");
 	cr_assert(f, "cannot write %s", spec);
 	static const char *const progs[] = {"tsc_c", "tsc_cpp", "tsc_go",
-					    "voidstar_glibc"};
+					    "voidstar_glibc", "spin_alarm"};
 	/* And two of Debian's own, for init's environment and directory. */
 	fputs("{\"version\": 1, \"programs\": [", f);
 	for (size_t i = 0; i < sizeof(progs) / sizeof(*progs); i++)

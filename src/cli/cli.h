@@ -28,6 +28,8 @@ int cc_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* The watchdog's default for a platform: PVM's emulated kernel computes
  * for tens of seconds between exits while it boots. */
 unsigned cc_cli_watchdog_ms(enum cc_platform_kind kind);
+/* The user-mode bound (cc_vm_config.spin_ms) by platform. */
+unsigned cc_cli_spin_ms(enum cc_platform_kind kind);
 /* Parses "256", "256M", "1G" (MiB by default) into bytes; 0 on error. */
 uint64_t cc_cli_parse_size(const char *s);
 

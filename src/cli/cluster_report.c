@@ -125,6 +125,12 @@ void cc_cluster_print_text(const struct cc_sim *s, struct cc_oracle *orc,
 		       v->status == CC_VM_HALTED ? "  " : "",
 		       v->status == CC_VM_HALTED ? v->res.msg : "");
 	}
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->slot[i].vm->stats.watchdog_fires) {
+			printf("  vm %u:\n", i);
+			fflush(stdout);
+			cc_report_spins(s->slot[i].vm, NULL, stdout);
+		}
 	const struct cc_net_stats *n = &s->fabric.stats;
 	printf("network: %llu sent, %llu delivered, %llu partitioned, %llu "
 	       "lost, %llu corrupted, %llu duplicated, %llu reordered, %llu "

@@ -17,6 +17,7 @@
 #include "../vmm/platform.h"
 #include "../vmm/snapfile.h"
 #include "../vmm/snapshot.h"
+#include "../run/codeloc.h"
 #include "../run/coverage.h"
 #include "../sim/net_echo.h"
 #include "../vmm/trace.h"
@@ -126,6 +127,13 @@ static const char help_options[] =
 	"                      default 5000 on hardware KVM, 120000 on PVM,\n"
 	"                      where the emulated kernel computes for tens\n"
 	"                      of seconds between exits while it boots)\n"
+	"  --spin-ms MS        the same for a guest in user mode (default 250\n"
+	"                      on PVM, where user code runs natively; on\n"
+	"                      hardware KVM, --watchdog-ms); the report names\n"
+	"                      the function that spun\n"
+	"  --symbols FILE      an ELF file the guest runs, to name where it\n"
+	"                      spun (repeatable; an --image spec's files are\n"
+	"                      used anyway)\n"
 	"  --max-exits N       stop after N exits\n"
 	"  --max-vtime MS      stop after MS ms of virtual time\n"
 	"  --platform P        auto (probe, default), hardware or pvm\n"
@@ -153,6 +161,8 @@ struct boot_opts {
 	char **exec_argv;	  /* NULL: init's default */
 	const char *exec_env[65]; /* --env, NULL-terminated */
 	size_t nenv;
+	const char *symbols[16]; /* --symbols: ELF files to name spins by */
+	size_t nsymbols;
 	const char *exec_cwd; /* --cwd */
 	uint64_t snapshot_at;
 	bool no_cache, seed_given;
@@ -160,7 +170,7 @@ struct boot_opts {
 	bool hide_avx, fixed_model;
 	uint64_t mem, max_exits, max_vtime_ms, seed, ticks;
 	uint64_t console_cap, sdk_log_cap;
-	unsigned profile_ms, watchdog_ms;
+	unsigned profile_ms, watchdog_ms, spin_ms;
 };
 
 enum {
@@ -177,6 +187,8 @@ enum {
 	OPT_STATS,
 	OPT_PROFILE,
 	OPT_WATCHDOG,
+	OPT_SPIN,
+	OPT_SYMBOLS,
 	OPT_MAX_EXITS,
 	OPT_MAX_VTIME,
 	OPT_PLATFORM,
@@ -220,6 +232,8 @@ static const struct option longopts[] = {
 	{"stats", no_argument, 0, OPT_STATS},
 	{"profile", required_argument, 0, OPT_PROFILE},
 	{"watchdog-ms", required_argument, 0, OPT_WATCHDOG},
+	{"spin-ms", required_argument, 0, OPT_SPIN},
+	{"symbols", required_argument, 0, OPT_SYMBOLS},
 	{"max-exits", required_argument, 0, OPT_MAX_EXITS},
 	{"max-vtime", required_argument, 0, OPT_MAX_VTIME},
 	{"platform", required_argument, 0, OPT_PLATFORM},
@@ -305,6 +319,7 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 	memset(o, 0, sizeof(*o));
 	o->is_run = is_run;
 	o->watchdog_ms = WATCHDOG_AUTO;
+	o->spin_ms = WATCHDOG_AUTO;
 	o->platform = "auto";
 	uint64_t v;
 	int c;
@@ -366,6 +381,18 @@ static int parse(int argc, char **argv, struct boot_opts *o, bool is_run)
 			    v > 3600000)
 				return bad("invalid --watchdog-ms", optarg);
 			o->watchdog_ms = (unsigned)v;
+			break;
+		case OPT_SPIN:
+			if (cc_cli_parse_u64(optarg, UINT64_MAX, &v) ||
+			    v > 3600000)
+				return bad("invalid --spin-ms", optarg);
+			o->spin_ms = (unsigned)v;
+			break;
+		case OPT_SYMBOLS:
+			if (o->nsymbols == 16)
+				return bad("too many --symbols (at most 16)",
+					   optarg);
+			o->symbols[o->nsymbols++] = optarg;
 			break;
 		case OPT_MAX_EXITS:
 			if (cc_cli_parse_u64(optarg, UINT64_MAX, &o->max_exits))
@@ -630,6 +657,8 @@ static void fill_config(const struct boot_opts *o, enum cc_platform_kind kind,
 		.watchdog_ms = o->watchdog_ms != WATCHDOG_AUTO
 				       ? o->watchdog_ms
 				       : cc_cli_watchdog_ms(kind),
+		.spin_ms = o->spin_ms != WATCHDOG_AUTO ? o->spin_ms
+						       : cc_cli_spin_ms(kind),
 		.sample_ms = o->profile_ms,
 		.disk_path = o->disk,
 		.mount_data = o->data_disk,
@@ -655,6 +684,22 @@ static int peek_restore(const struct boot_opts *o, struct cc_vm_config *cfg,
 	return 0;
 }
 
+/* The files that name a user-mode spin: --symbols, and the files of an
+ * --image spec.  Read only when the watchdog fired. */
+static void load_symbols(const struct boot_opts *o, struct cc_codeloc *loc)
+{
+	struct cc_err e;
+	size_t n = o->image ? strlen(o->image) : 0;
+	if (n > 5 && !strcmp(o->image + n - 5, ".json") &&
+	    cc_codeloc_add_spec(loc, o->image, &e))
+		fprintf(stderr, "chaoscontrol: warning: --image: %s\n", e.msg);
+	for (size_t i = 0; i < o->nsymbols; i++)
+		if (cc_codeloc_add(loc, o->symbols[i], NULL, &e))
+			fprintf(stderr,
+				"chaoscontrol: warning: --symbols: %s\n",
+				e.msg);
+}
+
 static int finish(struct cc_vm *vm, const struct boot_opts *o,
 		  const struct cc_vm_result *res, enum cc_platform_kind kind,
 		  double t0)
@@ -662,7 +707,11 @@ static int finish(struct cc_vm *vm, const struct boot_opts *o,
 	struct cc_err e;
 	double wall = cc_cli_wall_s() - t0;
 	uint64_t hash = cc_vm_trace_hash(vm);
-	int code = cc_report_boot(vm, res, wall, o->stats, o->serial_out);
+	struct cc_codeloc loc;
+	cc_codeloc_init(&loc);
+	if (vm->stats.watchdog_fires)
+		load_symbols(o, &loc);
+	int code = cc_report_boot(vm, res, wall, o->stats, o->serial_out, &loc);
 	if (o->is_run && o->ticks && res->stop == CC_STOP_LIMIT &&
 	    res->vclock_ns >= o->ticks * CC_NS_PER_TICK)
 		code = CC_EXIT_OK; /* the horizon is the normal end of a run */
@@ -673,10 +722,11 @@ static int finish(struct cc_vm *vm, const struct boot_opts *o,
 		code = CC_EXIT_SETUP;
 	}
 	if (o->json)
-		cc_report_json(vm, res, hash, kind, wall, stdout);
+		cc_report_json(vm, res, hash, kind, wall, &loc, stdout);
 	else
 		printf("trace-hash: %016llx\n", (unsigned long long)hash);
 	fflush(stdout);
+	cc_codeloc_free(&loc);
 	return code;
 }
 

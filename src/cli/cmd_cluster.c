@@ -65,6 +65,7 @@ static void vm_config(const struct boot_job *j, unsigned i,
 		.exec_env = (const char *const *)o->node_env[i],
 		.exec_cwd = o->node_cwd[i],
 		.watchdog_ms = cc_cli_watchdog_ms(j->kind),
+		.spin_ms = cc_cli_spin_ms(j->kind),
 	};
 }
 

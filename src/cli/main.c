@@ -93,6 +93,15 @@ unsigned cc_cli_watchdog_ms(enum cc_platform_kind kind)
 	return kind == CC_PLATFORM_PVM ? 120000u : 5000u;
 }
 
+/* On PVM user code runs natively while the kernel is emulated, so a
+ * user program with no system call, fault or I/O for 250 ms spins (a
+ * real one makes a system call every few microseconds there); on
+ * hardware KVM both run alike and one bound serves. */
+unsigned cc_cli_spin_ms(enum cc_platform_kind kind)
+{
+	return kind == CC_PLATFORM_PVM ? 250u : 0u;
+}
+
 uint64_t cc_cli_parse_size(const char *s)
 {
 	char *end;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../run/codeloc.h"
 #include "../run/coverage.h"
 #include "../fault/oracle.h"
 #include "../vmm/platform.h"
@@ -221,6 +222,71 @@ static void print_stats(const struct cc_vm *vm)
 		(unsigned long long)s->watchdog_fires);
 }
 
+/* Where the guest was at a firing: kernel RIPs by the kernel's symbols,
+ * user RIPs by the code locator (the bytes there, found in a file). */
+static const char *spin_where(const struct cc_vm *vm,
+			      const struct cc_codeloc *loc,
+			      const struct cc_spin_site *sp, char *buf,
+			      size_t cap)
+{
+	char sym[200];
+	if (sp->cpl == 0)
+		snprintf(
+			buf, cap, "%s in the kernel",
+			cc_symtab_format(&vm->syms, sp->rip, sym, sizeof(sym)));
+	else if (!loc ||
+		 !cc_codeloc_name(loc, sp->rip, sp->code, sp->ncode, buf, cap))
+		snprintf(buf, cap,
+			 "0x%llx in user space, in no file given "
+			 "(--symbols FILE, or an --image spec, names it)",
+			 (unsigned long long)sp->rip);
+	return buf;
+}
+
+void cc_report_spins(const struct cc_vm *vm, const struct cc_codeloc *loc,
+		     FILE *f)
+{
+	if (!vm->stats.watchdog_fires)
+		return;
+	fprintf(f,
+		"chaoscontrol: warning: the watchdog fired %llu times: this "
+		"run is NOT reproducible (the guest ran without an exit for "
+		"too long and virtual time was moved on at instructions the "
+		"host chose); where it was:\n",
+		(unsigned long long)vm->stats.watchdog_fires);
+	char where[512];
+	for (size_t i = 0; i < vm->nspins; i++) {
+		const struct cc_spin_site *sp = &vm->spins[i];
+		fprintf(f, "chaoscontrol:   %llu x %s mode at %s\n",
+			(unsigned long long)sp->count,
+			sp->cpl ? "user" : "kernel",
+			spin_where(vm, loc, sp, where, sizeof(where)));
+	}
+	if (vm->spins_elsewhere)
+		fprintf(f, "chaoscontrol:   %llu x elsewhere\n",
+			(unsigned long long)vm->spins_elsewhere);
+	fprintf(f, "chaoscontrol: a loop that waits without system calls "
+		   "needs the SDK's instrumentation (-fsanitize-coverage="
+		   "trace-pc) or a blocking wait\n");
+}
+
+static json_t *spins_json(const struct cc_vm *vm, const struct cc_codeloc *loc)
+{
+	json_t *a = json_array();
+	char where[512];
+	for (size_t i = 0; i < vm->nspins; i++) {
+		const struct cc_spin_site *sp = &vm->spins[i];
+		json_array_append_new(
+			a, json_pack("{s:I, s:s, s:I, s:s}", "rip",
+				     (json_int_t)sp->rip, "mode",
+				     sp->cpl ? "user" : "kernel", "count",
+				     (json_int_t)sp->count, "where",
+				     spin_where(vm, loc, sp, where,
+						sizeof(where))));
+	}
+	return a;
+}
+
 static void save_serial(const struct cc_vm *vm, const char *path)
 {
 	char tmp[4096];
@@ -253,7 +319,8 @@ static void print_dropped(const struct cc_vm *vm)
 }
 
 int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
-		   double wall_s, bool stats, const char *serial_out)
+		   double wall_s, bool stats, const char *serial_out,
+		   const struct cc_codeloc *loc)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < CC_EXIT_HOST; i++)
@@ -279,6 +346,7 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 				devs[i]->last_error);
 	print_sdk(vm);
 	print_dropped(vm);
+	cc_report_spins(vm, loc, stderr);
 	if (stats)
 		print_stats(vm);
 	if (serial_out)
@@ -353,7 +421,7 @@ static json_t *fixups_json(const struct cc_vm_stats *s)
 
 void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 		    uint64_t trace_hash, int platform_kind, double wall_s,
-		    FILE *f)
+		    const struct cc_codeloc *loc, FILE *f)
 {
 	char hash[17];
 	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)trace_hash);
@@ -366,6 +434,8 @@ void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 			  cc_platform_name(platform_kind), "platform_limits",
 			  limits, "wall_s", wall_s, "host_exits",
 			  (json_int_t)s->exits[CC_EXIT_HOST]);
+	/* Host-chosen instructions: with the wall-clock figures. */
+	json_object_set_new(host, "spins", spins_json(vm, loc));
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
 		"trace_hash", hash, "stop", cc_stop_name(res->stop), "message",

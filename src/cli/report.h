@@ -11,8 +11,15 @@
 
 /* Prints the summary (and stats) to stderr, saves the console to
  * serial_out if given, and returns the CLI exit code. */
+struct cc_codeloc;
 int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
-		   double wall_s, bool stats, const char *serial_out);
+		   double wall_s, bool stats, const char *serial_out,
+		   const struct cc_codeloc *loc);
+
+/* If the watchdog fired: that the run is not reproducible, and where
+ * the guest was each time (user RIPs named through loc, may be NULL). */
+void cc_report_spins(const struct cc_vm *vm, const struct cc_codeloc *loc,
+		     FILE *f);
 
 /* One JSON object describing the run.  Everything outside "host" is a
  * function of the inputs (compare it); "host" holds wall-clock figures. */
@@ -22,7 +29,7 @@ json_t *cc_report_sdk_json(const struct cc_vm *vm);
 
 void cc_report_json(const struct cc_vm *vm, const struct cc_vm_result *res,
 		    uint64_t trace_hash, int platform_kind, double wall_s,
-		    FILE *f);
+		    const struct cc_codeloc *loc, FILE *f);
 
 /* Top-n guest functions by RIP samples. */
 void cc_report_profile(const struct cc_vm *vm, FILE *f, unsigned n);

@@ -7,6 +7,9 @@
 
 #define RFLAGS_AC (1ull << 18)
 #define CR0_PG	  (1ull << 31)
+#define CR4_PAE	  (1ull << 5)
+#define CR4_LA57  (1ull << 12)
+#define EFER_LMA  (1ull << 10)
 #define CR0_MP	  (1ull << 1)
 #define CR0_TS	  (1ull << 3)
 #define BP_VECTOR 3
@@ -26,6 +29,23 @@ const char *cc_fixup_name(enum cc_fixup_kind k)
 	return k < CC_FIXUP__COUNT ? names[k] : "?";
 }
 
+bool cc_fixup_code_gpa(const struct cc_mem *mem, const struct kvm_sregs *s,
+		       uint64_t ip, uint64_t *gpa)
+{
+	if (!(s->cr0 & CR0_PG)) { /* real or protected mode, flat */
+		*gpa = (s->cs.base + ip) & 0xffffffffull;
+		return true;
+	}
+	/* cc_mem_translate walks 4-level long-mode tables, nothing else:
+	 * 32-bit, PAE-only and 5-level paging are not read as if they were. */
+	if (!(s->efer & EFER_LMA) || !(s->cr4 & CR4_PAE) || (s->cr4 & CR4_LA57))
+		return false;
+	/* 64-bit code ignores the CS base; compatibility mode does not. */
+	uint64_t lin =
+		s->cs.l ? ip : (s->cs.base + (uint32_t)ip) & 0xffffffffull;
+	return cc_mem_translate(mem, s->cr3, lin, gpa);
+}
+
 size_t cc_fixup_fetch(int vcpu_fd, const struct cc_mem *mem, uint8_t *bytes,
 		      size_t max, uint64_t *rip, unsigned *cpl)
 {
@@ -37,14 +57,10 @@ size_t cc_fixup_fetch(int vcpu_fd, const struct cc_mem *mem, uint8_t *bytes,
 	*rip = r.rip;
 	*cpl = s.cs.selector & 3;
 	size_t n = 0;
-	for (; n < max; n++) {
-		uint64_t lin = s.cs.base + r.rip + n, gpa = lin;
-		if ((s.cr0 & CR0_PG) &&
-		    !cc_mem_translate(mem, s.cr3, lin, &gpa))
+	for (uint64_t gpa; n < max; n++)
+		if (!cc_fixup_code_gpa(mem, &s, r.rip + n, &gpa) ||
+		    !cc_mem_read(mem, gpa, &bytes[n], 1))
 			break;
-		if (!cc_mem_read(mem, gpa, &bytes[n], 1))
-			break;
-	}
 	return n;
 }
 

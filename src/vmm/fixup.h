@@ -11,6 +11,7 @@
 #ifndef CC_FIXUP_H
 #define CC_FIXUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,14 @@ const char *cc_fixup_name(enum cc_fixup_kind k);
 int cc_fixup_apply(int vcpu_fd, const struct cc_mem *mem,
 		   const struct cc_symtab *syms, uint32_t suberror,
 		   struct cc_err *err);
+
+/* The guest-physical address of the code byte at `ip` (an offset in
+ * CS) under the vCPU's special registers s; false where it is unmapped
+ * or the paging mode is one we do not walk (anything but 4-level long
+ * mode, or no paging). */
+struct kvm_sregs;
+bool cc_fixup_code_gpa(const struct cc_mem *mem, const struct kvm_sregs *s,
+		       uint64_t ip, uint64_t *gpa);
 
 /* Reads up to `max` instruction bytes at the vCPU's RIP; returns count. */
 size_t cc_fixup_fetch(int vcpu_fd, const struct cc_mem *mem, uint8_t *bytes,

@@ -56,6 +56,23 @@ static void load_symbols(struct cc_symtab *t, const uint8_t *elf,
 	qsort(t->sym, t->n, sizeof(*t->sym), by_addr);
 }
 
+/* Loads the first section of type `type` with a string table; true if
+ * there was one. */
+static bool load_section(struct cc_symtab *t, const uint8_t *elf, size_t len,
+			 const Elf64_Ehdr *eh, uint32_t type)
+{
+	for (unsigned i = 0; i < eh->e_shnum; i++) {
+		Elf64_Shdr sh, str;
+		if (!section(elf, len, eh, i, &sh) || sh.sh_type != type)
+			continue;
+		if (section(elf, len, eh, sh.sh_link, &str) &&
+		    inside(&sh, len) && inside(&str, len) && str.sh_size)
+			load_symbols(t, elf, &sh, &str);
+		return true;
+	}
+	return false;
+}
+
 void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len)
 {
 	memset(t, 0, sizeof(*t));
@@ -65,15 +82,9 @@ void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len)
 	memcpy(&eh, elf, sizeof(eh));
 	if (eh.e_shentsize != sizeof(Elf64_Shdr))
 		return;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh, str;
-		if (!section(elf, len, &eh, i, &sh) || sh.sh_type != SHT_SYMTAB)
-			continue;
-		if (section(elf, len, &eh, sh.sh_link, &str) &&
-		    inside(&sh, len) && inside(&str, len) && str.sh_size)
-			load_symbols(t, elf, &sh, &str);
-		return;
-	}
+	/* A stripped program or library still names what it exports. */
+	if (!load_section(t, elf, len, &eh, SHT_SYMTAB))
+		load_section(t, elf, len, &eh, SHT_DYNSYM);
 }
 
 void cc_symtab_free(struct cc_symtab *t)

@@ -1,6 +1,7 @@
 /*
- * Function symbols of an ELF kernel, for naming guest RIPs in error
- * messages and in the RIP sampler's profile.
+ * Function symbols of an ELF file (the kernel, or a user program), for
+ * naming guest RIPs in error messages, the RIP sampler's profile and
+ * the watchdog's spin report.
  */
 #ifndef CC_SYMTAB_H
 #define CC_SYMTAB_H
@@ -20,7 +21,8 @@ struct cc_symtab {
 	char *strings;
 };
 
-/* Loads FUNC symbols from an ELF image in memory; 0 symbols if none. */
+/* Loads FUNC symbols from an ELF image in memory (.symtab, else
+ * .dynsym); 0 symbols if none. */
 void cc_symtab_load(struct cc_symtab *t, const uint8_t *elf, size_t len);
 void cc_symtab_free(struct cc_symtab *t);
 /* "name+0xoff" or "0x<addr>" into buf; returns buf. */

@@ -1079,8 +1079,36 @@ static void record_sample(struct cc_vm *vm)
 		(struct cc_rip_sample){r.rip, s.cs.selector & 3u};
 }
 
+/* Notes where the guest is as the watchdog fires (for the report). */
+static void note_spin(struct cc_vm *vm)
+{
+	struct cc_spin_site s = {0};
+	s.ncode = (unsigned)cc_fixup_fetch(vm->vcpu_fd, &vm->mem, s.code,
+					   sizeof(s.code), &s.rip, &s.cpl);
+	for (size_t i = 0; i < vm->nspins; i++)
+		if (vm->spins[i].rip == s.rip && vm->spins[i].cpl == s.cpl) {
+			vm->spins[i].count++;
+			return;
+		}
+	if (vm->nspins == CC_SPIN_SITES) {
+		vm->spins_elsewhere++;
+		return;
+	}
+	s.count = 1;
+	vm->spins[vm->nspins++] = s;
+}
+
+/* Is the guest, stalled past cfg.spin_ms, spinning in user mode? */
+static bool user_spin(struct cc_vm *vm)
+{
+	struct kvm_sregs s;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return false;
+	return cc_watchdog_probe(&vm->wd, s.cs.selector & 3u);
+}
+
 /* A return from KVM_RUN the guest did not cause: a signal.  Only a
- * watchdog kick changes guest-visible state, and it is counted. */
+ * watchdog firing changes guest-visible state, and it is counted. */
 static void handle_host_exit(struct cc_vm *vm)
 {
 	vm->stats.exits[CC_EXIT_HOST]++;
@@ -1088,8 +1116,10 @@ static void handle_host_exit(struct cc_vm *vm)
 	int kick = cc_watchdog_take(&vm->wd);
 	if (kick & CC_KICK_SAMPLE)
 		record_sample(vm);
-	if (kick & CC_KICK_WATCHDOG) {
+	if ((kick & CC_KICK_WATCHDOG) ||
+	    ((kick & CC_KICK_PROBE) && user_spin(vm))) {
 		vm->stats.watchdog_fires++;
+		note_spin(vm);
 		uint64_t next = cc_pit_deadline(&vm->pit);
 		cc_vclock_advance_to(&vm->vclock,
 				     next == CC_PIT_NEVER
@@ -1210,7 +1240,7 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 		memset(&vm->result, 0, sizeof(vm->result));
 	}
 	if (cc_watchdog_start(&vm->wd, vm->run, vm->cfg.watchdog_ms,
-			      vm->cfg.sample_ms, &e)) {
+			      vm->cfg.spin_ms, vm->cfg.sample_ms, &e)) {
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
 		rc = -1;
 	}

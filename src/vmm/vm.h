@@ -81,8 +81,11 @@ struct cc_vm_config {
 	uint64_t max_ns;      /* stop at this virtual time; 0 = never */
 	uint64_t max_exits;   /* stop after this many exits; 0 = never */
 	unsigned watchdog_ms; /* wall ms without an exit; 0 = off */
-	bool stop_at_ready;   /* stop when the guest rings "ready" */
-	bool stop_at_setup;   /* stop at the SDK's setup_complete */
+	/* Wall ms a guest in user mode may run without an exit before the
+	 * watchdog fires (watchdog.h); 0 or >= watchdog_ms: watchdog_ms. */
+	unsigned spin_ms;
+	bool stop_at_ready; /* stop when the guest rings "ready" */
+	bool stop_at_setup; /* stop at the SDK's setup_complete */
 	/* A simulation manages this VM's memory: the doorbell offers the
 	 * limit and init runs its memory agent (protocol.h). */
 	bool memory_agent;
@@ -150,6 +153,17 @@ struct cc_rip_sample {
 	unsigned cpl;
 };
 
+/* Where the guest was when the watchdog fired, to name for the user:
+ * the first CC_SPIN_SITES distinct RIPs, with the code bytes there (a
+ * user RIP is named by finding those bytes in the image's programs). */
+#define CC_SPIN_SITES 8
+#define CC_SPIN_CODE  32
+struct cc_spin_site {
+	uint64_t rip, count;
+	unsigned cpl, ncode;
+	uint8_t code[CC_SPIN_CODE];
+};
+
 struct cc_vm {
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
@@ -203,6 +217,9 @@ struct cc_vm {
 	/* RIP sampler. */
 	struct cc_rip_sample *samples;
 	size_t nsamples, samples_cap;
+	struct cc_spin_site spins[CC_SPIN_SITES];
+	size_t nspins;
+	uint64_t spins_elsewhere; /* firings past the CC_SPIN_SITES sites */
 	bool stopped;
 	struct cc_vm_result result;
 	/* Snapshots (snapshot.c): the live ones attached here, and the page

@@ -30,7 +30,7 @@ static void *loop(void *arg)
 {
 	struct cc_watchdog *w = arg;
 	uint64_t last = atomic_load(&w->exits);
-	unsigned stalled_ms = 0, since_sample = 0;
+	unsigned stalled_ms = 0, since_sample = 0, since_probe = 0;
 	while (!atomic_load(&w->stop)) {
 		sleep_ms(w->period_ms);
 		int kick = 0;
@@ -43,6 +43,12 @@ static void *loop(void *arg)
 		if (w->timeout_ms && stalled_ms >= w->timeout_ms) {
 			kick |= CC_KICK_WATCHDOG;
 			stalled_ms = 0;
+		}
+		since_probe = stalled_ms ? since_probe + w->period_ms : 0;
+		if (w->user_ms && stalled_ms >= w->user_ms / 2 &&
+		    since_probe >= w->user_ms / 2) {
+			kick |= CC_KICK_PROBE;
+			since_probe = 0;
 		}
 		since_sample += w->period_ms;
 		if (w->sample_ms && since_sample >= w->sample_ms) {
@@ -68,12 +74,15 @@ static unsigned gcd(unsigned a, unsigned b)
 }
 
 int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
-		      unsigned timeout_ms, unsigned sample_ms,
+		      unsigned timeout_ms, unsigned user_ms, unsigned sample_ms,
 		      struct cc_err *err)
 {
 	tls_run = run; /* this thread runs the vCPU from here on */
+	/* A user bound at or past the kernel's says nothing new. */
+	if (timeout_ms && user_ms >= timeout_ms)
+		user_ms = 0;
 	if (w->started && w->timeout_ms == timeout_ms &&
-	    w->sample_ms == sample_ms) {
+	    w->user_ms == user_ms && w->sample_ms == sample_ms) {
 		atomic_store(&w->target, pthread_self());
 		return 0;
 	}
@@ -81,9 +90,10 @@ int cc_watchdog_start(struct cc_watchdog *w, struct kvm_run *run,
 	memset(w, 0, sizeof(*w));
 	w->timeout_ms = timeout_ms;
 	w->sample_ms = sample_ms;
-	if (!timeout_ms && !sample_ms)
+	w->user_ms = user_ms;
+	if (!timeout_ms && !sample_ms && !user_ms)
 		return 0;
-	unsigned p = gcd(timeout_ms, sample_ms);
+	unsigned p = gcd(gcd(timeout_ms, sample_ms), user_ms / 2);
 	w->period_ms = p > 50 ? 50 : (p ? p : 1);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
