@@ -84,6 +84,8 @@ int cc_codeloc_add_spec(struct cc_codeloc *l, const char *spec,
 static bool phdr(const struct cc_codeloc_file *f, unsigned i, Elf64_Phdr *ph)
 {
 	Elf64_Ehdr eh;
+	if (f->len < sizeof(eh))
+		return false;
 	memcpy(&eh, f->data, sizeof(eh));
 	if (eh.e_phentsize != sizeof(*ph) || i >= eh.e_phnum ||
 	    eh.e_phoff > f->len)

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static inline void cc_fuzz_write_seed(int argc, char **argv, const char *seed)
+static inline void cc_fuzz_write_seed_n(int argc, char **argv, const void *seed,
+					size_t len)
 {
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-')
@@ -15,11 +16,16 @@ static inline void cc_fuzz_write_seed(int argc, char **argv, const char *seed)
 		snprintf(path, sizeof(path), "%s/seed", argv[i]);
 		FILE *f = fopen(path, "wb");
 		if (f) {
-			fwrite(seed, 1, strlen(seed), f);
+			fwrite(seed, 1, len, f);
 			fclose(f);
 		}
 		break;
 	}
+}
+
+static inline void cc_fuzz_write_seed(int argc, char **argv, const char *seed)
+{
+	cc_fuzz_write_seed_n(argc, argv, seed, strlen(seed));
 }
 
 #endif

@@ -23,6 +23,11 @@ TestSuite(spin, .init = cc_test_make_host_image);
 
 Test(spin, a_user_spin_ends_counted_and_named, .timeout = 1200)
 {
+	/* Not yet run inside nested TCG (where user code is emulated too,
+	 * so the 250 ms bound means less): there it waits for a measured
+	 * run; on PVM and hardware KVM it runs. */
+	if (getenv("CC_TEST_NESTED"))
+		cr_skip_test("not yet measured under nested TCG");
 	int rc = cc_test_sh(out, sizeof(out),
 			    CC " run --image " SPEC " --seed 3 --spin-ms 250 "
 			       "--max-vtime 60000 -- /bin/spin_alarm 2>&1");
