@@ -16,6 +16,8 @@
 
 #define CC_DOMAIN_NETFAB 0x4E4554464142ull /* "NETFAB" */
 
+/* Saved whole by snapshots; bump when the struct changes. */
+#define CC_ENTROPY_STATE_VERSION 1
 struct cc_entropy {
 	uint8_t key[32];
 	uint64_t pos; /* bytes of keystream consumed */

@@ -57,10 +57,10 @@ static int exit_code(const struct cc_vm *vm, const struct cc_vm_result *res)
 /* Per-device counters, as JSON (also printed by --stats). */
 static json_t *transport_json(const struct cc_virtio_mmio *t)
 {
-	return json_pack("{s:I, s:I, s:I, s:s}", "notifies",
-			 (json_int_t)t->notifies, "services",
-			 (json_int_t)t->services, "protocol_errors",
-			 (json_int_t)t->errors, "last_error", t->last_error);
+	return json_pack(
+		"{s:I, s:I, s:I, s:s}", "notifies", (json_int_t)t->s.notifies,
+		"services", (json_int_t)t->s.services, "protocol_errors",
+		(json_int_t)t->s.errors, "last_error", t->s.last_error);
 }
 
 static json_t *devices_json(const struct cc_vm *vm)
@@ -336,14 +336,14 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 	const struct cc_virtio_mmio *devs[] = {&vm->blk.t, &vm->net.t,
 					       &vm->rng.t};
 	for (unsigned i = 0; i < 3; i++)
-		if (devs[i]->errors && devs[i]->ops)
+		if (devs[i]->s.errors && devs[i]->ops)
 			fprintf(stderr,
 				"chaoscontrol: warning: %s: the guest broke "
 				"the virtio protocol %llu times (device "
 				"needs reset); last: %s\n",
 				devs[i]->ops->name,
-				(unsigned long long)devs[i]->errors,
-				devs[i]->last_error);
+				(unsigned long long)devs[i]->s.errors,
+				devs[i]->s.last_error);
 	print_sdk(vm);
 	print_dropped(vm);
 	cc_report_spins(vm, loc, stderr);

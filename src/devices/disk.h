@@ -63,6 +63,9 @@ struct cc_disk_snap {
 };
 
 /* Guest-visible disk state besides the overlay (a snapshot row). */
+/* What a snapshot saves of a disk besides its overlay pages (disk.h's
+ * cc_disk_snap); bump when the struct changes. */
+#define CC_DISK_STATE_VERSION 1
 struct cc_disk_state {
 	struct cc_disk_faults faults;
 	struct cc_entropy rng;

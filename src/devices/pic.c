@@ -224,7 +224,7 @@ static const char *chip_check(const struct cc_pic_chip *c)
 	return NULL;
 }
 
-const char *cc_pic_check(const struct cc_pic *p)
+const char *cc_pic_state_check(const struct cc_pic *p)
 {
 	const char *why = chip_check(&p->chip[0]);
 	return why ? why : chip_check(&p->chip[1]);

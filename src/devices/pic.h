@@ -24,6 +24,8 @@ struct cc_pic_chip {
 	bool poll;
 };
 
+/* All of it is what a snapshot saves (CC_PIC_STATE_VERSION). */
+#define CC_PIC_STATE_VERSION 1
 struct cc_pic {
 	struct cc_pic_chip chip[2]; /* 0 = master, 1 = slave on IRQ 2 */
 };
@@ -39,6 +41,6 @@ uint8_t cc_pic_ack(struct cc_pic *p);
 uint8_t cc_pic_read(struct cc_pic *p, uint16_t port);
 void cc_pic_write(struct cc_pic *p, uint16_t port, uint8_t val);
 /* Restored state: NULL if sound, else why not. */
-const char *cc_pic_check(const struct cc_pic *p);
+const char *cc_pic_state_check(const struct cc_pic *p);
 
 #endif

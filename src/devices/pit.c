@@ -80,25 +80,25 @@ void cc_pit_init(struct cc_pit *p, struct cc_irq_line irq)
 {
 	memset(p, 0, sizeof(*p));
 	p->irq = irq;
-	p->irq_next_ns = CC_PIT_NEVER;
+	p->s.irq_next_ns = CC_PIT_NEVER;
 	for (int i = 0; i < 3; i++)
-		p->ch[i].access = 3;
-	p->ch[0].gate = p->ch[1].gate = true;
+		p->s.ch[i].access = 3;
+	p->s.ch[0].gate = p->s.ch[1].gate = true;
 }
 
 static void load(struct cc_pit *p, unsigned i, uint32_t count, uint64_t now)
 {
-	struct cc_pit_channel *c = &p->ch[i];
+	struct cc_pit_channel *c = &p->s.ch[i];
 	c->count = count;
 	c->load_ns = now;
 	c->counting = true;
 	if (i == 0)
-		p->irq_next_ns = next_irq(c, now);
+		p->s.irq_next_ns = next_irq(c, now);
 }
 
 static void write_count(struct cc_pit *p, unsigned i, uint8_t val, uint64_t now)
 {
-	struct cc_pit_channel *c = &p->ch[i];
+	struct cc_pit_channel *c = &p->s.ch[i];
 	switch (c->access) {
 	case 1:
 		load(p, i, val, now);
@@ -144,13 +144,13 @@ static void write_mode(struct cc_pit *p, uint8_t val, uint64_t now)
 			if (!(val & (2u << i)))
 				continue;
 			if (!(val & 0x20))
-				latch_count(&p->ch[i], now);
+				latch_count(&p->s.ch[i], now);
 			if (!(val & 0x10))
-				latch_status(&p->ch[i], now);
+				latch_status(&p->s.ch[i], now);
 		}
 		return;
 	}
-	struct cc_pit_channel *c = &p->ch[sel];
+	struct cc_pit_channel *c = &p->s.ch[sel];
 	unsigned access = (val >> 4) & 3;
 	if (access == 0) {
 		latch_count(c, now);
@@ -164,7 +164,7 @@ static void write_mode(struct cc_pit *p, uint8_t val, uint64_t now)
 	c->write_msb = c->read_msb = false;
 	c->latched = c->status_latched = false;
 	if (sel == 0)
-		p->irq_next_ns = CC_PIT_NEVER;
+		p->s.irq_next_ns = CC_PIT_NEVER;
 }
 
 static uint8_t read_latch(struct cc_pit_channel *c)
@@ -204,7 +204,7 @@ uint8_t cc_pit_read(struct cc_pit *p, uint16_t port, uint64_t now)
 	unsigned i = port & 3;
 	if (i == 3)
 		return 0xff; /* the mode register is write-only */
-	return read_count(&p->ch[i], now);
+	return read_count(&p->s.ch[i], now);
 }
 
 void cc_pit_write(struct cc_pit *p, uint16_t port, uint8_t val, uint64_t now)
@@ -218,35 +218,35 @@ void cc_pit_write(struct cc_pit *p, uint16_t port, uint8_t val, uint64_t now)
 
 uint8_t cc_pit_read_speaker(struct cc_pit *p, uint64_t now)
 {
-	struct cc_pit_channel *c = &p->ch[2];
+	struct cc_pit_channel *c = &p->s.ch[2];
 	/* Bit 4 is the DRAM refresh toggle (every ~15 us on a PC); derive it
 	 * from virtual time so code that waits on it still progresses. */
 	unsigned refresh = (unsigned)((now / 15085) & 1);
-	return (uint8_t)((c->gate ? 0x01 : 0) | (p->speaker_data ? 0x02 : 0) |
+	return (uint8_t)((c->gate ? 0x01 : 0) | (p->s.speaker_data ? 0x02 : 0) |
 			 refresh << 4 | (output(c, now) ? 0x20 : 0));
 }
 
 void cc_pit_write_speaker(struct cc_pit *p, uint8_t val, uint64_t now)
 {
-	struct cc_pit_channel *c = &p->ch[2];
+	struct cc_pit_channel *c = &p->s.ch[2];
 	bool gate = val & 0x01;
 	/* A rising gate restarts channel 2's count (modes 1, 2, 3, 5 by the
 	 * datasheet; Linux only relies on it in mode 0 after a reload). */
 	if (gate && !c->gate && c->counting)
 		c->load_ns = now;
 	c->gate = gate;
-	p->speaker_data = val & 0x02;
+	p->s.speaker_data = val & 0x02;
 }
 
 void cc_pit_update(struct cc_pit *p, uint64_t now)
 {
-	if (p->irq_next_ns > now)
+	if (p->s.irq_next_ns > now)
 		return;
 	/* An edge: the PIC latches it; missed periods coalesce, as on real
 	 * hardware when interrupts are held off. */
 	cc_irq_set(&p->irq, 1);
 	cc_irq_set(&p->irq, 0);
-	p->irq_next_ns = next_irq(&p->ch[0], now);
+	p->s.irq_next_ns = next_irq(&p->s.ch[0], now);
 }
 
 static const char *channel_check(const struct cc_pit_channel *c)
@@ -261,12 +261,12 @@ static const char *channel_check(const struct cc_pit_channel *c)
 	return NULL;
 }
 
-const char *cc_pit_check(const struct cc_pit *p)
+const char *cc_pit_state_check(const struct cc_pit_state *s)
 {
-	if (!cc_bool_ok(&p->speaker_data))
+	if (!cc_bool_ok(&s->speaker_data))
 		return "PIT flag that is neither 0 nor 1";
 	for (unsigned i = 0; i < 3; i++) {
-		const char *why = channel_check(&p->ch[i]);
+		const char *why = channel_check(&s->ch[i]);
 		if (why)
 			return why;
 	}

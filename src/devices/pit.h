@@ -33,11 +33,17 @@ struct cc_pit_channel {
 	bool gate;
 };
 
-struct cc_pit {
+/* What a snapshot saves (CC_PIT_STATE_VERSION): all of it, no pointers. */
+#define CC_PIT_STATE_VERSION 1
+struct cc_pit_state {
 	struct cc_pit_channel ch[3];
 	bool speaker_data;    /* port 0x61 bit 1 */
 	uint64_t irq_next_ns; /* next IRQ 0 edge, or CC_PIT_NEVER */
-	struct cc_irq_line irq;
+};
+
+struct cc_pit {
+	struct cc_pit_state s;
+	struct cc_irq_line irq; /* wiring */
 };
 
 void cc_pit_init(struct cc_pit *p, struct cc_irq_line irq);
@@ -47,12 +53,12 @@ uint8_t cc_pit_read_speaker(struct cc_pit *p, uint64_t now);
 void cc_pit_write_speaker(struct cc_pit *p, uint8_t val, uint64_t now);
 /* Raises IRQ 0 if its deadline has passed; call at every exit. */
 void cc_pit_update(struct cc_pit *p, uint64_t now);
-/* Restored state: NULL if sound, else why not. */
-const char *cc_pit_check(const struct cc_pit *p);
+/* Restored state: NULL if a PIT could have reached it, else why not. */
+const char *cc_pit_state_check(const struct cc_pit_state *s);
 /* Virtual time of the next IRQ 0, or CC_PIT_NEVER. */
 static inline uint64_t cc_pit_deadline(const struct cc_pit *p)
 {
-	return p->irq_next_ns;
+	return p->s.irq_next_ns;
 }
 
 #endif

@@ -126,7 +126,7 @@ void cc_rtc_write(struct cc_rtc *r, unsigned offset, uint8_t val)
 	}
 }
 
-const char *cc_rtc_check(const struct cc_rtc *r)
+const char *cc_rtc_state_check(const struct cc_rtc *r)
 {
 	return r->index < sizeof(r->ram) ? NULL
 					 : "RTC register index out of range";

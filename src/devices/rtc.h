@@ -17,6 +17,8 @@
 /* 2025-01-01 00:00:00 UTC: the default start of guest wall time. */
 #define CC_RTC_DEFAULT_EPOCH 1735689600ull
 
+/* All of it is what a snapshot saves (CC_RTC_STATE_VERSION). */
+#define CC_RTC_STATE_VERSION 1
 struct cc_rtc {
 	uint64_t epoch_s; /* guest wall time at vclock 0 */
 	/* Wall time the machine had lived before its virtual clock last
@@ -33,7 +35,7 @@ uint8_t cc_rtc_read(struct cc_rtc *r, unsigned offset, uint64_t now_ns);
 void cc_rtc_write(struct cc_rtc *r, unsigned offset, uint8_t val);
 /* Restored state: NULL if sound, else why not (a register index past
  * the CMOS bytes would let one `outb 0x71` write past them). */
-const char *cc_rtc_check(const struct cc_rtc *r);
+const char *cc_rtc_state_check(const struct cc_rtc *r);
 /* The wall clock in ns since 1970 at virtual time now_ns. */
 uint64_t cc_rtc_wall_ns(const struct cc_rtc *r, uint64_t now_ns);
 /* A restart: the virtual clock jumps from was_ns back to now_ns; the

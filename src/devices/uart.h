@@ -14,10 +14,17 @@
 
 #include "irq.h"
 
-struct cc_uart {
+/* What a snapshot saves (CC_UART_STATE_VERSION): all of it, no pointers. */
+#define CC_UART_STATE_VERSION 1
+struct cc_uart_state {
 	uint8_t ier, fcr, lcr, mcr, scr, dll, dlm;
 	bool thre_pending; /* THR-empty interrupt waiting for an IIR read */
 	int line;	   /* current level of the IRQ line */
+};
+
+struct cc_uart {
+	struct cc_uart_state s;
+	/* Wiring. */
 	struct cc_irq_line irq;
 	void (*out)(void *ctx, uint8_t byte);
 	void *out_ctx;
@@ -27,7 +34,7 @@ void cc_uart_init(struct cc_uart *u, struct cc_irq_line irq,
 		  void (*out)(void *ctx, uint8_t byte), void *out_ctx);
 uint8_t cc_uart_read(struct cc_uart *u, unsigned offset);
 void cc_uart_write(struct cc_uart *u, unsigned offset, uint8_t val);
-/* Restored state: NULL if sound, else why not. */
-const char *cc_uart_check(const struct cc_uart *u);
+/* Restored state: NULL if a UART could have reached it, else why not. */
+const char *cc_uart_state_check(const struct cc_uart_state *s);
 
 #endif

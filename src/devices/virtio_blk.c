@@ -125,7 +125,7 @@ static bool handle(struct cc_virtio_blk *b)
 	else
 		s = S_UNSUPP;
 	cc_virtq_write(c, b->t.mem, data_out, &s, 1);
-	if (!cc_virtq_push(&b->t.q[0], b->t.mem, c->head, written + 1)) {
+	if (!cc_virtq_push(&b->t.s.q[0], b->t.mem, c->head, written + 1)) {
 		/* Not a silent drop: the driver would wait for it forever. */
 		cc_virtio_mmio_fail(&b->t, "used ring outside guest RAM");
 		return false;
@@ -139,7 +139,7 @@ static bool service(struct cc_virtio_mmio *t, unsigned q, uint64_t now)
 	struct cc_virtio_blk *b = (struct cc_virtio_blk *)t;
 	for (;;) {
 		const char *why = NULL;
-		int r = cc_virtq_pop(&t->q[q], t->mem, &b->chain, &why);
+		int r = cc_virtq_pop(&t->s.q[q], t->mem, &b->chain, &why);
 		if (r == 0)
 			return true;
 		if (r < 0 || !handle(b)) {

@@ -46,42 +46,42 @@ void cc_virtio_mmio_init(struct cc_virtio_mmio *t,
 	t->irq = irq;
 	t->base = base;
 	for (unsigned i = 0; i < CC_VIRTIO_MAX_QUEUES; i++)
-		t->due[i] = CC_VIRTIO_NEVER;
+		t->s.due[i] = CC_VIRTIO_NEVER;
 }
 
 static void update_irq(struct cc_virtio_mmio *t)
 {
-	cc_irq_set(&t->irq, t->isr != 0);
+	cc_irq_set(&t->irq, t->s.isr != 0);
 }
 
 void cc_virtio_mmio_fail(struct cc_virtio_mmio *t, const char *why)
 {
-	t->errors++;
-	snprintf(t->last_error, sizeof(t->last_error), "%s", why);
+	t->s.errors++;
+	snprintf(t->s.last_error, sizeof(t->s.last_error), "%s", why);
 	if (t->log)
 		t->log(t->log_ctx, t->ops->name, why);
-	if (t->status & CC_VIRTIO_S_NEEDS_RESET)
+	if (t->s.status & CC_VIRTIO_S_NEEDS_RESET)
 		return;
-	t->status |= CC_VIRTIO_S_NEEDS_RESET;
+	t->s.status |= CC_VIRTIO_S_NEEDS_RESET;
 	for (unsigned i = 0; i < CC_VIRTIO_MAX_QUEUES; i++)
-		t->due[i] = CC_VIRTIO_NEVER;
+		t->s.due[i] = CC_VIRTIO_NEVER;
 	/* A config-change interrupt tells the driver to look at status. */
-	if (t->status & CC_VIRTIO_S_DRIVER_OK) {
-		t->isr |= ISR_CONFIG;
+	if (t->s.status & CC_VIRTIO_S_DRIVER_OK) {
+		t->s.isr |= ISR_CONFIG;
 		update_irq(t);
 	}
 }
 
 static void reset(struct cc_virtio_mmio *t)
 {
-	t->status = 0;
-	t->isr = 0;
-	t->dev_features_sel = t->drv_features_sel = 0;
-	t->drv_features = 0;
-	t->queue_sel = 0;
-	memset(t->q, 0, sizeof(t->q));
+	t->s.status = 0;
+	t->s.isr = 0;
+	t->s.dev_features_sel = t->s.drv_features_sel = 0;
+	t->s.drv_features = 0;
+	t->s.queue_sel = 0;
+	memset(t->s.q, 0, sizeof(t->s.q));
 	for (unsigned i = 0; i < CC_VIRTIO_MAX_QUEUES; i++)
-		t->due[i] = CC_VIRTIO_NEVER;
+		t->s.due[i] = CC_VIRTIO_NEVER;
 	update_irq(t);
 	if (t->ops->reset)
 		t->ops->reset(t);
@@ -89,20 +89,21 @@ static void reset(struct cc_virtio_mmio *t)
 
 bool cc_virtio_mmio_live(const struct cc_virtio_mmio *t, unsigned q)
 {
-	return q < t->ops->nqueues && t->q[q].ready &&
-	       (t->status & CC_VIRTIO_S_DRIVER_OK) &&
-	       !(t->status & CC_VIRTIO_S_NEEDS_RESET);
+	return q < t->ops->nqueues && t->s.q[q].ready &&
+	       (t->s.status & CC_VIRTIO_S_DRIVER_OK) &&
+	       !(t->s.status & CC_VIRTIO_S_NEEDS_RESET);
 }
 
 void cc_virtio_mmio_used(struct cc_virtio_mmio *t, unsigned q)
 {
-	if (!cc_virtq_no_interrupt(&t->q[q], t->mem))
-		t->isr |= ISR_USED;
+	if (!cc_virtq_no_interrupt(&t->s.q[q], t->mem))
+		t->s.isr |= ISR_USED;
 }
 
 static struct cc_virtq *selected(struct cc_virtio_mmio *t)
 {
-	return t->queue_sel < t->ops->nqueues ? &t->q[t->queue_sel] : NULL;
+	return t->s.queue_sel < t->ops->nqueues ? &t->s.q[t->s.queue_sel]
+						: NULL;
 }
 
 static uint32_t read_reg(struct cc_virtio_mmio *t, uint64_t off)
@@ -119,20 +120,20 @@ static uint32_t read_reg(struct cc_virtio_mmio *t, uint64_t off)
 	case R_VENDOR_ID:
 		return VENDOR_ID;
 	case R_DEV_FEATURES:
-		return t->dev_features_sel > 1
+		return t->s.dev_features_sel > 1
 			       ? 0
 			       : (uint32_t)(o->features >>
-					    (32 * t->dev_features_sel));
+					    (32 * t->s.dev_features_sel));
 	case R_QUEUE_NUM_MAX:
 		return q ? o->queue_max : 0;
 	case R_QUEUE_READY:
 		return q ? q->ready : 0;
 	case R_ISR:
-		return t->isr;
+		return t->s.isr;
 	case R_STATUS:
-		return t->status;
+		return t->s.status;
 	case R_CONFIG_GEN:
-		return t->config_generation;
+		return t->s.config_generation;
 	default:
 		return 0; /* write-only or reserved */
 	}
@@ -174,7 +175,7 @@ static void queue_ready(struct cc_virtio_mmio *t, struct cc_virtq *q,
 	const char *why = cc_virtq_check(q, t->mem);
 	if (why) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "queue %u: %s", t->queue_sel, why);
+		snprintf(msg, sizeof(msg), "queue %u: %s", t->s.queue_sel, why);
 		cc_virtio_mmio_fail(t, msg);
 		return;
 	}
@@ -187,11 +188,11 @@ static void set_status(struct cc_virtio_mmio *t, uint32_t v)
 		reset(t);
 		return;
 	}
-	uint32_t add = v & ~t->status;
+	uint32_t add = v & ~t->s.status;
 	if (add & CC_VIRTIO_S_FEATURES_OK) {
 		/* Only what we offered, and never without VERSION_1. */
-		if ((t->drv_features & ~t->ops->features) ||
-		    !(t->drv_features & CC_VIRTIO_F_VERSION_1)) {
+		if ((t->s.drv_features & ~t->ops->features) ||
+		    !(t->s.drv_features & CC_VIRTIO_F_VERSION_1)) {
 			cc_virtio_mmio_fail(t, "driver accepted features we "
 					       "did not offer, or not "
 					       "VERSION_1");
@@ -201,12 +202,12 @@ static void set_status(struct cc_virtio_mmio *t, uint32_t v)
 	/* A driver must not clear status bits (virtio 1.x, 2.1.1): only a
 	 * reset (0) does.  Clearing DRIVER_OK would otherwise let it move a
 	 * live queue's rings.  The device owns NEEDS_RESET. */
-	t->status |= v & ~CC_VIRTIO_S_NEEDS_RESET;
+	t->s.status |= v & ~CC_VIRTIO_S_NEEDS_RESET;
 }
 
 static void notify(struct cc_virtio_mmio *t, uint32_t v, uint64_t now)
 {
-	t->notifies++;
+	t->s.notifies++;
 	if (!cc_virtio_mmio_live(t, v))
 		return; /* a kick for a queue that is not set up is ignored */
 	cc_virtio_mmio_kick(t, v, now + t->ops->latency_ns);
@@ -218,22 +219,22 @@ static void write_reg(struct cc_virtio_mmio *t, uint64_t off, uint32_t v,
 	struct cc_virtq *q = selected(t);
 	switch (off) {
 	case R_DEV_FEATURES_SEL:
-		t->dev_features_sel = v;
+		t->s.dev_features_sel = v;
 		return;
 	case R_DRV_FEATURES:
-		if (t->drv_features_sel <= 1 &&
-		    !(t->status & CC_VIRTIO_S_FEATURES_OK)) {
-			unsigned s = 32 * t->drv_features_sel;
-			t->drv_features =
-				(t->drv_features & ~(0xffffffffull << s)) |
+		if (t->s.drv_features_sel <= 1 &&
+		    !(t->s.status & CC_VIRTIO_S_FEATURES_OK)) {
+			unsigned s = 32 * t->s.drv_features_sel;
+			t->s.drv_features =
+				(t->s.drv_features & ~(0xffffffffull << s)) |
 				(uint64_t)v << s;
 		}
 		return;
 	case R_DRV_FEATURES_SEL:
-		t->drv_features_sel = v;
+		t->s.drv_features_sel = v;
 		return;
 	case R_QUEUE_SEL:
-		t->queue_sel = v;
+		t->s.queue_sel = v;
 		return;
 	case R_QUEUE_NUM:
 		if (q && !q->ready)
@@ -247,7 +248,7 @@ static void write_reg(struct cc_virtio_mmio *t, uint64_t off, uint32_t v,
 		notify(t, v, now);
 		return;
 	case R_ISR_ACK:
-		t->isr &= ~v;
+		t->s.isr &= ~v;
 		update_irq(t);
 		return;
 	case R_STATUS:
@@ -286,39 +287,40 @@ void cc_virtio_mmio_write(struct cc_virtio_mmio *t, uint64_t off,
 
 void cc_virtio_mmio_kick(struct cc_virtio_mmio *t, unsigned q, uint64_t at)
 {
-	if (q < t->ops->nqueues && at < t->due[q])
-		t->due[q] = at;
+	if (q < t->ops->nqueues && at < t->s.due[q])
+		t->s.due[q] = at;
 }
 
 uint64_t cc_virtio_mmio_deadline(const struct cc_virtio_mmio *t)
 {
 	uint64_t d = CC_VIRTIO_NEVER;
 	for (unsigned i = 0; i < t->ops->nqueues; i++)
-		if (t->due[i] < d)
-			d = t->due[i];
+		if (t->s.due[i] < d)
+			d = t->s.due[i];
 	return d;
 }
 
 void cc_virtio_mmio_poll(struct cc_virtio_mmio *t, uint64_t now)
 {
 	for (unsigned i = 0; i < t->ops->nqueues; i++) {
-		if (t->due[i] > now)
+		if (t->s.due[i] > now)
 			continue;
-		t->due[i] = CC_VIRTIO_NEVER;
+		t->s.due[i] = CC_VIRTIO_NEVER;
 		if (!cc_virtio_mmio_live(t, i))
 			continue;
-		t->services++;
+		t->s.services++;
 		t->ops->service(t, i, now);
 	}
 	update_irq(t);
 }
 
-const char *cc_virtio_mmio_check(const struct cc_virtio_mmio *t)
+const char *cc_virtio_mmio_state_check(const struct cc_virtio_mmio *t,
+				       const struct cc_virtio_mmio_state *s)
 {
-	if (!memchr(t->last_error, 0, sizeof(t->last_error)))
+	if (!memchr(s->last_error, 0, sizeof(s->last_error)))
 		return "virtio last error without its terminating NUL";
 	for (unsigned i = 0; i < CC_VIRTIO_MAX_QUEUES; i++) {
-		const struct cc_virtq *q = &t->q[i];
+		const struct cc_virtq *q = &s->q[i];
 		if (q->num > t->ops->queue_max || q->num > CC_VIRTQ_MAX_SIZE)
 			return "virtqueue size out of range";
 		if (q->ready > 1)

@@ -57,8 +57,10 @@ struct cc_virtio_ops {
 	void (*reset)(struct cc_virtio_mmio *t);
 };
 
-struct cc_virtio_mmio {
-	/* Guest-visible state first: the snapshot saves this prefix. */
+/* What a snapshot saves (CC_VIRTIO_MMIO_STATE_VERSION): the transport
+ * and its queues, no pointers. */
+#define CC_VIRTIO_MMIO_STATE_VERSION 1
+struct cc_virtio_mmio_state {
 	uint32_t status;
 	uint32_t isr; /* InterruptStatus: bit 0 used buffer, bit 1 config */
 	uint32_t dev_features_sel, drv_features_sel;
@@ -69,7 +71,11 @@ struct cc_virtio_mmio {
 	uint64_t due[CC_VIRTIO_MAX_QUEUES]; /* service time or NEVER */
 	uint64_t notifies, services, errors;
 	char last_error[96];
-	/* Wiring (not saved). */
+};
+
+struct cc_virtio_mmio {
+	struct cc_virtio_mmio_state s;
+	/* Wiring. */
 	const struct cc_virtio_ops *ops;
 	struct cc_mem *mem;
 	struct cc_irq_line irq;
@@ -103,8 +109,10 @@ void cc_virtio_mmio_used(struct cc_virtio_mmio *t, unsigned q);
 /* Marks the device broken (DEVICE_NEEDS_RESET) with a logged reason. */
 void cc_virtio_mmio_fail(struct cc_virtio_mmio *t, const char *why);
 
-/* Validates restored state (snapshot files are input): NULL when sane. */
-const char *cc_virtio_mmio_check(const struct cc_virtio_mmio *t);
+/* Validates restored state s for transport t (its ops and guest RAM;
+ * snapshot files are input): NULL when t could have reached s. */
+const char *cc_virtio_mmio_state_check(const struct cc_virtio_mmio *t,
+				       const struct cc_virtio_mmio_state *s);
 
 /* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line. */
 int cc_virtio_mmio_cmdline(char *buf, unsigned long size, uint64_t base,

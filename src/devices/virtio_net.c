@@ -50,7 +50,7 @@ static bool serve_tx(struct cc_virtio_net *n, uint64_t now)
 			return true; /* back-pressure: the host takes, then
 					kicks */
 		const char *why = NULL;
-		int k = cc_virtq_pop(&t->q[Q_TX], t->mem, &n->chain, &why);
+		int k = cc_virtq_pop(&t->s.q[Q_TX], t->mem, &n->chain, &why);
 		if (k == 0)
 			return true;
 		if (k < 0) {
@@ -69,7 +69,7 @@ static bool serve_tx(struct cc_virtio_net *n, uint64_t now)
 			n->port.tx.count++;
 			n->port.tx_frames++;
 		}
-		if (!cc_virtq_push(&t->q[Q_TX], t->mem, n->chain.head, 0)) {
+		if (!cc_virtq_push(&t->s.q[Q_TX], t->mem, n->chain.head, 0)) {
 			cc_virtio_mmio_fail(t, "used ring outside guest RAM");
 			return false;
 		}
@@ -84,7 +84,7 @@ static bool serve_rx(struct cc_virtio_net *n)
 	static const uint8_t hdr[HDR_LEN] = {[10] = 1}; /* num_buffers = 1 */
 	for (struct cc_net_frame *f; (f = fifo_head(&n->port.rx));) {
 		const char *why = NULL;
-		int k = cc_virtq_pop(&t->q[Q_RX], t->mem, &n->chain, &why);
+		int k = cc_virtq_pop(&t->s.q[Q_RX], t->mem, &n->chain, &why);
 		if (k == 0)
 			return true; /* no buffers: wait for the next kick */
 		if (k < 0) {
@@ -101,7 +101,7 @@ static bool serve_rx(struct cc_virtio_net *n)
 			n->port.rx_dropped++; /* buffer too small for it */
 		}
 		fifo_pop(&n->port.rx);
-		if (!cc_virtq_push(&t->q[Q_RX], t->mem, n->chain.head, w)) {
+		if (!cc_virtq_push(&t->s.q[Q_RX], t->mem, n->chain.head, w)) {
 			cc_virtio_mmio_fail(t, "used ring outside guest RAM");
 			return false;
 		}

@@ -29,6 +29,8 @@ struct cc_net_fifo {
 	struct cc_net_frame f[CC_NET_QUEUE];
 };
 
+/* Saved whole by snapshots; bump when the struct changes. */
+#define CC_NET_PORT_STATE_VERSION 1
 struct cc_net_port {
 	struct cc_net_fifo tx; /* guest -> host */
 	struct cc_net_fifo rx; /* host -> guest, waiting for buffers */

@@ -14,7 +14,7 @@ static bool service(struct cc_virtio_mmio *t, unsigned q, uint64_t now)
 	uint8_t buf[MAX_FILL];
 	for (;;) {
 		const char *why = NULL;
-		int k = cc_virtq_pop(&t->q[q], t->mem, &r->chain, &why);
+		int k = cc_virtq_pop(&t->s.q[q], t->mem, &r->chain, &why);
 		if (k == 0)
 			return true;
 		if (k < 0) {
@@ -25,7 +25,7 @@ static bool service(struct cc_virtio_mmio *t, unsigned q, uint64_t now)
 							 : MAX_FILL;
 		cc_entropy_fill(&r->stream, buf, n);
 		n = cc_virtq_write(&r->chain, t->mem, 0, buf, n);
-		if (!cc_virtq_push(&t->q[q], t->mem, r->chain.head, n)) {
+		if (!cc_virtq_push(&t->s.q[q], t->mem, r->chain.head, n)) {
 			cc_virtio_mmio_fail(t, "used ring outside guest RAM");
 			return false;
 		}

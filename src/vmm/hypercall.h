@@ -21,6 +21,8 @@
 #include "../base/mem.h"
 
 /* Guest-visible SDK state (a snapshot row): counters and lifecycle. */
+/* Saved whole by snapshots; bump when the struct changes. */
+#define CC_HC_STATE_VERSION 1
 struct cc_hc_state {
 	uint64_t calls, errors;
 	uint64_t records;  /* entries of the log's records, at this point */

@@ -5,6 +5,7 @@
  * at these virtual times gives the same execution.
  */
 #include "vm.h"
+#include "devtab.h"
 
 #include <errno.h>
 #include <string.h>
@@ -61,11 +62,7 @@ static int apply(struct cc_vm *vm, const struct cc_vm_input *in,
 	case CC_INJECT_RESEED:
 		vm->cfg.seed = in->value;
 		vm_seed = cc_seed_for_vm(in->value, vm->cfg.vm_index);
-		cc_entropy_init(&vm->entropy, vm_seed);
-		cc_virtio_rng_reseed(&vm->rng, vm_seed);
-		if (vm->has_disk)
-			cc_entropy_init(&vm->blk.disk.st.rng,
-					vm_seed + CC_DOMAIN_DISK);
+		cc_vm_devices_reseed(vm, vm_seed);
 		return 0;
 	case CC_INJECT_RESTART:
 		return cc_vm_reboot(vm, in->boot, in->value != 0, err);

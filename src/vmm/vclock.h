@@ -28,6 +28,8 @@ enum cc_exit_class {
 	CC_EXIT__COUNT
 };
 
+/* Saved whole by snapshots; bump when the struct changes. */
+#define CC_VCLOCK_STATE_VERSION 1
 struct cc_vclock {
 	uint64_t ns;
 };

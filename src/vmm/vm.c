@@ -15,6 +15,7 @@
 #include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
+#include "devtab.h"
 #include "snapshot.h"
 #include "../base/file.h"
 #include <stddef.h>
@@ -122,7 +123,7 @@ static void serial_over(struct cc_vm *vm, uint8_t byte)
 		serial_flush(vm); /* the kept bytes first, then these */
 }
 
-static void serial_out(void *ctx, uint8_t byte)
+void cc_vm_serial_out(void *ctx, uint8_t byte)
 {
 	struct cc_vm *vm = ctx;
 	vm->stats.serial_bytes++;
@@ -140,13 +141,8 @@ static void serial_out(void *ctx, uint8_t byte)
 void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		serial_out(vm, (uint8_t)buf[i]);
+		cc_vm_serial_out(vm, (uint8_t)buf[i]);
 	serial_flush(vm);
-}
-
-static void pic_irq(void *ctx, unsigned irq, int level)
-{
-	cc_pic_set_irq(&((struct cc_vm *)ctx)->pic, irq, level);
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -388,43 +384,6 @@ static void image_on(struct cc_vm *vm)
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
 }
 
-static int setup_virtio(struct cc_vm *vm, const struct cc_vm_config *cfg,
-			struct cc_err *err)
-{
-	uint64_t vm_seed = cc_seed_for_vm(cfg->seed, cfg->vm_index);
-	cc_virtio_net_init(&vm->net, &vm->mem,
-			   (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_NET},
-			   cfg->vm_index);
-	cc_virtio_rng_init(&vm->rng, &vm->mem,
-			   (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_RNG},
-			   vm_seed);
-	cc_virtio_blk_init_image(
-		&vm->img, &vm->mem,
-		(struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_IMG}, vm_seed);
-	if (cfg->image_path && image_check(vm, cfg->image_path, err))
-		return -1;
-	if (!cfg->disk_path)
-		return 0;
-	if (cc_virtio_blk_init(
-		    &vm->blk, &vm->mem,
-		    (struct cc_irq_line){pic_irq, vm, CC_IRQ_VIRTIO_BLK},
-		    cfg->disk_path, vm_seed, err))
-		return -1;
-	vm->has_disk = true;
-	return 0;
-}
-
-static void setup_devices(struct cc_vm *vm, const struct cc_vm_config *cfg)
-{
-	cc_pic_init(&vm->pic);
-	cc_entropy_init(&vm->entropy, cc_seed_for_vm(cfg->seed, cfg->vm_index));
-	cc_rtc_init(&vm->rtc,
-		    cfg->rtc_epoch_s ? cfg->rtc_epoch_s : CC_RTC_DEFAULT_EPOCH);
-	cc_pit_init(&vm->pit, (struct cc_irq_line){pic_irq, vm, CC_IRQ_PIT});
-	cc_uart_init(&vm->uart, (struct cc_irq_line){pic_irq, vm, CC_IRQ_COM1},
-		     serial_out, vm);
-}
-
 int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 		 struct cc_err *err)
 {
@@ -437,191 +396,19 @@ int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
 	vm->progress_ns =
 		cfg->progress_ns ? cfg->progress_ns : CC_PROGRESS_DEFAULT_NS;
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
-	setup_devices(vm, cfg);
 	cc_hypercall_log_limit(&vm->hc_log, cfg->sdk_log_entries,
 			       cfg->sdk_log_bytes);
-	if (cc_trace_init(&vm->trace, cfg->trace_path, err) ||
-	    setup_virtio(vm, cfg, err) || setup_orders(vm, cfg, err) ||
-	    load_kernel(vm, cfg, err) || cc_mem_init(&vm->mem, mem, err) ||
-	    setup_kvm(vm, err) || setup_guest(vm, cfg, err)) {
+	if (cc_vm_devices_init(vm, cfg, err) ||
+	    (cfg->image_path && image_check(vm, cfg->image_path, err)) ||
+	    cc_trace_init(&vm->trace, cfg->trace_path, err) ||
+	    setup_orders(vm, cfg, err) || load_kernel(vm, cfg, err) ||
+	    cc_mem_init(&vm->mem, mem, err) || setup_kvm(vm, err) ||
+	    setup_guest(vm, cfg, err)) {
 		cc_vm_destroy(vm);
 		return -1;
 	}
 	*out = vm;
 	return 0;
-}
-
-/* ---- the device-snapshot interface ------------------------------------ */
-
-/* Each device keeps its guest-visible state first and its wiring (IRQ
- * line, output callback) last; the state is the prefix before the wiring,
- * so restoring it never clobbers a pointer.  Every row names its check
- * (cc_vm_state_check runs them all after a load): the bytes come from a
- * file, and a device indexes and branches on them. */
-struct state_row {
-	const char *name;
-	size_t off, len;
-	const char *(*check)(const struct cc_vm *vm);
-};
-
-/* Rows where every byte pattern is a state the code handles. */
-static const char *any_bytes(const struct cc_vm *vm)
-{
-	(void)vm;
-	return NULL;
-}
-static const char *check_halt(const struct cc_vm *vm)
-{
-	return vm->halt.pending > 1 ? "halt flag out of range" : NULL;
-}
-static const char *check_pic(const struct cc_vm *vm)
-{
-	return cc_pic_check(&vm->pic);
-}
-static const char *check_pit(const struct cc_vm *vm)
-{
-	return cc_pit_check(&vm->pit);
-}
-static const char *check_uart(const struct cc_vm *vm)
-{
-	return cc_uart_check(&vm->uart);
-}
-static const char *check_rtc(const struct cc_vm *vm)
-{
-	return cc_rtc_check(&vm->rtc);
-}
-/* Without a disk, virtio-blk is never wired (its ops are NULL) and
- * never reached by the guest. */
-static const char *check_blk(const struct cc_vm *vm)
-{
-	return vm->has_disk ? cc_virtio_mmio_check(&vm->blk.t) : NULL;
-}
-static const char *check_disk(const struct cc_vm *vm)
-{
-	return cc_disk_state_check(&vm->blk.disk.st);
-}
-static const char *check_net(const struct cc_vm *vm)
-{
-	return cc_virtio_mmio_check(&vm->net.t);
-}
-static const char *check_port(const struct cc_vm *vm)
-{
-	return cc_net_port_check(&vm->net.port);
-}
-static const char *check_rng(const struct cc_vm *vm)
-{
-	return cc_virtio_mmio_check(&vm->rng.t);
-}
-static const char *check_img(const struct cc_vm *vm)
-{
-	return cc_virtio_mmio_check(&vm->img.t);
-}
-static const char *check_img_disk(const struct cc_vm *vm)
-{
-	return cc_disk_state_check(&vm->img.disk.st);
-}
-static const char *check_image(const struct cc_vm *vm)
-{
-	return vm->image.on > 1 ? "image flag out of range" : NULL;
-}
-
-#define ROW(name, field, len, check)                                           \
-	{                                                                      \
-		name, offsetof(struct cc_vm, field), len, check                \
-	}
-static const struct state_row state_rows[] = {
-	ROW("vclock", vclock, sizeof(struct cc_vclock), any_bytes),
-	ROW("halt", halt, sizeof(((struct cc_vm *)0)->halt), check_halt),
-	ROW("pic", pic, sizeof(struct cc_pic), check_pic),
-	ROW("pit", pit, offsetof(struct cc_pit, irq), check_pit),
-	ROW("uart", uart, offsetof(struct cc_uart, irq), check_uart),
-	ROW("rtc", rtc, sizeof(struct cc_rtc), check_rtc),
-	ROW("entropy", entropy, sizeof(struct cc_entropy), any_bytes),
-	/* The SDK counters index the hypercall log, which a restore cuts
-	 * to them with its own check (cc_hypercall_log_truncate). */
-	ROW("sdk", hc, sizeof(struct cc_hc_state), any_bytes),
-	ROW("virtio-blk", blk.t, offsetof(struct cc_virtio_mmio, ops),
-	    check_blk),
-	ROW("disk", blk.disk.st, sizeof(struct cc_disk_state), check_disk),
-	ROW("virtio-net", net.t, offsetof(struct cc_virtio_mmio, ops),
-	    check_net),
-	ROW("net-port", net.port, sizeof(struct cc_net_port), check_port),
-	ROW("virtio-rng", rng.t, offsetof(struct cc_virtio_mmio, ops),
-	    check_rng),
-	ROW("rng-stream", rng.stream, sizeof(struct cc_entropy), any_bytes),
-	ROW("virtio-img", img.t, offsetof(struct cc_virtio_mmio, ops),
-	    check_img),
-	ROW("img-disk", img.disk.st, sizeof(struct cc_disk_state),
-	    check_img_disk),
-	ROW("image", image, sizeof(((struct cc_vm *)0)->image), check_image),
-	ROW("stats", stats, sizeof(struct cc_vm_stats), any_bytes),
-	ROW("memlimit", memlimit, sizeof(((struct cc_vm *)0)->memlimit),
-	    any_bytes),
-};
-#define NROWS (sizeof(state_rows) / sizeof(state_rows[0]))
-
-uint64_t cc_vm_state_size(void)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < NROWS; i++)
-		n += state_rows[i].len;
-	return n;
-}
-
-void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob)
-{
-	for (size_t i = 0; i < NROWS; i++) {
-		memcpy(blob, (const uint8_t *)vm + state_rows[i].off,
-		       state_rows[i].len);
-		blob += state_rows[i].len;
-	}
-}
-
-void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob)
-{
-	for (size_t i = 0; i < NROWS; i++) {
-		memcpy((uint8_t *)vm + state_rows[i].off, blob,
-		       state_rows[i].len);
-		blob += state_rows[i].len;
-	}
-}
-
-const char *cc_vm_state_check(const struct cc_vm *vm, const uint8_t *blob)
-{
-	static _Thread_local char why[160];
-	/* The checks read the state as the devices will: in a scratch
-	 * copy of the VM (its wiring shared, read only), with the blob
-	 * loaded into it. */
-	struct cc_vm *tmp = malloc(sizeof(*tmp));
-	if (!tmp)
-		return "out of memory to check it";
-	memcpy(tmp, vm, sizeof(*tmp));
-	cc_vm_state_load(tmp, blob);
-	const char *bad = NULL;
-	size_t i;
-	for (i = 0; i < NROWS && !bad; i++)
-		bad = state_rows[i].check(tmp);
-	free(tmp);
-	if (!bad)
-		return NULL;
-	snprintf(why, sizeof(why), "%s: %s", state_rows[i - 1].name, bad);
-	return why;
-}
-
-const char *cc_vm_state_layout(void)
-{
-	/* Per thread: a cluster's VMs look up their boot cache entries in
-	 * parallel, and a shared lazily built buffer could be read half
-	 * written (it was: a wrong key, a needless cold boot). */
-	static _Thread_local char buf[512];
-	if (buf[0])
-		return buf;
-	size_t at = 0;
-	for (size_t i = 0; i < NROWS && at < sizeof(buf); i++)
-		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s:%zu",
-				       i ? "," : "", state_rows[i].name,
-				       state_rows[i].len);
-	return buf;
 }
 
 void cc_vm_destroy(struct cc_vm *vm)
@@ -649,8 +436,7 @@ void cc_vm_destroy(struct cc_vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	cc_virtio_blk_free(&vm->blk);
-	cc_virtio_blk_free(&vm->img);
+	cc_vm_devices_free(vm);
 	cc_hypercall_log_free(&vm->hc_log);
 	free(vm->orders);
 	cc_mem_free(&vm->mem);
@@ -701,29 +487,13 @@ void cc_vm_trace_event(struct cc_vm *vm, uint32_t kind, uint32_t size,
 
 static uint32_t pio_read(struct cc_vm *vm, uint16_t port, unsigned size)
 {
-	uint64_t now = vm->vclock.ns;
-	if (port >= CC_PORT_COM1 && port < CC_PORT_COM1 + 8)
-		return cc_uart_read(&vm->uart, port - CC_PORT_COM1);
-	switch (port) {
-	case CC_PORT_PIC1:
-	case CC_PORT_PIC1 + 1:
-	case CC_PORT_PIC2:
-	case CC_PORT_PIC2 + 1:
-		return cc_pic_read(&vm->pic, port);
-	case CC_PORT_PIT_BASE ... CC_PORT_PIT_MODE:
-		return cc_pit_read(&vm->pit, port, now);
-	case CC_PORT_SPEAKER:
-		return cc_pit_read_speaker(&vm->pit, now);
-	case CC_PORT_RTC:
-	case CC_PORT_RTC + 1:
-		return cc_rtc_read(&vm->rtc, port - CC_PORT_RTC, now);
-	case PORT_ELCR1:
-	case PORT_ELCR2:
+	const struct cc_vm_device *d = cc_vm_device_at_port(port);
+	if (d)
+		return d->pio_read(vm, port);
+	if (port == PORT_ELCR1 || port == PORT_ELCR2)
 		return 0; /* every ISA IRQ is edge-triggered */
-	default:
-		vm->stats.unknown_pio++;
-		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	}
+	vm->stats.unknown_pio++;
+	return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
 /* One SDK call (hypercall.c), traced with its command, status and
@@ -756,28 +526,12 @@ static void report_progress(struct cc_vm *vm, uint32_t units)
 static void pio_write(struct cc_vm *vm, uint16_t port, unsigned size,
 		      uint32_t val)
 {
-	uint64_t now = vm->vclock.ns;
-	if (port >= CC_PORT_COM1 && port < CC_PORT_COM1 + 8) {
-		cc_uart_write(&vm->uart, port - CC_PORT_COM1, (uint8_t)val);
+	const struct cc_vm_device *d = cc_vm_device_at_port(port);
+	if (d) {
+		d->pio_write(vm, port, (uint8_t)val);
 		return;
 	}
 	switch (port) {
-	case CC_PORT_PIC1:
-	case CC_PORT_PIC1 + 1:
-	case CC_PORT_PIC2:
-	case CC_PORT_PIC2 + 1:
-		cc_pic_write(&vm->pic, port, (uint8_t)val);
-		return;
-	case CC_PORT_PIT_BASE ... CC_PORT_PIT_MODE:
-		cc_pit_write(&vm->pit, port, (uint8_t)val, now);
-		return;
-	case CC_PORT_SPEAKER:
-		cc_pit_write_speaker(&vm->pit, (uint8_t)val, now);
-		return;
-	case CC_PORT_RTC:
-	case CC_PORT_RTC + 1:
-		cc_rtc_write(&vm->rtc, port - CC_PORT_RTC, (uint8_t)val);
-		return;
 	case CC_PORT_PROGRESS:
 		report_progress(vm, val);
 		return;
@@ -836,20 +590,6 @@ static void handle_pio(struct cc_vm *vm)
 			pio_write(vm, r->io.port, size, v);
 		}
 	}
-}
-
-static struct cc_virtio_mmio *virtio_at(struct cc_vm *vm, uint64_t addr)
-{
-	uint64_t page = addr & ~(CC_VIRTIO_MMIO_SIZE - 1);
-	if (page == CC_VIRTIO_BLK_GPA)
-		return vm->has_disk ? &vm->blk.t : NULL;
-	if (page == CC_VIRTIO_NET_GPA)
-		return &vm->net.t;
-	if (page == CC_VIRTIO_RNG_GPA)
-		return &vm->rng.t;
-	if (page == CC_VIRTIO_IMG_GPA)
-		return &vm->img.t;
-	return NULL;
 }
 
 /* The doorbell page: "ready", the entropy port, init's orders and the
@@ -915,7 +655,7 @@ static void handle_mmio(struct cc_vm *vm)
 	cc_vclock_exit(&vm->vclock, c);
 	uint64_t addr = r->mmio.phys_addr, now = vm->vclock.ns;
 	uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
-	struct cc_virtio_mmio *dev = virtio_at(vm, addr);
+	struct cc_virtio_mmio *dev = cc_vm_virtio_at(vm, addr);
 	uint64_t v = 0;
 	if (write) {
 		memcpy(&v, r->mmio.data, len);
@@ -940,34 +680,6 @@ static void handle_mmio(struct cc_vm *vm)
 		memcpy(&v, r->mmio.data, len);
 		cc_vm_trace_event(vm, CC_EV_MMIO_READ, len, addr, v);
 	}
-}
-
-uint64_t cc_vm_device_deadline(const struct cc_vm *vm)
-{
-	uint64_t d = cc_virtio_mmio_deadline(&vm->net.t);
-	uint64_t r = cc_virtio_mmio_deadline(&vm->rng.t);
-	if (r < d)
-		d = r;
-	if (vm->has_disk) {
-		uint64_t b = cc_virtio_mmio_deadline(&vm->blk.t);
-		if (b < d)
-			d = b;
-	}
-	uint64_t g = cc_virtio_mmio_deadline(&vm->img.t);
-	return g < d ? g : d;
-}
-
-/* Device work due by now, at an exit: completions and their IRQs. */
-static void poll_devices(struct cc_vm *vm)
-{
-	uint64_t now = vm->vclock.ns;
-	if (cc_vm_device_deadline(vm) > now)
-		return;
-	if (vm->has_disk)
-		cc_virtio_mmio_poll(&vm->blk.t, now);
-	cc_virtio_mmio_poll(&vm->net.t, now);
-	cc_virtio_mmio_poll(&vm->rng.t, now);
-	cc_virtio_mmio_poll(&vm->img.t, now);
 }
 
 int cc_vm_virtio_cmdline(bool disk, char *buf, size_t len)
@@ -1045,7 +757,7 @@ static void handle_hlt(struct cc_vm *vm)
 static void resume_idle(struct cc_vm *vm)
 {
 	cc_pit_update(&vm->pit, vm->vclock.ns);
-	poll_devices(vm);
+	cc_vm_devices_poll(vm, vm->vclock.ns);
 	if (cc_pic_pending(&vm->pic))
 		vm->halt.pending = 0;
 	else
@@ -1196,7 +908,7 @@ static int prepare_entry(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
 	cc_pit_update(&vm->pit, vm->vclock.ns);
-	poll_devices(vm);
+	cc_vm_devices_poll(vm, vm->vclock.ns);
 	cc_vclock_publish(&vm->vclock, &vm->mem);
 	r->request_interrupt_window = 0;
 	if (!cc_pic_pending(&vm->pic) || !r->ready_for_interrupt_injection ||

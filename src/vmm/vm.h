@@ -129,6 +129,10 @@ enum cc_stop {
 
 const char *cc_stop_name(enum cc_stop s);
 
+/* The VM's own saved parts (halt, image, memlimit, stats: devtab.c);
+ * bump when one of their structs changes. */
+#define CC_VM_PARTS_VERSION 1
+
 struct cc_vm_stats {
 	uint64_t exits[CC_EXIT__COUNT];
 	uint64_t fixups[CC_FIXUP__COUNT];
@@ -175,7 +179,7 @@ struct cc_vm {
 	/* The vCPU executed HLT and its idle fast-forward was cut short by
 	 * cfg.max_ns: the next run goes on waiting instead of entering the
 	 * guest, so stopping there changes nothing (a snapshot row). */
-	struct {
+	struct cc_vm_halt {
 		uint32_t pending, pad;
 	} halt;
 	struct cc_pic pic;
@@ -189,12 +193,12 @@ struct cc_vm {
 	struct cc_virtio_blk img; /* the image disk: every VM has one */
 	/* Whether the image is attached (a state row, so snapshots carry
 	 * it), and which: its hash, checked against the VM's on restore. */
-	struct {
+	struct cc_vm_image {
 		uint64_t on, hash;
 	} image;
 	uint64_t image_hash; /* cfg.image_path's XXH3-64; 0: none */
 	bool has_disk;
-	struct {
+	struct cc_vm_memlimit {
 		uint64_t bytes; /* MemoryPressure limit; 0 = none */
 	} memlimit;
 	struct cc_hc_state hc;	 /* the SDK's counters and lifecycle */
@@ -238,18 +242,22 @@ struct cc_vm {
 
 /*
  * The device-snapshot interface: the guest-visible state of every device
- * and of the VMM's own clock and counters, as one blob.  A device joins
- * by adding a row to the table in vm.c; nothing else saves device state.
+ * and of the VMM's own clock and counters, as one blob of versioned
+ * sections, one per row of the device table (devtab.c).  A device joins
+ * by adding a row there; nothing else saves device state.
  */
 uint64_t cc_vm_state_size(void);
 void cc_vm_state_save(const struct cc_vm *vm, uint8_t *blob);
+/* Loads a blob cc_vm_state_check accepted. */
 void cc_vm_state_load(struct cc_vm *vm, const uint8_t *blob);
-/* NULL if blob (cc_vm_state_size() bytes) holds device state the
- * devices could have reached (indices in range, flags 0 or 1, sizes
- * within bounds), else "device: what is wrong".  vm is not changed.  A
- * snapshot file's blob passes its checksum but is still input. */
+/* NULL if blob (cc_vm_state_size() bytes) holds, section by section,
+ * the names and versions this build has and state the devices could
+ * have reached (indices in range, flags 0 or 1, sizes within bounds),
+ * else "device: what is wrong".  vm is not changed.  A snapshot file's
+ * blob passes its checksum but is still input. */
 const char *cc_vm_state_check(const struct cc_vm *vm, const uint8_t *blob);
-/* "pic:NN,pit:NN,..." - names and sizes, to validate a saved blob. */
+/* "vclock.1:8,pic.1:26,..." - names, versions and sizes, to validate a
+ * saved blob before reading it (and to key the boot cache). */
 const char *cc_vm_state_layout(void);
 
 /* Appends console output saved with a snapshot (and streams it), so a

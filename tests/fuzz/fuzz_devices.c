@@ -5,7 +5,7 @@
  * reads guest-written tables.  Nothing may crash or read out of bounds.
  *
  * With a first byte of 0xfe, the devices start from a restored state
- * instead (the bytes that follow, laid over each device's saved prefix
+ * instead (the bytes that follow, laid over each device's saved state
  * as a snapshot file's are): a state its check accepts must then be as
  * safe under guest traffic as one the guest reached.
  *
@@ -85,14 +85,14 @@ static void port_io(struct cc_pit *pit, struct cc_uart *uart,
 	}
 }
 
-/* Lays data over the devices' saved prefixes (as cc_vm_state_load
+/* Lays data over the devices' saved states (as cc_vm_state_load
  * does); how many bytes it took, or 0 when a check refuses the state. */
 static size_t restore(struct cc_pit *pit, struct cc_uart *uart,
 		      struct cc_rtc *rtc, const uint8_t *data, size_t len)
 {
-	size_t lens[] = {sizeof(pic), offsetof(struct cc_pit, irq),
-			 offsetof(struct cc_uart, irq), sizeof(*rtc)};
-	void *dst[] = {&pic, pit, uart, rtc};
+	size_t lens[] = {sizeof(pic), sizeof(pit->s), sizeof(uart->s),
+			 sizeof(*rtc)};
+	void *dst[] = {&pic, &pit->s, &uart->s, rtc};
 	size_t at = 0;
 	for (unsigned k = 0; k < 4; k++) {
 		if (len - at < lens[k])
@@ -100,8 +100,8 @@ static size_t restore(struct cc_pit *pit, struct cc_uart *uart,
 		memcpy(dst[k], data + at, lens[k]);
 		at += lens[k];
 	}
-	if (cc_pic_check(&pic) || cc_pit_check(pit) || cc_uart_check(uart) ||
-	    cc_rtc_check(rtc))
+	if (cc_pic_state_check(&pic) || cc_pit_state_check(&pit->s) ||
+	    cc_uart_state_check(&uart->s) || cc_rtc_state_check(rtc))
 		return 0;
 	return at;
 }

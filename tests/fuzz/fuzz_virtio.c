@@ -324,8 +324,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = l; i + 8 <= size; i += 8)
 		command(data + i);
 	poll_all();
-	if (cc_virtio_mmio_check(&blk.t) || cc_virtio_mmio_check(&net.t) ||
-	    cc_virtio_mmio_check(&rng.t) || cc_net_port_check(&net.port))
+	if (cc_virtio_mmio_state_check(&blk.t, &blk.t.s) ||
+	    cc_virtio_mmio_state_check(&net.t, &net.t.s) ||
+	    cc_virtio_mmio_state_check(&rng.t, &rng.t.s) ||
+	    cc_net_port_check(&net.port))
 		abort(); /* state a snapshot restore would refuse */
 	return 0;
 }

@@ -168,7 +168,7 @@ Test(virtio, bad_queue_geometry_breaks_the_device)
 	cr_assert_eq(rd(&r.t, 0x44), 0);
 	cr_assert(rd(&r.t, 0x70) & CC_VIRTIO_S_NEEDS_RESET);
 	wr(&r.t, 0x38, 12); /* not a power of two */
-	cr_assert_eq(r.t.q[0].num, 12 > 64 ? 0 : 12);
+	cr_assert_eq(r.t.s.q[0].num, 12 > 64 ? 0 : 12);
 	wr(&r.t, 0x80, (uint32_t)DESC);
 	wr(&r.t, 0x44, 1);
 	cr_assert_eq(rd(&r.t, 0x44), 0, "size 12 refused");
@@ -210,7 +210,7 @@ static void expect_broken(void (*make)(void))
 	wr(&r.t, 0x50, 0);
 	cc_virtio_mmio_poll(&r.t, UINT64_MAX - 1);
 	cr_assert(rd(&r.t, 0x70) & CC_VIRTIO_S_NEEDS_RESET, "%s",
-		  r.t.last_error);
+		  r.t.s.last_error);
 	cr_assert_eq(broken, 1);
 	cr_assert_eq(rd(&r.t, 0x60) & 2, 2, "config interrupt");
 	/* Broken means no more service, until a reset. */
@@ -260,7 +260,7 @@ static void readable_after_writable(void)
 }
 
 /* A queue size past the chain's own array (only a forged snapshot file
- * gets one past cc_virtio_mmio_check): a loop of empty descriptors must
+ * gets one past cc_virtio_mmio_state_check): a loop of empty descriptors must
  * not fill seg[] beyond its CC_VIRTQ_MAX_SIZE entries. */
 Test(virtio, queue_size_past_the_chain_array_is_refused)
 {
@@ -293,11 +293,11 @@ Test(virtio, ready_rings_do_not_move_without_a_reset)
 	wr(&r.t, 0x30, 0);
 	wr(&r.t, 0x80, 0x30000);
 	wr(&r.t, 0xa0, 0x31000);
-	cr_assert_eq(r.t.q[0].desc, DESC);
-	cr_assert_eq(r.t.q[0].used, USED);
+	cr_assert_eq(r.t.s.q[0].desc, DESC);
+	cr_assert_eq(r.t.s.q[0].used, USED);
 	wr(&r.t, 0x70, 0);
 	cr_assert_eq(rd(&r.t, 0x70), 0);
-	cr_assert_eq(r.t.q[0].ready, 0);
+	cr_assert_eq(r.t.s.q[0].ready, 0);
 }
 
 Test(virtio, looping_chain)
@@ -680,14 +680,14 @@ Test(virtio, blk_used_ring_write_failure_needs_reset)
 {
 	struct cc_virtio_blk b;
 	blk_up(&b);
-	b.t.q[0].used = RAM - 2; /* the used index fits, the ring does not */
+	b.t.s.q[0].used = RAM - 2; /* the used index fits, the ring does not */
 	blk_request(0, 0, 10, 0x50000, 1024, 0);
 	wr(&b.t, 0x50, 0);
 	cc_virtio_mmio_poll(&b.t, UINT64_MAX - 1);
 	cr_assert(rd(&b.t, 0x70) & CC_VIRTIO_S_NEEDS_RESET, "%s",
-		  b.t.last_error);
+		  b.t.s.last_error);
 	cr_assert_eq(broken, 1);
-	cr_assert_str_eq(b.t.last_error, "used ring outside guest RAM");
+	cr_assert_str_eq(b.t.s.last_error, "used ring outside guest RAM");
 	cc_virtio_blk_free(&b);
 	unlink(image);
 }
