@@ -215,6 +215,8 @@ bench-here:
 		$(B)/bench/sdk_host
 	@CHAOSCONTROL_SDK_LOCAL_OUTPUT=/dev/null $(B)/bench/sdk_host
 	@bash bench/boot.sh $(CHAOSCONTROL) $(B)
+	@echo "== fabric and schedule scaling: cost per item at N and 10 N"
+	@$(B)/bench/sim_scale
 	@echo "== cluster: virtual ticks per wall second, sequential vs threaded"
 	@bash bench/cluster.sh $(CHAOSCONTROL)
 	@echo "== cluster boot: N nodes and two images against one VM, cold"

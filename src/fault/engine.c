@@ -187,9 +187,9 @@ int cc_engine_set_future(struct cc_fault_engine *e, const struct cc_fault *f,
 	sc->n = sc->next; /* what was dispatched stays: the engine's past */
 	uint64_t past = sc->next ? sc->f[sc->next - 1].at_ns : 0;
 	for (size_t k = 0; k < n; k++)
-		if (f[k].at_ns < past || cc_schedule_add(sc, &f[k]))
+		if (f[k].at_ns < past)
 			return -1;
-	return 0;
+	return cc_schedule_add_n(sc, f, n);
 }
 
 void cc_engine_reseed(struct cc_fault_engine *e, uint64_t seed)

@@ -96,6 +96,54 @@ int cc_schedule_add(struct cc_schedule *s, const struct cc_fault *f)
 	return 0;
 }
 
+/* Sorts a[0..n) by time, stably: faults of one time keep the order they
+ * were added in, as cc_schedule_add's insertion keeps it (a bottom-up
+ * merge sort; qsort is not stable). */
+static int sort_by_time(struct cc_fault *a, size_t n)
+{
+	size_t i = 1;
+	while (i < n && a[i - 1].at_ns <= a[i].at_ns)
+		i++;
+	if (i >= n)
+		return 0; /* already in order: the usual case */
+	struct cc_fault *t = malloc(n * sizeof(*t));
+	if (!t)
+		return -1;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n;
+			size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t l = lo, r = mid, k = lo;
+			while (l < mid && r < hi)
+				t[k++] = a[r].at_ns < a[l].at_ns ? a[r++]
+								 : a[l++];
+			while (l < mid)
+				t[k++] = a[l++];
+			while (r < hi)
+				t[k++] = a[r++];
+		}
+		memcpy(a, t, n * sizeof(*a));
+	}
+	free(t);
+	return 0;
+}
+
+int cc_schedule_add_n(struct cc_schedule *s, const struct cc_fault *f, size_t n)
+{
+	if (!n)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*f) - s->n)
+		return -1;
+	while (s->cap < s->n + n) /* each call doubles it */
+		if (cc_array_grow(&s->f, &s->cap, s->cap, sizeof(*s->f), n))
+			return -1;
+	memcpy(&s->f[s->n], f, n * sizeof(*f));
+	if (sort_by_time(s->f, s->n + n))
+		return -1;
+	s->n += n;
+	return 0;
+}
+
 /* A non-negative integer field within max, or a negative-allowed one. */
 static int get_int(json_t *o, const char *key, long long lo, long long hi,
 		   long long *v, size_t i, struct cc_err *err)
@@ -243,17 +291,23 @@ int cc_schedule_parse(struct cc_schedule *s, const char *json, size_t len,
 	if (!json_is_array(faults)) {
 		rc = cc_err_set(err, "schedule: wants {\"faults\": [...]}");
 	}
-	size_t i;
+	/* Parsed whole, then placed at once: a file in reverse time order
+	 * costs a sort, not a shift per fault. */
+	size_t i, nf = rc ? 0 : json_array_size(faults);
+	struct cc_fault *all = nf ? calloc(nf, sizeof(*all)) : NULL;
+	if (nf && !all)
+		rc = cc_err_set(err, "schedule: out of memory");
 	json_t *o;
 	json_array_foreach(faults, i, o)
 	{
-		struct cc_fault f;
-		if (rc || parse_fault(o, &f, nvms, i, err) ||
-		    cc_schedule_add(s, &f)) {
+		if (rc || parse_fault(o, &all[i], nvms, i, err)) {
 			rc = -1;
 			break;
 		}
 	}
+	if (!rc && cc_schedule_add_n(s, all, nf))
+		rc = cc_err_set(err, "schedule: out of memory");
+	free(all);
 	json_decref(root);
 	if (rc)
 		cc_schedule_free(s);

@@ -82,6 +82,10 @@ enum cc_fault_kind cc_fault_kind_of(const char *name);
 
 /* Builder: inserts in time order, after faults of the same time. */
 int cc_schedule_add(struct cc_schedule *s, const struct cc_fault *f);
+/* The same for n faults at once, as n calls would place them, in
+ * O((s->n + n) log) rather than one shift per fault out of order. */
+int cc_schedule_add_n(struct cc_schedule *s, const struct cc_fault *f,
+		      size_t n);
 /* Parses a JSON schedule for a cluster of nvms VMs. */
 int cc_schedule_parse(struct cc_schedule *s, const char *json, size_t len,
 		      unsigned nvms, struct cc_err *err);

@@ -61,6 +61,47 @@ static uint64_t upto(struct cc_fabric *f, uint64_t n)
 	return n ? cc_entropy_u64(&f->rng) % (n + 1) : 0;
 }
 
+static bool before(const struct cc_net_message *a,
+		   const struct cc_net_message *b)
+{
+	return a->deliver_at_tick < b->deliver_at_tick ||
+	       (a->deliver_at_tick == b->deliver_at_tick && a->seq < b->seq);
+}
+
+/* The in-flight messages are a binary min-heap on (tick, seq): seq is
+ * unique, so the order is total and the heap's shape never decides
+ * which message goes first.  A send and a delivery cost O(log n), where
+ * a scan for the minimum made a burst of n deliveries O(n^2). */
+static void swap(struct cc_net_message *a, struct cc_net_message *b)
+{
+	struct cc_net_message t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void sift_up(struct cc_net_message *h, size_t i)
+{
+	while (i > 0 && before(&h[i], &h[(i - 1) / 2])) {
+		swap(&h[i], &h[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void sift_down(struct cc_net_message *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && before(&h[l], &h[m]))
+			m = l;
+		if (r < n && before(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		swap(&h[i], &h[m]);
+		i = m;
+	}
+}
+
 static int push(struct cc_fabric *f, const struct cc_net_message *m)
 {
 	if (f->n == f->max_in_flight) {
@@ -71,7 +112,8 @@ static int push(struct cc_fabric *f, const struct cc_net_message *m)
 		f->stats.dropped_full++;
 		return -1;
 	}
-	f->msg[f->n++] = *m;
+	f->msg[f->n] = *m;
+	sift_up(f->msg, f->n++);
 	return 0;
 }
 
@@ -160,33 +202,21 @@ int cc_fabric_send(struct cc_fabric *f, unsigned from, const uint8_t *frame,
 	return f->stats.dropped_full == before ? 0 : -1;
 }
 
-static bool before(const struct cc_net_message *a,
-		   const struct cc_net_message *b)
-{
-	return a->deliver_at_tick < b->deliver_at_tick ||
-	       (a->deliver_at_tick == b->deliver_at_tick && a->seq < b->seq);
-}
-
 size_t cc_fabric_deliver(struct cc_fabric *f, uint64_t now,
 			 void (*deliver)(void *ctx,
 					 const struct cc_net_message *m),
 			 void *ctx)
 {
 	size_t count = 0;
-	for (;;) {
-		size_t best = f->n;
-		for (size_t i = 0; i < f->n; i++)
-			if (f->msg[i].deliver_at_tick <= now &&
-			    (best == f->n || before(&f->msg[i], &f->msg[best])))
-				best = i;
-		if (best == f->n)
-			return count;
-		struct cc_net_message m = f->msg[best];
-		f->msg[best] = f->msg[--f->n];
+	while (f->n && f->msg[0].deliver_at_tick <= now) {
+		struct cc_net_message m = f->msg[0];
+		f->msg[0] = f->msg[--f->n];
+		sift_down(f->msg, f->n, 0);
 		f->stats.delivered++;
 		deliver(ctx, &m);
 		count++;
 	}
+	return count;
 }
 
 void cc_fabric_partition(struct cc_fabric *f, const uint32_t *side)

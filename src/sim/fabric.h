@@ -72,7 +72,7 @@ struct cc_fabric {
 	struct cc_entropy rng;
 	struct cc_net_stats stats;
 	uint64_t seq;
-	/* In flight, unordered; delivery picks the minimum. */
+	/* In flight: a binary min-heap on (deliver_at_tick, seq). */
 	struct cc_net_message *msg;
 	size_t n, cap, max_in_flight;
 };

@@ -4,6 +4,7 @@
  * with a message naming the fault and field, and round-trips.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,4 +147,48 @@ Test(schedule, builder_keeps_order_stable)
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(s.f[i].vm, want[i]);
 	cc_schedule_free(&s);
+}
+
+/* Many faults at once land where one call each would have put them:
+ * time order, ties in the order given - also from a file in reverse. */
+Test(schedule, faults_added_at_once_land_as_one_at_a_time)
+{
+	struct cc_schedule one = {0}, many = {0};
+	struct cc_fault *f = calloc(5000, sizeof(*f));
+	cr_assert(f);
+	uint64_t x = 88172645463325252ull;
+	for (unsigned i = 0; i < 5000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		f[i].at_ns = (x % 40) * 1000000; /* many ties */
+		f[i].kind = CC_FAULT_PACKET_LOSS;
+		f[i].vm = i; /* tells ties apart */
+		cr_assert_eq(cc_schedule_add(&one, &f[i]), 0);
+	}
+	cr_assert_eq(cc_schedule_add_n(&many, f, 2500), 0);
+	cr_assert_eq(cc_schedule_add_n(&many, f + 2500, 2500), 0);
+	cr_assert_eq(many.n, one.n);
+	cr_assert_eq(memcmp(many.f, one.f, one.n * sizeof(*f)), 0);
+	cc_schedule_free(&many);
+
+	/* A file in reverse time order. */
+	size_t cap = 5000 * 64 + 64, at = 0;
+	char *json = malloc(cap);
+	cr_assert(json);
+	at += (size_t)snprintf(json + at, cap - at, "{\"faults\": [");
+	for (unsigned i = 0; i < 5000; i++)
+		at += (size_t)snprintf(json + at, cap - at,
+				       "%s{\"at_ms\": %u, \"type\": "
+				       "\"network_heal\"}",
+				       i ? "," : "", 4999 - i);
+	at += (size_t)snprintf(json + at, cap - at, "]}");
+	struct cc_err err;
+	cr_assert_eq(cc_schedule_parse(&many, json, at, 3, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(many.n, 5000);
+	for (size_t i = 0; i < many.n; i++)
+		cr_assert_eq(many.f[i].at_ns, i * 1000000);
+	cc_schedule_free(&many);
+	cc_schedule_free(&one);
+	free(json);
+	free(f);
 }
