@@ -16,6 +16,7 @@
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
 #include "devtab.h"
+#include "exit.h"
 #include "snapshot.h"
 #include "../base/file.h"
 #include <stddef.h>
@@ -384,20 +385,28 @@ static void image_on(struct cc_vm *vm)
 		stop(vm, CC_STOP_ERROR, "%s", e.msg);
 }
 
-int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
-		 struct cc_err *err)
+/* A VM of cfg with nothing set up yet (destroyable as it is). */
+static struct cc_vm *vm_alloc(const struct cc_vm_config *cfg)
 {
-	*out = NULL;
 	struct cc_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return cc_err_set(err, "out of memory");
+		return NULL;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->cfg = *cfg;
 	vm->progress_ns =
 		cfg->progress_ns ? cfg->progress_ns : CC_PROGRESS_DEFAULT_NS;
-	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	cc_hypercall_log_limit(&vm->hc_log, cfg->sdk_log_entries,
 			       cfg->sdk_log_bytes);
+	return vm;
+}
+
+int cc_vm_create(struct cc_vm **out, const struct cc_vm_config *cfg,
+		 struct cc_err *err)
+{
+	struct cc_vm *vm = *out = NULL;
+	if (!(vm = vm_alloc(cfg)))
+		return cc_err_set(err, "out of memory");
+	uint64_t mem = cfg->mem_size ? cfg->mem_size : CC_DEFAULT_MEM;
 	if (cc_vm_devices_init(vm, cfg, err) ||
 	    (cfg->image_path && image_check(vm, cfg->image_path, err)) ||
 	    cc_trace_init(&vm->trace, cfg->trace_path, err) ||
@@ -446,6 +455,39 @@ void cc_vm_destroy(struct cc_vm *vm)
 	free(vm->serial);
 	free(vm->samples);
 	free(vm);
+}
+
+/* The run structure's size KVM gives (its I/O data page included). */
+#define BARE_RUN_SIZE (3 * 4096ul)
+
+int cc_vm_create_bare(struct cc_vm **out, const struct cc_vm_config *cfg,
+		      struct cc_err *err)
+{
+	struct cc_vm *vm = *out = NULL;
+	if (!(vm = vm_alloc(cfg)))
+		return cc_err_set(err, "out of memory");
+	void *run = mmap(NULL, BARE_RUN_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (run != MAP_FAILED) {
+		vm->run = run;
+		vm->run_size = BARE_RUN_SIZE;
+	}
+	if (!vm->run || cc_vm_devices_init(vm, cfg, err) ||
+	    cc_trace_init(&vm->trace, cfg->trace_path, err) ||
+	    setup_orders(vm, cfg, err) ||
+	    cc_mem_init(&vm->mem, cfg->mem_size ? cfg->mem_size : CC_MEM_MIN,
+			err)) {
+		if (!vm->run)
+			cc_err_errno(err, "cannot map a run structure");
+		cc_vm_destroy(vm);
+		return -1;
+	}
+	cc_hypercall_page_init(&vm->mem, cfg->hc_transport
+						 ? cfg->hc_transport
+						 : CC_HC_TRANSPORT_MMIO);
+	cc_vclock_page_init(&vm->mem);
+	*out = vm;
+	return 0;
 }
 
 /* ---- the run loop ---------------------------------------------------- */
@@ -841,7 +883,7 @@ static void handle_host_exit(struct cc_vm *vm)
 	}
 }
 
-static void dispatch(struct cc_vm *vm)
+void cc_vm_dispatch(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
 	switch (r->exit_reason) {
@@ -904,7 +946,7 @@ static void dispatch(struct cc_vm *vm)
  * boots took the same UART IRQ at different instructions), so injecting
  * only at the guest's own exits is what keeps delivery deterministic.
  */
-static int prepare_entry(struct cc_vm *vm)
+int cc_vm_settle(struct cc_vm *vm)
 {
 	struct kvm_run *r = vm->run;
 	cc_pit_update(&vm->pit, vm->vclock.ns);
@@ -913,8 +955,16 @@ static int prepare_entry(struct cc_vm *vm)
 	r->request_interrupt_window = 0;
 	if (!cc_pic_pending(&vm->pic) || !r->ready_for_interrupt_injection ||
 	    !r->if_flag)
+		return -1;
+	return cc_pic_ack(&vm->pic);
+}
+
+static int prepare_entry(struct cc_vm *vm)
+{
+	int vector = cc_vm_settle(vm);
+	if (vector < 0)
 		return 0;
-	struct kvm_interrupt irq = {.irq = cc_pic_ack(&vm->pic)};
+	struct kvm_interrupt irq = {.irq = (uint32_t)vector};
 	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 		return -1;
 	vm->stats.irqs_injected++;
@@ -984,7 +1034,7 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 		}
 		/* Guest-caused exits are what the watchdog calls progress. */
 		atomic_fetch_add(&vm->wd.exits, 1);
-		dispatch(vm);
+		cc_vm_dispatch(vm);
 	}
 	serial_flush(vm);
 	/* A limit is the host's choice, not the guest's: running to T, then
