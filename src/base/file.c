@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "file.h"
 
 #include <errno.h>
@@ -126,5 +127,69 @@ int cc_write_file_atomic(const char *path, const void *data, size_t len,
 		unlink(tmp);
 		return -1;
 	}
+	return 0;
+}
+
+/* Copies [off, end) of fd into copy at the same offsets. */
+static int copy_range(int fd, int copy, uint64_t off, uint64_t end)
+{
+	static _Thread_local uint8_t buf[1 << 16];
+	while (off < end) {
+		size_t want = end - off < sizeof(buf) ? end - off : sizeof(buf);
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* shorter now than it was: the rest stays zero */
+			return n < 0 ? -1 : 0;
+		if (pwrite(copy, buf, (size_t)n, (off_t)off) != n)
+			return -1;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Copies fd's data extents below len (all of it where the file system
+ * cannot tell holes). */
+static int copy_data(int fd, int copy, uint64_t len)
+{
+	uint64_t at = 0;
+	while (at < len) {
+		off_t data = lseek(fd, (off_t)at, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0
+					      : copy_range(fd, copy, at, len);
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		uint64_t end =
+			hole < 0 || (uint64_t)hole > len ? len : (uint64_t)hole;
+		if (copy_range(fd, copy, (uint64_t)data, end))
+			return -1;
+		at = end;
+	}
+	return 0;
+}
+
+int cc_file_freeze(int fd, uint64_t len, const char *what, const char *path,
+		   const uint8_t **map, int *copy_fd, struct cc_err *err)
+{
+	*map = NULL;
+	*copy_fd = -1;
+	int copy = memfd_create("cc-frozen", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (copy < 0)
+		return cc_err_errno(err, "%s %s: cannot make a private copy",
+				    what, path);
+	void *p = MAP_FAILED;
+	if (ftruncate(copy, (off_t)len) || copy_data(fd, copy, len) ||
+	    fcntl(copy, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ||
+	    (p = mmap(NULL, len, PROT_READ, MAP_SHARED, copy, 0)) ==
+		    MAP_FAILED) {
+		int e = errno;
+		close(copy);
+		errno = e;
+		return cc_err_errno(err, "%s %s: cannot copy it privately",
+				    what, path);
+	}
+	*map = p;
+	*copy_fd = copy;
 	return 0;
 }

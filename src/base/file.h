@@ -26,6 +26,14 @@ int cc_write_file_atomic(const char *path, const void *data, size_t len,
 int cc_file_map(const char *path, const char *what, const void **p,
 		uint64_t *len, struct cc_err *err);
 void cc_file_unmap(const void *p, uint64_t len);
+/* The first len bytes of the open file fd as they are now, whatever
+ * happens to the file later: a sealed private copy (memfd; holes stay
+ * holes, so a sparse disk costs its data), mapped read-only at *map,
+ * its descriptor in *copy_fd (close it and munmap(*map, len) to free).
+ * A mapping of the file itself would show the host's later edits to
+ * the guest and kill the VMM with SIGBUS if the file were truncated. */
+int cc_file_freeze(int fd, uint64_t len, const char *what, const char *path,
+		   const uint8_t **map, int *copy_fd, struct cc_err *err);
 /* XXH3-64 and size of a regular file, through a read-only mapping (so a
  * file larger than RAM is fine). */
 int cc_file_hash64(const char *path, const char *what, uint64_t *hash,

@@ -36,12 +36,14 @@ int cc_disk_open(struct cc_disk *d, const char *path, uint64_t seed,
 				  "least one 512-byte sector",
 				  path);
 	}
-	void *p = mmap(NULL, d->size, PROT_READ, MAP_SHARED, d->fd, 0);
-	if (p == MAP_FAILED) {
+	int file = d->fd;
+	int rc = cc_file_freeze(file, d->size, "disk image", path, &d->image,
+				&d->fd, err);
+	close(file);
+	if (rc) {
 		cc_disk_close(d);
-		return cc_err_errno(err, "mapping disk image %s", path);
+		return -1;
 	}
-	d->image = p;
 	d->image_len = d->size;
 	cc_entropy_init(&d->st.rng, seed + CC_DOMAIN_DISK);
 	return 0;
@@ -73,13 +75,11 @@ int cc_disk_attach(struct cc_disk *d, const char *path, struct cc_err *err)
 				  "byte to %llu MiB",
 				  path, (unsigned long long)(d->size >> 20));
 	}
-	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return cc_err_errno(err, "mapping image disk %s", path);
-	}
-	d->fd = fd;
-	d->image = p;
+	int rc = cc_file_freeze(fd, len, "image disk", path, &d->image, &d->fd,
+				err);
+	close(fd);
+	if (rc)
+		return -1;
 	d->image_len = len;
 	return 0;
 }

@@ -77,10 +77,10 @@ struct cc_disk_state {
 
 struct cc_disk {
 	struct cc_disk_state st;
-	const uint8_t *image; /* read-only mapping; NULL for an empty disk */
+	const uint8_t *image; /* a frozen copy (cc_file_freeze); NULL: empty */
 	uint64_t image_len;   /* bytes mapped; past them the disk reads 0 */
 	uint64_t size;	      /* bytes, a multiple of CC_SECTOR */
-	int fd;
+	int fd;		      /* the frozen copy's */
 	/* Overlay: open addressing, capacity a power of two, half full at
 	 * most; index UINT64_MAX marks an empty slot. */
 	struct cc_disk_slot *tab;

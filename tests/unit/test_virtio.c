@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chaoscontrol/protocol.h"
@@ -411,6 +412,59 @@ Test(disk, overlay_copies_on_write_and_snapshots_share_pages)
 	cc_disk_close(&d);
 	unlink(out);
 	unlink(image);
+}
+
+/* The disk is the file as it was when opened: the host truncating or
+ * rewriting it afterwards reaches no guest and kills no VMM (a shared
+ * mapping of the file raised SIGBUS on the first read past the cut). */
+Test(disk, host_edits_and_truncation_after_open_change_nothing)
+{
+	struct cc_disk d, g;
+	struct cc_err e;
+	make_image();
+	cr_assert_eq(cc_disk_open(&d, image, 1, &e), 0, "%s", e.msg);
+	cc_disk_blank(&g, 4 << 20, 1);
+	cr_assert_eq(cc_disk_attach(&g, image, &e), 0, "%s", e.msg);
+	int fd = open(image, O_WRONLY | O_TRUNC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "edited", 6), 6);
+	close(fd);
+	uint8_t b[512];
+	for (unsigned k = 0; k < 2; k++) {
+		struct cc_disk *x = k ? &g : &d;
+		cr_assert_eq(cc_disk_read(x, 0, b, 512), CC_DISK_OK);
+		cr_assert_eq(b[0], 0, "the old first sector, not the edit");
+		cr_assert_eq(cc_disk_read(x, 512 * 1000, b, 512), CC_DISK_OK);
+		cr_assert_eq(b[100], (uint8_t)1000, "past the cut: old bytes");
+	}
+	cc_disk_close(&d);
+	cc_disk_close(&g);
+	unlink(image);
+}
+
+/* A sparse data disk costs its data, not its size. */
+Test(disk, a_sparse_image_stays_sparse)
+{
+	char path[] = "/tmp/cc-test-sparse-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 256 << 20), 0);
+	cr_assert_eq(pwrite(fd, "data", 4, 100 << 20), 4);
+	close(fd);
+	struct cc_disk d;
+	struct cc_err e;
+	cr_assert_eq(cc_disk_open(&d, path, 1, &e), 0, "%s", e.msg);
+	unlink(path);
+	struct stat st;
+	cr_assert_eq(fstat(d.fd, &st), 0);
+	cr_assert_lt(st.st_blocks * 512, 1 << 20, "%lld bytes held",
+		     (long long)st.st_blocks * 512);
+	uint8_t b[512];
+	cr_assert_eq(cc_disk_read(&d, 100 << 20, b, 512), CC_DISK_OK);
+	cr_assert_eq(memcmp(b, "data", 4), 0);
+	cr_assert_eq(cc_disk_read(&d, 7 << 20, b, 512), CC_DISK_OK);
+	cr_assert_eq(b[0] | b[511], 0);
+	cc_disk_close(&d);
 }
 
 Test(disk, faults)
