@@ -5,7 +5,7 @@
 #   make test     unit, micro-guest and Linux tests
 #   make test-hw  the same tiers on hardware KVM (inside QEMU TCG + SVM)
 #   make bench    boot and exit-cost figures
-#   make asan     ASan/UBSan build, unit + micro-guest tests
+#   make asan     ASan/UBSan build: unit, micro-guest and some Linux tests
 #   make clean    remove build trees (the kernel cache stays)
 
 B ?= build
@@ -31,7 +31,7 @@ MICRO_GUESTS :=
 GUEST_ALL :=
 
 .PHONY: all setup vmm guest kernel kernel-kcov micro fuzz run test test-unit test-micro raft-coverage test-hw-ci bench-here \
-	test-linux test-hw bench asan clean format FORCE
+	test-linux test-hw bench asan test-asan-kvm clean format FORCE
 .DEFAULT_GOAL := all
 
 all: vmm guest
@@ -233,7 +233,15 @@ bench-here:
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \
 		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-		test-unit test-micro
+		test-unit test-asan-kvm
+# The KVM tiers under the sanitizers, in one boot where they run in QEMU:
+# every micro suite (the cluster controller and fabric among them) and
+# Linux guests through every device (blk, net, rng, the image disk) and
+# a hostile guest's inputs.  The rest of the Linux tier is the same code
+# as these, and takes ~25 minutes there.
+ASAN_LINUX_SUITES := test_virtio,test_hostile
+test-asan-kvm: all $(MICRO_TESTS) $(LINUX_TESTS)
+	@bash tests/kvm.sh $(B) micro linux:$(ASAN_LINUX_SUITES)
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 # Each target runs FUZZ_SECONDS (default 600); CI runs them briefly.

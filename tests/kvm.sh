@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs test tiers that need KVM (micro, linux) where there is one:
 #
-#   tests/kvm.sh BUILD_DIR TIER...
+#   tests/kvm.sh BUILD_DIR TIER...   (TIER, or TIER:SUITE,SUITE...)
 #
 # On a host with a usable /dev/kvm (PVM, or hardware KVM) the tiers run
 # here (tests/run.sh).  On a host without one (a machine that is itself
@@ -19,7 +19,13 @@ if [[ -r /dev/kvm && -w /dev/kvm ]] && exec 3<>/dev/kvm; then
 	exec 3>&-
 	rc=0
 	for tier in "$@"; do
-		mapfile -t bins < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
+		# TIER, or TIER:SUITE,SUITE... for some of its suites only.
+		only=
+		[[ $tier == *:* ]] && only=,${tier#*:}, && tier=${tier%%:*}
+		bins=()
+		while IFS= read -r bin; do
+			[[ -z $only || $only == *,${bin##*/},* ]] && bins+=("$bin")
+		done < <(find "$b/tests/$tier" -maxdepth 1 -type f -name 'test_*' -perm -u+x | LC_ALL=C sort)
 		bash "$here/run.sh" "$tier" "${bins[@]}" || rc=1
 	done
 	exit "$rc"
