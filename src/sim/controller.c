@@ -276,35 +276,6 @@ static void fault_error(struct cc_sim *s, const struct cc_err *e)
 	snprintf(s->err, sizeof(s->err), "%s", e->msg);
 }
 
-static void apply_link(struct cc_sim *s, const struct cc_fault *f)
-{
-	struct cc_link *l = &s->fabric.link[f->vm];
-	switch (f->kind) {
-	case CC_FAULT_NETWORK_LATENCY:
-		l->latency_ticks = f->ticks;
-		break;
-	case CC_FAULT_NETWORK_JITTER:
-		l->jitter_ticks = f->ticks;
-		break;
-	case CC_FAULT_NETWORK_BANDWIDTH:
-		l->bandwidth_bps = f->bps;
-		break;
-	case CC_FAULT_PACKET_LOSS:
-		l->loss_ppm = f->ppm;
-		break;
-	case CC_FAULT_PACKET_CORRUPTION:
-		l->corrupt_ppm = f->ppm;
-		break;
-	case CC_FAULT_PACKET_REORDER:
-		l->reorder_ppm = f->ppm;
-		l->reorder_window = f->ticks;
-		break;
-	default: /* CC_FAULT_PACKET_DUPLICATE */
-		l->dup_ppm = f->ppm;
-		break;
-	}
-}
-
 static void apply_disk(struct cc_vm_slot *v, enum cc_fault_kind k)
 {
 	struct cc_disk_faults *d = &v->disk;
@@ -368,21 +339,11 @@ void cc_sim_apply(struct cc_sim *s, const struct cc_fault *f)
 	note(s, EV_FAULT, s->tick, (uint64_t)f->kind << 32 | f->vm,
 	     f->ppm ^ f->ticks ^ f->bps ^ f->duration_ns ^
 		     (uint64_t)f->offset_ns ^ f->bytes ^ f->irq);
-	if (f->kind == CC_FAULT_NETWORK_PARTITION) {
-		cc_fabric_partition(&s->fabric, f->sides);
+	if (cc_fabric_apply(&s->fabric, f))
 		return;
-	}
-	if (f->kind == CC_FAULT_NETWORK_HEAL) {
-		cc_fabric_heal(&s->fabric);
-		return;
-	}
 	if (f->vm >= s->n)
 		return; /* schedules are checked on load; be safe anyway */
-	if (f->kind >= CC_FAULT_NETWORK_LATENCY &&
-	    f->kind <= CC_FAULT_PACKET_DUPLICATE)
-		apply_link(s, f);
-	else
-		apply_vm(s, f);
+	apply_vm(s, f);
 }
 
 static void apply_cb(void *ctx, const struct cc_fault *f)

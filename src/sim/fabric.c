@@ -269,3 +269,46 @@ void cc_net_stats_add(struct cc_net_stats *acc, const struct cc_net_stats *end,
 	ADD(dropped_full);
 #undef ADD
 }
+
+bool cc_fabric_apply(struct cc_fabric *f, const struct cc_fault *fault)
+{
+	if (fault->kind == CC_FAULT_NETWORK_PARTITION) {
+		cc_fabric_partition(f, fault->sides);
+		return true;
+	}
+	if (fault->kind == CC_FAULT_NETWORK_HEAL) {
+		cc_fabric_heal(f);
+		return true;
+	}
+	if (fault->kind < CC_FAULT_NETWORK_LATENCY ||
+	    fault->kind > CC_FAULT_PACKET_DUPLICATE)
+		return false;
+	if (fault->vm >= f->nvms)
+		return true; /* schedules are checked on load; be safe anyway */
+	struct cc_link *l = &f->link[fault->vm];
+	switch (fault->kind) {
+	case CC_FAULT_NETWORK_LATENCY:
+		l->latency_ticks = fault->ticks;
+		break;
+	case CC_FAULT_NETWORK_JITTER:
+		l->jitter_ticks = fault->ticks;
+		break;
+	case CC_FAULT_NETWORK_BANDWIDTH:
+		l->bandwidth_bps = fault->bps;
+		break;
+	case CC_FAULT_PACKET_LOSS:
+		l->loss_ppm = fault->ppm;
+		break;
+	case CC_FAULT_PACKET_CORRUPTION:
+		l->corrupt_ppm = fault->ppm;
+		break;
+	case CC_FAULT_PACKET_REORDER:
+		l->reorder_ppm = fault->ppm;
+		l->reorder_window = fault->ticks;
+		break;
+	default: /* CC_FAULT_PACKET_DUPLICATE */
+		l->dup_ppm = fault->ppm;
+		break;
+	}
+	return true;
+}

@@ -32,6 +32,7 @@
 
 #include "../base/entropy.h"
 #include "../devices/virtio_net.h"
+#include "../fault/schedule.h"
 
 #define CC_FABRIC_MAX_VMS 16u
 
@@ -96,6 +97,10 @@ size_t cc_fabric_deliver(struct cc_fabric *f, uint64_t now,
 
 /* Partition: VMs with different sides cannot talk.  cc_fabric_heal()
  * clears partitions and every impairment except base latency. */
+/* Applies a network fault (partition, heal, and the link impairments of
+ * its VM, which the fault sets); false when f is not one, and changes
+ * nothing then.  A link fault for a VM past the fabric's is ignored. */
+bool cc_fabric_apply(struct cc_fabric *f, const struct cc_fault *fault);
 void cc_fabric_partition(struct cc_fabric *f, const uint32_t *side);
 void cc_fabric_heal(struct cc_fabric *f);
 
