@@ -334,8 +334,8 @@ int cc_report_boot(const struct cc_vm *vm, const struct cc_vm_result *res,
 		vm->stats.watchdog_fires ? ", WATCHDOG FIRED" : "");
 	/* A device the guest broke is the guest's bug, worth a line. */
 	const struct cc_virtio_mmio *devs[] = {&vm->blk.t, &vm->net.t,
-					       &vm->rng.t};
-	for (unsigned i = 0; i < 3; i++)
+					       &vm->rng.t, &vm->img.t};
+	for (unsigned i = 0; i < 4; i++)
 		if (devs[i]->s.errors && devs[i]->ops)
 			fprintf(stderr,
 				"chaoscontrol: warning: %s: the guest broke "
