@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chaoscontrol/protocol.h"
+#include "console.h"
 #include "vm.h"
 
 static void pic_irq(void *ctx, unsigned irq, int level)

@@ -67,7 +67,4 @@ void cc_vm_devices_poll(struct cc_vm *vm, uint64_t now);
 void cc_vm_devices_reseed(struct cc_vm *vm, uint64_t vm_seed);
 void cc_vm_devices_free(struct cc_vm *vm);
 
-/* vm.c's console sink, which the UART is wired to. */
-void cc_vm_serial_out(void *ctx, uint8_t byte);
-
 #endif

@@ -15,6 +15,7 @@
 #include "../base/array.h"
 #include "chaoscontrol/protocol.h"
 #include "cpu.h"
+#include "console.h"
 #include "devtab.h"
 #include "exit.h"
 #include "snapshot.h"
@@ -73,77 +74,6 @@ int cc_kvm_open(struct cc_err *err)
 				  dev, v, KVM_API_VERSION_EXPECTED);
 	}
 	return fd;
-}
-
-/* ---- serial capture ---------------------------------------------------- */
-
-/* Writes what it can; on an error the rest is given up. */
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/* Streams the kept bytes not yet written, then those past the cap. */
-static void serial_flush(struct cc_vm *vm)
-{
-	if (vm->cfg.serial_fd >= 0) {
-		write_all(vm->cfg.serial_fd, vm->serial + vm->serial_flushed,
-			  vm->serial_len - vm->serial_flushed);
-		write_all(vm->cfg.serial_fd, vm->over, vm->nover);
-	}
-	vm->serial_flushed = vm->serial_len;
-	vm->nover = 0;
-}
-
-static uint64_t console_cap(const struct cc_vm *vm)
-{
-	uint64_t c =
-		vm->cfg.console_cap ? vm->cfg.console_cap : CC_CONSOLE_DEFAULT;
-	return c < CC_CONSOLE_MAX ? c : CC_CONSOLE_MAX;
-}
-
-/* Past the cap a byte is only streamed (a line at a time) and counted:
- * a guest printing in a loop must not grow the VMM without bound. */
-static void serial_over(struct cc_vm *vm, uint8_t byte)
-{
-	if (!vm->serial_dropped++)
-		fprintf(stderr,
-			"chaoscontrol: console capture full (%llu bytes): "
-			"further output is shown, not kept\n",
-			(unsigned long long)console_cap(vm));
-	vm->over[vm->nover++] = (char)byte;
-	if (byte == '\n' || vm->nover == sizeof(vm->over))
-		serial_flush(vm); /* the kept bytes first, then these */
-}
-
-void cc_vm_serial_out(void *ctx, uint8_t byte)
-{
-	struct cc_vm *vm = ctx;
-	vm->stats.serial_bytes++;
-	if (vm->serial_len >= console_cap(vm) ||
-	    cc_array_grow(&vm->serial, &vm->serial_cap, vm->serial_len, 1,
-			  4096)) {
-		serial_over(vm, byte);
-		return;
-	}
-	vm->serial[vm->serial_len++] = (char)byte;
-	if (byte == '\n')
-		serial_flush(vm);
-}
-
-void cc_vm_console_replay(struct cc_vm *vm, const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		cc_vm_serial_out(vm, (uint8_t)buf[i]);
-	serial_flush(vm);
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -1036,7 +966,7 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 		atomic_fetch_add(&vm->wd.exits, 1);
 		cc_vm_dispatch(vm);
 	}
-	serial_flush(vm);
+	cc_vm_console_flush(vm);
 	/* A limit is the host's choice, not the guest's: running to T, then
 	 * on to T+N must hash like running to T+N at once. */
 	if (vm->result.stop != CC_STOP_LIMIT &&

@@ -235,3 +235,29 @@ Test(exits, the_same_exits_hash_alike)
 	}
 	cr_assert_eq(h[0], h[1]);
 }
+
+/* The console keeps at most its cap and streams every byte, in order,
+ * the kept ones first. */
+Test(exits, the_console_keeps_its_cap_and_streams_everything)
+{
+	FILE *f = tmpfile();
+	cr_assert(f);
+	struct cc_vm_config cfg = {
+		.seed = 1, .serial_fd = fileno(f), .console_cap = 8};
+	struct cc_vm *vm;
+	struct cc_err err;
+	cr_assert_eq(cc_vm_create_bare(&vm, &cfg, &err), 0, "%s", err.msg);
+	const char *line = "0123456789abcdefghij\n";
+	for (const char *p = line; *p; p++)
+		out8(vm, CC_PORT_COM1, (uint8_t)*p);
+	cr_assert_eq(vm->serial_len, 8);
+	cr_assert_eq(memcmp(vm->serial, line, 8), 0);
+	cr_assert_eq(vm->serial_dropped, strlen(line) - 8);
+	cr_assert_eq(vm->stats.serial_bytes, strlen(line));
+	char got[64] = {0};
+	rewind(f);
+	cr_assert_eq(fread(got, 1, sizeof(got) - 1, f), strlen(line));
+	cr_assert_str_eq(got, line);
+	cc_vm_destroy(vm);
+	fclose(f);
+}
