@@ -1,9 +1,9 @@
 /*
- * The run loop's halves that need no KVM, so exit handling is tested
- * and fuzzed on a synthetic struct kvm_run (Firecracker tests its exit
- * handling the same way).  cc_vm_run is, per guest exit: KVM_RUN, then
- * cc_vm_dispatch; before each entry, cc_vm_settle and the injection of
- * the vector it returns.
+ * Guest exits (exit.c): the run loop's halves that need no KVM, so exit
+ * handling is tested and fuzzed on a synthetic struct kvm_run
+ * (Firecracker tests its exit handling the same way).  cc_vm_run (vm.c)
+ * is, per guest exit: KVM_RUN, then cc_vm_dispatch; before each entry,
+ * cc_vm_settle and the injection of the vector it returns.
  *
  * Internal to vmm/ and its tests: callers outside use vm.h.
  */
@@ -27,5 +27,12 @@ void cc_vm_dispatch(struct cc_vm *vm);
  * the clock page); the vector to inject now, or -1 when none can go in
  * (none pending, or the guest cannot take one: vm->run's flags). */
 int cc_vm_settle(struct cc_vm *vm);
+
+/* A wait in HLT cut short by a limit goes on (the run loop, vm->halt). */
+void cc_vm_resume_idle(struct cc_vm *vm);
+
+/* Stops the VM with why and a message; the first stop wins. */
+void cc_vm_stop(struct cc_vm *vm, enum cc_stop why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif
