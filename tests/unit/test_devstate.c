@@ -14,6 +14,7 @@
 #include "devices/rtc.h"
 #include "devices/uart.h"
 #include "vmm/devtab.h"
+#include "vmm/exit.h"
 #include "vmm/snapfile.h"
 #include "vmm/vm.h"
 
@@ -147,22 +148,20 @@ Test(devstate, unreachable_device_states_are_refused)
 
 /* ---- the VM's blob ---------------------------------------------------- */
 
-/* A VM with its devices set up and nothing else: no KVM, no memory. */
+/* A VM with its devices set up and no KVM (cc_vm_create_bare). */
 static struct cc_vm *devices_only(uint64_t seed)
 {
-	struct cc_vm *vm = calloc(1, sizeof(*vm));
-	cr_assert(vm);
-	struct cc_vm_config cfg = {.seed = seed, .vm_index = 1};
-	vm->cfg = cfg;
+	struct cc_vm_config cfg = {
+		.seed = seed, .vm_index = 1, .serial_fd = -1};
+	struct cc_vm *vm;
 	struct cc_err err;
-	cr_assert_eq(cc_vm_devices_init(vm, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(cc_vm_create_bare(&vm, &cfg, &err), 0, "%s", err.msg);
 	return vm;
 }
 
 static void drop(struct cc_vm *vm)
 {
-	cc_vm_devices_free(vm);
-	free(vm);
+	cc_vm_destroy(vm);
 }
 
 static uint8_t *saved(const struct cc_vm *vm)
