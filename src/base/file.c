@@ -130,6 +130,54 @@ int cc_write_file_atomic(const char *path, const void *data, size_t len,
 	return 0;
 }
 
+int cc_file_out_open(struct cc_file_out *o, const char *path,
+		     struct cc_err *err)
+{
+	o->fd = -1;
+	if ((size_t)snprintf(o->path, sizeof(o->path), "%s", path) >=
+	    sizeof(o->path))
+		return cc_err_set(err, "%s: path too long", path);
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
+	o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (o->fd < 0)
+		return cc_err_errno(err, "%s", o->tmp);
+	return 0;
+}
+
+int cc_file_out_write(struct cc_file_out *o, const void *p, size_t n,
+		      struct cc_err *err)
+{
+	if (cc_write_all(o->fd, p, n))
+		return cc_err_errno(err, "%s", o->tmp);
+	return 0;
+}
+
+int cc_file_out_commit(struct cc_file_out *o, struct cc_err *err)
+{
+	if (fsync(o->fd) < 0) {
+		cc_err_errno(err, "%s", o->tmp);
+		cc_file_out_abandon(o);
+		return -1;
+	}
+	int rc = close(o->fd);
+	o->fd = -1;
+	if (rc < 0 || rename(o->tmp, o->path) < 0) {
+		cc_err_errno(err, "%s", o->path);
+		unlink(o->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void cc_file_out_abandon(struct cc_file_out *o)
+{
+	if (o->fd >= 0) {
+		close(o->fd);
+		unlink(o->tmp);
+	}
+	o->fd = -1;
+}
+
 /* Copies [off, end) of fd into copy at the same offsets. */
 static int copy_range(int fd, int copy, uint64_t off, uint64_t end)
 {

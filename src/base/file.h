@@ -22,6 +22,19 @@ int cc_write_all(int fd, const void *p, size_t n);
  * one, never a part. */
 int cc_write_file_atomic(const char *path, const void *data, size_t len,
 			 struct cc_err *err);
+/* The same for a file written a piece at a time (recordings): opened
+ * under the temporary name, committed (synced, renamed over path) or
+ * abandoned (removed).  Nothing appears at path until the commit. */
+struct cc_file_out {
+	int fd;
+	char path[4096], tmp[4200];
+};
+int cc_file_out_open(struct cc_file_out *o, const char *path,
+		     struct cc_err *err);
+int cc_file_out_write(struct cc_file_out *o, const void *p, size_t n,
+		      struct cc_err *err);
+int cc_file_out_commit(struct cc_file_out *o, struct cc_err *err);
+void cc_file_out_abandon(struct cc_file_out *o);
 /* Maps a whole regular file read-only (*p NULL when it is empty). */
 int cc_file_map(const char *path, const char *what, const void **p,
 		uint64_t *len, struct cc_err *err);

@@ -62,5 +62,10 @@ struct cc_cli_cluster_info {
 int cc_cli_cluster_open(int argc, char **argv, struct cc_cli_cluster **out,
 			struct cc_cli_cluster_info *info);
 void cc_cli_cluster_close(struct cc_cli_cluster *c);
+/* Runs an opened cluster as `run` would have: to its horizon, or a
+ * reproducer's path and last branch.  -1 with err. */
+struct cc_err;
+int cc_cli_cluster_execute(struct cc_cli_cluster *c, struct cc_err *err);
+int cc_cmd_replay(int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@
 #include "../run/reproducer.h"
 #include "../base/file.h"
 #include "../run/drive.h"
+#include "../replay/observer.h"
+#include "../replay/recording.h"
 #include "cli.h"
 #include "cluster_opts.h"
 #include "report.h"
@@ -253,36 +255,18 @@ static int repro_exit(const struct cc_repro *rp,
 
 /* The explorer's path from the start, then its last branch watched as
  * the explorer watched it (run/branch.h). */
-static int reproduce(struct cc_cluster_opts *o, struct run_state *r,
-		     struct cc_sim *s)
+static int reproduce_run(struct cc_cluster_opts *o, struct cc_sim *s,
+			 struct cc_branch_result *res, struct cc_err *e)
 {
 	const struct cc_repro *rp = &o->repro;
-	struct cc_err e;
-	static struct cc_branch_result res;
 	struct cc_branch_opts bo = {rp->until, rp->stall_ticks,
 				    rp->stop_at_bug};
-	r->t0 = cc_cli_wall_s();
 	s->engine.cfg.rate_ppm = 0; /* the explorer's faults only */
-	int rc = cc_engine_set_future(&s->engine, NULL, 0) ? -1 : 0;
-	if (rc)
-		cc_err_set(&e, "out of memory");
-	if (!rc)
-		rc = cc_path_replay(s, &rp->path, rp->path.n, &e);
-	if (!rc)
-		rc = cc_branch_run(s, &bo, &res, &e);
-	clear_bar(r);
-	if (rc) {
-		fprintf(stderr, "chaoscontrol: reproduce: %s\n", e.msg);
-		close_cluster(o, s);
-		return CC_EXIT_SETUP;
-	}
-	fflush(r->console ? r->console : stdout);
-	cc_cluster_print_text(s, &res.oracle, cc_cli_wall_s() - r->t0);
-	rc = repro_exit(rp, &res);
-	cc_branch_result_free(&res);
-	cc_repro_free(&o->repro);
-	close_cluster(o, s);
-	return rc;
+	if (cc_engine_set_future(&s->engine, NULL, 0))
+		return cc_err_set(e, "out of memory");
+	if (cc_path_replay(s, &rp->path, rp->path.n, e))
+		return -1;
+	return cc_branch_run(s, &bo, res, e);
 }
 
 /* Everything up to the first round: options, guest, boots, the sim. */
@@ -328,38 +312,198 @@ static int open_cluster(int argc, char **argv, struct cc_cluster_opts *o,
 	return setup_sim(s, o, j, r);
 }
 
+/* --- recordings ------------------------------------------------------------
+ */
+
+struct record_opts {
+	const char *path;
+	uint64_t every;
+};
+
+/* Takes --record FILE and --checkpoint-every K out of argv (before any
+ * "--"), so what is left is the run a recording names.  0 or usage. */
+static int take_record_opts(int *argc, char **argv, struct record_opts *ro)
+{
+	*ro = (struct record_opts){NULL, CC_OBS_DEFAULT_EVERY};
+	bool every_given = false;
+	int out = 1, i = 1;
+	for (; i < *argc && strcmp(argv[i], "--"); i++) {
+		bool rec = !strcmp(argv[i], "--record");
+		bool every = !strcmp(argv[i], "--checkpoint-every");
+		if (!rec && !every) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= *argc) {
+			fprintf(stderr, "chaoscontrol: %s needs a value\n",
+				argv[i]);
+			return CC_EXIT_USAGE;
+		}
+		if (rec)
+			ro->path = argv[++i];
+		else if (cc_cli_parse_u64(argv[++i], 1u << 30, &ro->every) ||
+			 !ro->every) {
+			fprintf(stderr,
+				"chaoscontrol: --checkpoint-every wants a "
+				"number of ticks, not '%s'\n",
+				argv[i]);
+			return CC_EXIT_USAGE;
+		}
+		every_given |= every;
+	}
+	while (i < *argc)
+		argv[out++] = argv[i++];
+	argv[out] = NULL;
+	*argc = out;
+	if (every_given && !ro->path) {
+		fprintf(stderr, "chaoscontrol: --checkpoint-every needs "
+				"--record\n");
+		return CC_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* `run --record`: the run as it would go, observed into the file. */
+struct recording {
+	struct cc_recorder w;
+	struct cc_observer ob;
+};
+
+static int start_recording(struct recording *rec, struct cc_sim *s,
+			   const struct record_opts *ro, int argc, char **argv)
+{
+	struct cc_err e;
+	if (cc_recorder_open(&rec->w, ro->path, argc - 1, argv + 1, ro->every,
+			     &e)) {
+		fprintf(stderr, "chaoscontrol: record: %s\n", e.msg);
+		return -1;
+	}
+	if (cc_observer_attach(&rec->ob, s, ro->every, cc_recorder_event,
+			       &rec->w, &e)) {
+		fprintf(stderr, "chaoscontrol: record: %s\n", e.msg);
+		cc_observer_detach(&rec->ob);
+		cc_recorder_abandon(&rec->w);
+		return -1;
+	}
+	return 0;
+}
+
+/* The last checkpoint and the end line; the file appears only now. */
+static int finish_recording(struct recording *rec, struct cc_sim *s,
+			    const char *path)
+{
+	struct cc_err e;
+	int rc = rec->ob.failed;
+	if (rc)
+		e = rec->ob.err;
+	else
+		rc = cc_observer_checkpoint(&rec->ob, &e);
+	cc_observer_detach(&rec->ob);
+	uint64_t events = rec->w.events, cps = rec->w.checkpoints,
+		 bugs = rec->w.bugs;
+	if (!rc)
+		rc = cc_recorder_commit(&rec->w, s->tick, cc_sim_trace_hash(s),
+					&e);
+	else
+		cc_recorder_abandon(&rec->w);
+	if (rc) {
+		fprintf(stderr, "chaoscontrol: record: %s\n", e.msg);
+		return -1;
+	}
+	fprintf(stderr,
+		"chaoscontrol: recorded %s: %llu events, %llu checkpoints, "
+		"%llu bugs\n",
+		path, (unsigned long long)events, (unsigned long long)cps,
+		(unsigned long long)bugs);
+	return 0;
+}
+
+static int reproduce(struct cc_cluster_opts *o, struct run_state *r,
+		     struct cc_sim *s, struct recording *rec, const char *path)
+{
+	const struct cc_repro *rp = &o->repro;
+	struct cc_err e;
+	static struct cc_branch_result res;
+	r->t0 = cc_cli_wall_s();
+	int rc = reproduce_run(o, s, &res, &e);
+	clear_bar(r);
+	if (rc)
+		fprintf(stderr, "chaoscontrol: reproduce: %s\n", e.msg);
+	if (rec && finish_recording(rec, s, path) && !rc) {
+		cc_branch_result_free(&res);
+		rc = -1;
+	}
+	if (rc) {
+		cc_repro_free(&o->repro);
+		close_cluster(o, s);
+		return CC_EXIT_SETUP;
+	}
+	fflush(r->console ? r->console : stdout);
+	cc_cluster_print_text(s, &res.oracle, cc_cli_wall_s() - r->t0);
+	rc = repro_exit(rp, &res);
+	cc_branch_result_free(&res);
+	cc_repro_free(&o->repro);
+	close_cluster(o, s);
+	return rc;
+}
+
+static int report_and_close(struct cc_cluster_opts *o, struct boot_job *j,
+			    struct run_state *r, struct cc_sim *s, int failed,
+			    long differed, double wall)
+{
+	struct cc_oracle orc = {0};
+	cc_sim_fold_oracle(s, &orc);
+	fflush(r->console ? r->console : stdout);
+	if (o->json)
+		cc_cluster_print_json(s, o->seed, &orc, wall, j->kind);
+	else
+		cc_cluster_print_text(s, &orc, wall);
+	int rc = failed || differed < 0 ? CC_EXIT_SETUP
+		 : differed		? CC_EXIT_DIVERGED
+					: cc_cluster_exit_code(s, &orc);
+	cc_oracle_free(&orc);
+	close_cluster(o, s);
+	return rc;
+}
+
 int cc_cmd_cluster(int argc, char **argv)
 {
 	static struct cc_cluster_opts o;
 	static struct boot_job j;
 	static struct run_state r;
 	static struct cc_sim s;
-	int rc = open_cluster(argc, argv, &o, &j, &r, &s);
+	static struct recording rec;
+	struct record_opts ro;
+	int rc = take_record_opts(&argc, argv, &ro);
 	if (rc)
 		return rc;
+	rc = open_cluster(argc, argv, &o, &j, &r, &s);
+	if (rc)
+		return rc;
+	if (ro.path && o.check_repeats) {
+		fprintf(stderr, "chaoscontrol: --record and --restore-check "
+				"do not go together (a restore rewinds the "
+				"events)\n");
+		close_cluster(&o, &s);
+		return CC_EXIT_USAGE;
+	}
+	if (ro.path && start_recording(&rec, &s, &ro, argc, argv)) {
+		close_cluster(&o, &s);
+		return CC_EXIT_SETUP;
+	}
 	if (o.reproduce)
-		return reproduce(&o, &r, &s);
+		return reproduce(&o, &r, &s, ro.path ? &rec : NULL, ro.path);
 	r.t0 = cc_cli_wall_s();
 	struct cc_sim_snapshot *snap = NULL;
 	int failed = simulate(&s, &o, &r, o.check_repeats ? &snap : NULL);
 	double wall = cc_cli_wall_s() - r.t0;
+	if (ro.path && finish_recording(&rec, &s, ro.path))
+		failed = -1;
 	long differed = 0;
 	if (!failed && snap)
 		differed = restore_check(&s, &o, &r, snap);
 	cc_sim_snapshot_free(snap);
-	struct cc_oracle orc = {0};
-	cc_sim_fold_oracle(&s, &orc);
-	fflush(r.console ? r.console : stdout);
-	if (o.json)
-		cc_cluster_print_json(&s, o.seed, &orc, wall, j.kind);
-	else
-		cc_cluster_print_text(&s, &orc, wall);
-	rc = failed || differed < 0 ? CC_EXIT_SETUP
-	     : differed		    ? CC_EXIT_DIVERGED
-				    : cc_cluster_exit_code(&s, &orc);
-	cc_oracle_free(&orc);
-	close_cluster(&o, &s);
-	return rc;
+	return report_and_close(&o, &j, &r, &s, failed, differed, wall);
 }
 
 /* --- the explorer's cluster ------------------------------------------------
@@ -402,4 +546,19 @@ void cc_cli_cluster_close(struct cc_cli_cluster *c)
 		return;
 	close_cluster(&c->o, &c->s);
 	free(c);
+}
+
+/* A recording's run again, observed (`replay`, `debug`): the same
+ * execution `run` made, to its end (cmd_replay.c). */
+int cc_cli_cluster_execute(struct cc_cli_cluster *c, struct cc_err *err)
+{
+	if (c->o.reproduce) {
+		static struct cc_branch_result res;
+		int rc = reproduce_run(&c->o, &c->s, &res, err);
+		if (!rc)
+			cc_branch_result_free(&res);
+		return rc;
+	}
+	struct cc_drive d = {c->o.ticks, 0, NULL, NULL, NULL};
+	return cc_drive(&c->s, &d, err);
 }

@@ -19,6 +19,8 @@ static const char usage[] =
 	"commands:\n"
 	"  boot     boot a guest and stream its serial console\n"
 	"  run      run a guest deterministically (seed, ticks, trace hash)\n"
+	"  replay REC  run a recording (run --record) again and check every\n"
+	"           event against it\n"
 	"  determinism  run the same configuration N times in fresh\n"
 	"           processes and report the first divergent event\n"
 	"  doctor   probe this host: platform, KVM features, exit cost,\n"
@@ -136,6 +138,8 @@ int main(int argc, char **argv)
 		return cc_cmd_explore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "image"))
 		return cc_cmd_image(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "replay"))
+		return cc_cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "determinism"))
 		return cc_cmd_determinism(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))

@@ -159,25 +159,31 @@ struct watch {
 	uint64_t since[CC_SIM_MAX_VMS];	   /* tick it last changed */
 };
 
-/* A guest's crash as its console says it: init's verdict on its program
- * (guest/init/init.c) or the kernel's panic line. */
-static void crash_line(struct watch *w, unsigned vm, const char *line,
-		       size_t len)
+bool cc_bug_console(const char *line, size_t len, char *id, size_t id_len,
+		    char *what, size_t what_len)
 {
-	char text[200], id[160];
+	char text[200];
 	snprintf(text, sizeof(text), "%.*s", (int)len, line);
 	const char *sig = strstr(text, "cc-init: killed by signal ");
 	const char *panic = strstr(text, "Kernel panic - not syncing: ");
-	if (sig) {
-		int n = atoi(sig + strlen("cc-init: killed by signal "));
-		snprintf(id, sizeof(id), "signal %d", n);
-	} else if (panic) {
-		snprintf(id, sizeof(id), "panic: %.60s",
+	if (sig)
+		snprintf(id, id_len, "signal %d",
+			 atoi(sig + strlen("cc-init: killed by signal ")));
+	else if (panic)
+		snprintf(id, id_len, "panic: %.60s",
 			 panic + strlen("Kernel panic - not syncing: "));
-	} else {
-		return;
-	}
-	add_bug(w->r, CC_BUG_CRASH, id, text, vm, w->s->tick);
+	else
+		return false;
+	snprintf(what, what_len, "%s", text);
+	return true;
+}
+
+static void crash_line(struct watch *w, unsigned vm, const char *line,
+		       size_t len)
+{
+	char id[160], what[240];
+	if (cc_bug_console(line, len, id, sizeof(id), what, sizeof(what)))
+		add_bug(w->r, CC_BUG_CRASH, id, what, vm, w->s->tick);
 }
 
 static void watch_serial(void *ctx, unsigned vm, const char *line, size_t len)

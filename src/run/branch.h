@@ -94,6 +94,12 @@ struct cc_bug_sig {
 	uint64_t tick;
 };
 
+/* A guest's crash as its console says it (init's verdict on its
+ * program, guest/init/init.c, or the kernel's panic line): true with
+ * the bug's id and text. */
+bool cc_bug_console(const char *line, size_t len, char *id, size_t id_len,
+		    char *what, size_t what_len);
+
 struct cc_branch_opts {
 	uint64_t until;	      /* run to this tick */
 	uint64_t stall_ticks; /* no SDK call, frame or console line for this

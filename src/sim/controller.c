@@ -38,6 +38,16 @@ static void note(struct cc_sim *s, uint32_t kind, uint64_t a, uint64_t b,
 	XXH3_64bits_update(s->hash, ev, sizeof(ev));
 }
 
+static void wire_fabric(struct cc_sim *s);
+
+static void emit(struct cc_sim *s, struct cc_sim_event e)
+{
+	if (!s->cfg.on_event)
+		return;
+	e.tick = s->tick;
+	s->cfg.on_event(s->cfg.event_ctx, &e);
+}
+
 static bool live(const struct cc_vm_slot *v)
 {
 	return v->status == CC_VM_RUNNING || v->status == CC_VM_RESUMING;
@@ -50,6 +60,8 @@ static void set_status(struct cc_sim *s, unsigned i, enum cc_vm_status st)
 	s->slot[i].status = st;
 	s->status_changes++;
 	note(s, EV_STATUS, s->tick, i, st);
+	emit(s, (struct cc_sim_event){
+			.kind = CC_SIM_EV_STATUS, .vm = i, .status = st});
 }
 
 static void free_archive(char **a, size_t from, size_t n)
@@ -115,6 +127,7 @@ int cc_sim_init(struct cc_sim *s, struct cc_vm **vms, unsigned n,
 		cc_sim_free(s);
 		return cc_err_set(err, "cannot set up the simulation");
 	}
+	wire_fabric(s);
 	for (unsigned i = 0; i < n; i++) {
 		s->n = i + 1;
 		if (take_vm(s, i, vms[i], err)) {
@@ -339,6 +352,8 @@ void cc_sim_apply(struct cc_sim *s, const struct cc_fault *f)
 	note(s, EV_FAULT, s->tick, (uint64_t)f->kind << 32 | f->vm,
 	     f->ppm ^ f->ticks ^ f->bps ^ f->duration_ns ^
 		     (uint64_t)f->offset_ns ^ f->bytes ^ f->irq);
+	emit(s, (struct cc_sim_event){
+			.kind = CC_SIM_EV_FAULT, .vm = f->vm, .fault = f});
 	if (cc_fabric_apply(&s->fabric, f))
 		return;
 	if (f->vm >= s->n)
@@ -354,23 +369,57 @@ static void apply_cb(void *ctx, const struct cc_fault *f)
 /* --- the network ------------------------------------------------------------
  */
 
+static void fabric_dropped(void *ctx, unsigned from, unsigned to,
+			   const uint8_t *frame, uint32_t len,
+			   const char *stage)
+{
+	emit(ctx, (struct cc_sim_event){.kind = CC_SIM_EV_DROP,
+					.vm = to,
+					.from = from,
+					.len = len,
+					.hash = XXH3_64bits(frame, len),
+					.stage = stage});
+}
+
+/* The fabric reports its drops to the controller's on_event. */
+static void wire_fabric(struct cc_sim *s)
+{
+	s->fabric.on_drop = s->cfg.on_event ? fabric_dropped : NULL;
+	s->fabric.drop_ctx = s;
+}
+
+/* Where a delivered copy went: the VM, its inbox, or nowhere. */
+static const char *hand_over(struct cc_vm_slot *v,
+			     const struct cc_net_message *m)
+{
+	if (live(v))
+		return cc_vm_deliver_frame(v->vm, m->data, m->len) ? NULL
+								   : "rx full";
+	if (v->status == CC_VM_PAUSED && v->ninbox < CC_SIM_INBOX) {
+		v->inbox[v->ninbox].len = m->len;
+		memcpy(v->inbox[v->ninbox].data, m->data, m->len);
+		v->ninbox++;
+		return NULL;
+	}
+	return v->status == CC_VM_PAUSED ? "inbox full" : "receiver down";
+}
+
 static void deliver_cb(void *ctx, const struct cc_net_message *m)
 {
 	struct cc_sim *s = ctx;
 	struct cc_vm_slot *v = &s->slot[m->to];
-	note(s, EV_DELIVER, m->deliver_at_tick, m->from << 16 | m->to,
-	     XXH3_64bits(m->data, m->len));
+	uint64_t h = XXH3_64bits(m->data, m->len);
+	note(s, EV_DELIVER, m->deliver_at_tick, m->from << 16 | m->to, h);
 	v->frames_received++;
-	if (live(v)) {
-		if (!cc_vm_deliver_frame(v->vm, m->data, m->len))
-			v->frames_dropped++;
-	} else if (v->status == CC_VM_PAUSED && v->ninbox < CC_SIM_INBOX) {
-		v->inbox[v->ninbox].len = m->len;
-		memcpy(v->inbox[v->ninbox].data, m->data, m->len);
-		v->ninbox++;
-	} else {
-		v->frames_dropped++;
-	}
+	const char *stage = hand_over(v, m);
+	v->frames_dropped += stage != NULL;
+	emit(s, (struct cc_sim_event){.kind = stage ? CC_SIM_EV_DROP
+						    : CC_SIM_EV_DELIVER,
+				      .vm = m->to,
+				      .from = m->from,
+				      .len = m->len,
+				      .hash = h,
+				      .stage = stage});
 }
 
 /* What VM i sent during the round enters the fabric at the boundary. */
@@ -380,7 +429,13 @@ static void collect_frames(struct cc_sim *s, unsigned i)
 	struct cc_vm_slot *v = &s->slot[i];
 	while (cc_net_port_take(&v->vm->net, &f, v->vm->vclock.ns)) {
 		v->frames_sent++;
-		note(s, EV_SEND, s->tick + 1, i, XXH3_64bits(f.data, f.len));
+		uint64_t h = XXH3_64bits(f.data, f.len);
+		note(s, EV_SEND, s->tick + 1, i, h);
+		emit(s, (struct cc_sim_event){.kind = CC_SIM_EV_SEND,
+					      .vm = i,
+					      .from = i,
+					      .len = f.len,
+					      .hash = h});
 		cc_fabric_send(&s->fabric, i, f.data, f.len, s->tick + 1);
 	}
 }
@@ -492,6 +547,8 @@ int cc_sim_step_round(struct cc_sim *s, struct cc_err *err)
 		if (after_slice(s, i, &rc.r[i], err))
 			failed = -1;
 	s->tick++;
+	if (s->cfg.after_round)
+		s->cfg.after_round(s->cfg.event_ctx);
 	return failed;
 }
 
@@ -512,6 +569,7 @@ void cc_sim_reseed(struct cc_sim *s, uint64_t seed)
 	cc_fabric_reseed(&s->fabric, seed);
 	cc_engine_reseed(&s->engine, seed);
 	note(s, EV_RESEED, s->tick, seed, 0);
+	emit(s, (struct cc_sim_event){.kind = CC_SIM_EV_RESEED, .value = seed});
 }
 
 /* The VM answers from its slot's table (a restore copies the slot). */
@@ -537,7 +595,21 @@ int cc_sim_override_choice(struct cc_sim *s, unsigned i, uint64_t offset,
 	use_overrides(v);
 	note(s, EV_CHOICE, s->tick, (uint64_t)i << 32 | (offset & 0xffffffff),
 	     value);
+	emit(s, (struct cc_sim_event){.kind = CC_SIM_EV_CHOICE,
+				      .vm = i,
+				      .offset = offset,
+				      .value = value});
 	return 0;
+}
+
+void cc_sim_observe(struct cc_sim *s,
+		    void (*on_event)(void *ctx, const struct cc_sim_event *e),
+		    void (*after_round)(void *ctx), void *ctx)
+{
+	s->cfg.on_event = on_event;
+	s->cfg.after_round = after_round;
+	s->cfg.event_ctx = ctx;
+	wire_fabric(s);
 }
 
 uint64_t cc_sim_trace_hash(const struct cc_sim *s)
@@ -673,6 +745,7 @@ int cc_sim_restore(struct cc_sim *s, const struct cc_sim_snapshot *snap,
 	s->status_changes = snap->status_changes;
 	s->cfg.seed = snap->seed;
 	XXH3_copyState(s->hash, snap->hash);
+	wire_fabric(s);
 	return 0;
 }
 

@@ -86,6 +86,32 @@ struct cc_vm_slot {
 	size_t nov;
 };
 
+/* What the controller decided, as it decides it (recordings,
+ * replay/observer.h): every event that enters the cluster trace hash,
+ * and the frames the fabric or a receiver dropped, with the stage that
+ * dropped them.  Called on the controller's thread, in hash order. */
+enum cc_sim_event_kind {
+	CC_SIM_EV_FAULT,   /* fault applied */
+	CC_SIM_EV_STATUS,  /* vm's status became status */
+	CC_SIM_EV_SEND,	   /* vm sent a frame (len, hash) */
+	CC_SIM_EV_DELIVER, /* from -> vm, handed to the VM or its inbox */
+	CC_SIM_EV_DROP,	   /* from -> vm (or unroutable), at stage */
+	CC_SIM_EV_RESEED,  /* every stream restarted from value */
+	CC_SIM_EV_CHOICE,  /* vm's draw `offset` from now answers value */
+};
+
+struct cc_sim_event {
+	enum cc_sim_event_kind kind;
+	uint64_t tick;
+	unsigned vm, from;
+	enum cc_vm_status status;
+	uint32_t len;
+	uint64_t hash; /* XXH3 of the frame */
+	uint64_t offset, value;
+	const char *stage;	      /* drops: partition, loss, full, ... */
+	const struct cc_fault *fault; /* CC_SIM_EV_FAULT */
+};
+
 struct cc_sim_config {
 	unsigned threads;		/* worker threads; 0 = none */
 	struct cc_engine_config engine; /* nvms is filled in */
@@ -93,6 +119,11 @@ struct cc_sim_config {
 	/* Console output, line by line, in VM order per round. */
 	void (*on_serial)(void *ctx, unsigned vm, const char *line, size_t len);
 	void *ctx;
+	/* Optional: every event (above), with its own context, since
+	 * branches borrow on_serial's. */
+	void (*on_event)(void *ctx, const struct cc_sim_event *e);
+	void (*after_round)(void *ctx); /* at the end of every round */
+	void *event_ctx;
 };
 
 struct cc_sim {
@@ -146,6 +177,12 @@ int cc_sim_override_choice(struct cc_sim *s, unsigned i, uint64_t offset,
  * from another lineage, the VM's log may hold records of the lineage it
  * left; a branch starts clean this way.  The guests see nothing. */
 void cc_sim_forget_records(struct cc_sim *s);
+
+/* Sets (or, with NULLs, clears) cfg.on_event, cfg.after_round and
+ * their context. */
+void cc_sim_observe(struct cc_sim *s,
+		    void (*on_event)(void *ctx, const struct cc_sim_event *e),
+		    void (*after_round)(void *ctx), void *ctx);
 
 /* The cluster trace hash so far. */
 uint64_t cc_sim_trace_hash(const struct cc_sim *s);

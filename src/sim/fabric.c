@@ -102,14 +102,19 @@ static void sift_down(struct cc_net_message *h, size_t n, size_t i)
 	}
 }
 
+static void dropped(struct cc_fabric *f, unsigned from, unsigned to,
+		    const uint8_t *frame, uint32_t len, const char *stage)
+{
+	if (f->on_drop)
+		f->on_drop(f->drop_ctx, from, to, frame, len, stage);
+}
+
 static int push(struct cc_fabric *f, const struct cc_net_message *m)
 {
-	if (f->n == f->max_in_flight) {
+	if (f->n == f->max_in_flight ||
+	    cc_array_grow(&f->msg, &f->cap, f->n, sizeof(*f->msg), 64)) {
 		f->stats.dropped_full++;
-		return -1;
-	}
-	if (cc_array_grow(&f->msg, &f->cap, f->n, sizeof(*f->msg), 64)) {
-		f->stats.dropped_full++;
+		dropped(f, m->from, m->to, m->data, m->len, "full");
 		return -1;
 	}
 	f->msg[f->n] = *m;
@@ -141,10 +146,12 @@ static void pipeline(struct cc_fabric *f, unsigned from, unsigned to,
 	f->stats.copies++;
 	if (s->side != r->side) {
 		f->stats.partitioned++;
+		dropped(f, from, to, frame, len, "partition");
 		return;
 	}
 	if (chance(f, max32(s->loss_ppm, r->loss_ppm))) {
 		f->stats.lost++;
+		dropped(f, from, to, frame, len, "loss");
 		return;
 	}
 	struct cc_net_message m;
@@ -194,9 +201,10 @@ int cc_fabric_send(struct cc_fabric *f, unsigned from, const uint8_t *frame,
 		unsigned to = 0;
 		while (to < f->nvms && memcmp(frame, f->mac[to], 6))
 			to++;
-		if (to == f->nvms || to == from)
+		if (to == f->nvms || to == from) {
 			f->stats.unroutable++;
-		else
+			dropped(f, from, f->nvms, frame, len, "unroutable");
+		} else
 			pipeline(f, from, to, frame, len, now);
 	}
 	return f->stats.dropped_full == before ? 0 : -1;

@@ -76,6 +76,12 @@ struct cc_fabric {
 	/* In flight: a binary min-heap on (deliver_at_tick, seq). */
 	struct cc_net_message *msg;
 	size_t n, cap, max_in_flight;
+	/* Optional: told of every copy the fabric drops and the stage that
+	 * dropped it (to = nvms when it had no receiver).  Not state: a copy
+	 * keeps the pointer, its owner sets it again after a restore. */
+	void (*on_drop)(void *ctx, unsigned from, unsigned to,
+			const uint8_t *frame, uint32_t len, const char *stage);
+	void *drop_ctx;
 };
 
 /* nvms VMs with MACs 52:54:00:12:34:<i> (as cc_virtio_net gives them). */

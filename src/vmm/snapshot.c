@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <xxhash.h>
 
 #include "platform.h"
 #include "vm.h"
@@ -573,4 +574,20 @@ int cc_vm_reboot(struct cc_vm *vm, struct cc_snapshot *s, bool crash,
 	}
 	cc_disk_snap_free(&keep);
 	return rc;
+}
+
+int cc_vm_digest(struct cc_vm *vm, struct cc_vm_digest *d, struct cc_err *err)
+{
+	struct cc_vcpu_state v;
+	if (complete_io(vm, &v, err))
+		return -1;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &v.regs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &v.sregs) < 0)
+		return cc_err_errno(err, "digest: reading vCPU registers");
+	d->rip = v.regs.rip;
+	d->regs = XXH3_64bits(&v.regs, sizeof(v.regs));
+	d->sregs = XXH3_64bits(&v.sregs, sizeof(v.sregs));
+	d->ram = XXH3_64bits(vm->mem.host, vm->mem.size);
+	d->clock_ns = vm->vclock.ns;
+	return 0;
 }

@@ -133,4 +133,15 @@ int cc_vm_dirty_harvest(struct cc_vm *vm, struct cc_err *err);
  * when no snapshot based on it remains. */
 void cc_snapshot_free(struct cc_snapshot *s);
 
+/* A VM's state in a few numbers, for recordings' checkpoints and the
+ * debugger: the vCPU's registers (general and segment/control, each
+ * hashed; RIP as is), a hash of guest RAM and the virtual clock.  Like
+ * a snapshot it first lets KVM finish an in-flight instruction, so it
+ * changes nothing the guest sees, and the values after a restore are
+ * the values the uninterrupted run had. */
+struct cc_vm_digest {
+	uint64_t rip, regs, sregs, ram, clock_ns;
+};
+int cc_vm_digest(struct cc_vm *vm, struct cc_vm_digest *d, struct cc_err *err);
+
 #endif
