@@ -121,6 +121,38 @@ static int complete_io(struct cc_vm *vm, struct cc_vcpu_state *v,
 	return 0;
 }
 
+/*
+ * Before a restore, the same for the state being thrown away: the last
+ * exit of the run that came before (another branch, or a slice that
+ * stopped at a port or MMIO exit) is still pending in KVM, and the next
+ * KVM_RUN would finish *that* instruction on the restored registers - a
+ * port read whose RIP matches loads the stale value into RAX and skips
+ * the restored instruction, an MMIO read runs the stale decode's
+ * writeback and sets RIP past the old instruction.  So a restore's
+ * future depended on what ran before it: on nested TCG, branches of one
+ * snapshot gave other hashes after other branches, and the cluster
+ * crashed with triple faults no path from the root ever showed.  KVM has
+ * no call that cancels the completion; an immediate-exit KVM_RUN runs it
+ * (on the old state, which is overwritten next) and returns.  A
+ * completion may ask for another exit (an MMIO access in pieces, the
+ * next page of a `rep ins`), hence the loop.
+ */
+static int drop_pending_io(struct cc_vm *vm, struct cc_err *err)
+{
+	for (int k = 0; k < 1024; k++) {
+		vm->run->immediate_exit = 1;
+		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		int e = errno;
+		vm->run->immediate_exit = 0;
+		if (r < 0 && e == EINTR)
+			return 0;
+		if (r < 0)
+			return cc_err_errno(err, "restore: finishing the last "
+						 "exit");
+	}
+	return cc_err_set(err, "restore: the last exit did not finish");
+}
+
 /* ---- memory ----------------------------------------------------------------
  */
 
@@ -522,7 +554,10 @@ int cc_vm_restore(struct cc_vm *vm, struct cc_snapshot *s, struct cc_err *err)
 	if (why)
 		return cc_err_set(err, "restore: invalid device state: %s",
 				  why);
-	if (enable_dirty_log(vm, err) || cc_vm_dirty_harvest(vm, err))
+	/* First: the stale completion may write guest memory, which the
+	 * restore below then puts back. */
+	if (drop_pending_io(vm, err) || enable_dirty_log(vm, err) ||
+	    cc_vm_dirty_harvest(vm, err))
 		return -1;
 	if (s->vm == vm) {
 		s->last_restored = restore_dirty(vm, s);
