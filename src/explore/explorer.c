@@ -324,28 +324,124 @@ static void repro_for(const struct cc_explorer *x, const struct cc_path *p,
 	cc_path_copy(&r->path, p);
 }
 
-/* Re-runs a bug's path from the root: reported only if the same bug
- * comes back with the same trace hash. */
-static int verify(struct cc_explorer *x, struct cc_repro *r,
-		  const struct cc_branch_result *first, bool *ok,
-		  struct cc_branch_result *again, struct cc_err *err)
+/* path run from the root as its last branch ran, coverage into r->cov. */
+static int from_root(struct cc_explorer *x, const struct cc_path *path,
+		     uint64_t until, struct cc_branch_result *r,
+		     struct cc_err *err)
+{
+	struct cc_branch_opts o = {until, x->cfg.stall_ticks, true};
+	if (cc_sim_restore(x->s, x->root, err) ||
+	    cc_path_replay(x->s, path, path->n, err) ||
+	    cc_branch_run(x->s, &o, r, err))
+		return -1;
+	return 0;
+}
+
+bool cc_explore_has_new_bug(const struct cc_explorer *x,
+			    const struct cc_branch_result *r)
+{
+	for (size_t k = 0; k < r->nbugs; k++)
+		if (!known_bug(x, &r->bug[k]))
+			return true;
+	return false;
+}
+
+/* Could the merge make r an entry (what it checks besides novelty). */
+static bool may_be_entry(const struct cc_explorer *x, const struct cc_plan *p,
+			 const struct cc_branch_result *r)
+{
+	return !x->cfg.random && !r->nbugs && !r->watchdog_fires &&
+	       r->ticks == p->until && p->until < x->cfg.ticks;
+}
+
+/* What check_root() made of a branch's new bug. */
+enum root_check { ROOT_SAME, ROOT_TRUTH, ROOT_UNSTABLE };
+
+/*
+ * A branch with a bug new to the campaign runs again along its path from
+ * the root; the bug is reported only if a run comes back with the
+ * branch's trace hash (up to three runs: the platform's faults strike
+ * runs from the root too).  When two runs from the root agree with each
+ * other and not with the branch, the root is right and the branch's
+ * start state was not (on nested TCG an entry snapshot has been seen to
+ * crash every branch from it while its path from the root never did):
+ * the root's run becomes the outcome, the entry's snapshot is dropped
+ * (rebuilt from an ancestor, hash-checked, when next used), and the
+ * campaign goes on as a clean one would.  Three different hashes:
+ * unstable, the branch counts for nothing.
+ */
+static int check_root(struct cc_explorer *x, const struct cc_plan *p,
+		      const struct cc_path *path, struct cc_outcome *o,
+		      enum root_check *verdict, struct cc_err *err)
 {
 	double t = cc_explore_wall_s();
-	struct cc_branch_opts o = {r->until, r->stall_ticks, true};
-	*ok = false;
-	again->cov = NULL;
-	if (cc_sim_restore(x->s, x->root, err) ||
-	    cc_path_replay(x->s, &r->path, r->path.n, err) ||
-	    cc_branch_run(x->s, &o, again, err))
-		return -1;
+	static struct cc_branch_result r[3];
+	int rc = 0, agree = -1;
+	size_t n = 0;
+	*verdict = ROOT_UNSTABLE;
+	for (; n < 3 && !rc; n++) {
+		memset(&r[n], 0, sizeof(r[n]));
+		if (!(r[n].cov = malloc(CC_COVERAGE_SIZE))) {
+			rc = cc_err_set(err, "out of memory");
+			break;
+		}
+		if ((rc = from_root(x, path, p->until, &r[n], err)))
+			break;
+		if (r[n].trace_hash == o->res.trace_hash) {
+			*verdict = ROOT_SAME;
+			n++;
+			break;
+		}
+		x->outvoted++;
+		for (size_t k = 0; k < n && agree < 0; k++)
+			if (r[k].trace_hash == r[n].trace_hash)
+				agree = (int)n;
+		if (agree >= 0) {
+			*verdict = ROOT_TRUTH;
+			n++;
+			break;
+		}
+	}
+	if (!rc && *verdict != ROOT_SAME)
+		fprintf(stderr,
+			"explore: branch %llu: the branch ended with trace "
+			"hash %016llx, its path from the root with %016llx%s\n",
+			(unsigned long long)x->branches,
+			(unsigned long long)o->res.trace_hash,
+			(unsigned long long)r[n - 1].trace_hash,
+			*verdict == ROOT_TRUTH
+				? " twice: the root's run stands, the entry's "
+				  "snapshot is dropped"
+				: ", and again otherwise: unstable, it counts "
+				  "for nothing");
+	if (!rc && *verdict == ROOT_TRUTH) {
+		memcpy(o->res.cov, r[agree].cov, CC_COVERAGE_SIZE);
+		uint8_t *cov = o->res.cov;
+		cc_branch_result_free(&o->res);
+		free(r[agree].cov);
+		o->res = r[agree];
+		o->res.cov = cov;
+		memset(&r[agree], 0, sizeof(r[agree]));
+		cc_sim_snapshot_free(o->snap);
+		o->snap = NULL;
+		struct cc_entry *e = &x->e[p->entry];
+		if (e->id && e->snap) {
+			cc_sim_snapshot_free(e->snap);
+			e->snap = NULL;
+			x->live_snaps--;
+		}
+		/* x->s is worker 0's cluster at the root run's end. */
+		if (may_be_entry(x, p, &o->res)) {
+			rc = cc_sim_snapshot(x->s, &o->snap, err);
+			o->snap_by_merge = true;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		free(r[k].cov);
+		cc_branch_result_free(&r[k]);
+	}
 	x->verify_s += cc_explore_wall_s() - t;
-	if (again->trace_hash != first->trace_hash)
-		return 0;
-	for (size_t k = 0; k < again->nbugs; k++)
-		if (again->bug[k].kind == r->bug.kind &&
-		    !strcmp(again->bug[k].id, r->bug.id))
-			*ok = true;
-	return 0;
+	return rc;
 }
 
 static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
@@ -363,34 +459,17 @@ static int report_bugs(struct cc_explorer *x, const struct cc_path *p,
 		f.repro.has_bug = true;
 		f.repro.bug = res->bug[k];
 		f.repro.trace_hash = res->trace_hash;
-		bool ok;
-		static struct cc_branch_result again;
-		int rc = verify(x, &f.repro, res, &ok, &again, err);
-		if (!rc && ok) {
-			if (cc_array_grow(&x->bug, &x->cap_bugs, x->nbugs,
-					  sizeof(*x->bug), 8)) {
-				rc = cc_err_set(err, "out of memory");
-			} else {
-				x->bug[x->nbugs++] = f;
-				x->last_find = x->branches;
-				rc = cc_out_bug(x, &x->bug[x->nbugs - 1],
-						&again, err);
-				memset(&f.repro, 0, sizeof(f.repro));
-			}
-		} else if (!rc) {
-			/* Not reported: say why, for whoever chases it. */
-			x->unverified++;
-			fprintf(stderr,
-				"explore: branch %llu: %s \"%s\" did not come "
-				"back from the root (trace hash %016llx there, "
-				"%016llx in the branch): not reported\n",
-				(unsigned long long)x->branches,
-				cc_bug_kind_name(f.sig.kind), f.sig.what,
-				(unsigned long long)again.trace_hash,
-				(unsigned long long)res->trace_hash);
+		int rc = 0;
+		if (cc_array_grow(&x->bug, &x->cap_bugs, x->nbugs,
+				  sizeof(*x->bug), 8)) {
+			rc = cc_err_set(err, "out of memory");
+		} else {
+			x->bug[x->nbugs++] = f;
+			x->last_find = x->branches;
+			rc = cc_out_bug(x, &x->bug[x->nbugs - 1], res, err);
+			memset(&f.repro, 0, sizeof(f.repro));
 		}
 		cc_repro_free(&f.repro);
-		cc_branch_result_free(&again);
 		if (rc)
 			return -1;
 	}
@@ -422,7 +501,7 @@ static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
 		.found_at = x->branches,
 		.last_used = x->branches,
 		.snap = o->snap,
-		.owner = p->worker,
+		.owner = o->snap_by_merge ? 0 : p->worker,
 	};
 	if (!o->snap) /* the worker saw it new, or the merge could not */
 		return cc_err_set(err,
@@ -448,6 +527,7 @@ static int add_entry(struct cc_explorer *x, const struct cc_plan *p,
 static void add_timing(struct cc_explorer *x, const struct cc_outcome *o)
 {
 	x->watchdog_retries += o->watchdog_retries;
+	x->outvoted += o->outvoted;
 	x->restores += o->restores;
 	x->rebuilds += o->rebuilds;
 	x->divergences += o->divergences;
@@ -480,10 +560,25 @@ static int merge(struct cc_explorer *x, const struct cc_plan *p,
 		x->watchdog_branches++;
 		return 0;
 	}
+	if (o->unstable) { /* three runs, three hashes: the same */
+		x->unstable_branches++;
+		return 0;
+	}
 	struct cc_path path;
 	if (cc_path_copy(&path, &from->path) || cc_path_push(&path, &p->fork))
 		return cc_err_set(err, "out of memory");
 	int rc = 0;
+	enum root_check verdict = ROOT_SAME;
+	if (cc_explore_has_new_bug(x, &o->res) &&
+	    check_root(x, p, &path, o, &verdict, err)) {
+		cc_path_free(&path);
+		return -1;
+	}
+	if (verdict == ROOT_UNSTABLE) {
+		x->unverified++;
+		cc_path_free(&path);
+		return 0;
+	}
 	struct news nw = {0};
 	nw.edges = fold_coverage(x, o->res.cov, &nw.buckets);
 	nw.goals = fold_goals(x, &o->res.oracle);

@@ -109,6 +109,8 @@ struct cc_explorer {
 	uint64_t watchdog_branches; /* not reproducible: never bugs */
 	uint64_t watchdog_retries;  /* runs the watchdog cut (timing only) */
 	uint64_t unverified;	    /* a bug that did not come back */
+	uint64_t unstable_branches; /* three runs, three hashes: nothing */
+	uint64_t outvoted;	    /* runs that did not repeat (timing only) */
 	uint64_t rebuilds, restores;
 	uint64_t divergences; /* rebuilds that missed the entry's hash */
 	uint64_t last_find;   /* branch of the last new entry or bug */
@@ -132,5 +134,9 @@ double cc_explore_elapsed(const struct cc_explorer *x);
 /* The monotonic clock, for budgets and reports only: it never reaches a
  * guest or a campaign's result. */
 double cc_explore_wall_s(void);
+
+/* Does r show a bug the campaign has not reported (by kind and key)? */
+bool cc_explore_has_new_bug(const struct cc_explorer *x,
+			    const struct cc_branch_result *r);
 
 #endif

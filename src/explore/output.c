@@ -297,6 +297,8 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 		(json_int_t)x->unverified, "rebuild_divergences",
 		(json_int_t)x->divergences, "goals", goals_json(x), "entries",
 		entries_json(x), "bugs", bugs_json(x));
+	json_object_set_new(o, "unstable_branches",
+			    json_integer((json_int_t)x->unstable_branches));
 	json_object_set_new(o, "combinations", cc_combos_json(&x->combos));
 	json_object_set_new(o, "input_tree", json_boolean(x->cfg.choices));
 	json_object_set_new(o, "combos_novelty", json_boolean(x->cfg.combos));
@@ -329,6 +331,8 @@ json_t *cc_explore_report(const struct cc_explorer *x, bool timing)
 		json_object_set_new(
 			t, "watchdog_retries",
 			json_integer((json_int_t)x->watchdog_retries));
+		json_object_set_new(t, "outvoted_runs",
+				    json_integer((json_int_t)x->outvoted));
 	}
 	return o;
 }
@@ -366,6 +370,9 @@ static char *stats_text(const struct cc_explorer *x)
 	   (unsigned long long)x->watchdog_branches);
 	KV("watchdog_retries", "%llu", (unsigned long long)x->watchdog_retries);
 	KV("unverified_bugs", "%llu", (unsigned long long)x->unverified);
+	KV("unstable_branches", "%llu",
+	   (unsigned long long)x->unstable_branches);
+	KV("outvoted_runs", "%llu", (unsigned long long)x->outvoted);
 	KV("live_snapshots", "%zu", x->live_snaps + 1);
 	KV("snapshot_bytes", "%llu", (unsigned long long)x->snap_bytes);
 	KV("rebuilds", "%llu", (unsigned long long)x->rebuilds);

@@ -108,6 +108,8 @@ static json_t *state_json(const struct cc_explorer *x)
 		"divergences", (json_int_t)x->divergences, "rebuilds",
 		(json_int_t)x->rebuilds, "restores", (json_int_t)x->restores);
 	json_object_set_new(root, "format", json_string(FORMAT));
+	json_object_set_new(root, "unstable_branches",
+			    json_integer((json_int_t)x->unstable_branches));
 	json_object_set_new(root, "version", json_integer(CC_STATE_VERSION));
 	json_object_set_new(root, "rng_key", json_string(key));
 	json_object_set_new(root, "coverage", coverage_json(x));
@@ -398,6 +400,11 @@ static int load_counters(struct cc_explorer *x, json_t *o, struct cc_err *err)
 			     err) ||
 	    cc_json_get_uint(o, "rebuilds", UINT64_MAX, &x->rebuilds, err) ||
 	    cc_json_get_uint(o, "restores", UINT64_MAX, &x->restores, err))
+		return -1;
+	/* Campaigns saved before it was counted have none. */
+	if (json_object_get(o, "unstable_branches") &&
+	    cc_json_get_uint(o, "unstable_branches", UINT64_MAX,
+			     &x->unstable_branches, err))
 		return -1;
 	if (hash != x->cfg.base.scenario_hash)
 		return cc_err_set(err, "the scenario changed since the "

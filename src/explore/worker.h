@@ -49,8 +49,13 @@ struct cc_outcome {
 	 * corpus as the round began (the merge decides; it frees it when
 	 * not). */
 	struct cc_sim_snapshot *snap;
+	bool snap_by_merge; /* taken on worker 0's cluster (explorer.c) */
+	/* Its runs gave three trace hashes (confirm(), worker.c): it
+	 * counts for nothing. */
+	bool unstable;
 	/* For the counters and `timing`. */
 	uint64_t watchdog_retries, restores, rebuilds, divergences;
+	uint64_t outvoted; /* runs whose hash the first run's did not match */
 	double restore_s, run_s;
 };
 
