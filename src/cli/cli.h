@@ -67,5 +67,6 @@ void cc_cli_cluster_close(struct cc_cli_cluster *c);
 struct cc_err;
 int cc_cli_cluster_execute(struct cc_cli_cluster *c, struct cc_err *err);
 int cc_cmd_replay(int argc, char **argv);
+int cc_cmd_triage(int argc, char **argv);
 
 #endif

@@ -19,8 +19,12 @@ static const char usage[] =
 	"commands:\n"
 	"  boot     boot a guest and stream its serial console\n"
 	"  run      run a guest deterministically (seed, ticks, trace hash)\n"
+	"  explore SCENARIO  search fault schedules and choices for a\n"
+	"           property that breaks (coverage-guided, from snapshots)\n"
 	"  replay REC  run a recording (run --record) again and check every\n"
 	"           event against it\n"
+	"  triage DIR|REPRO...  group bugs by property and shrink each one's\n"
+	"           schedule to a 1-minimal one, recorded\n"
 	"  determinism  run the same configuration N times in fresh\n"
 	"           processes and report the first divergent event\n"
 	"  doctor   probe this host: platform, KVM features, exit cost,\n"
@@ -140,6 +144,8 @@ int main(int argc, char **argv)
 		return cc_cmd_image(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "replay"))
 		return cc_cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "triage"))
+		return cc_cmd_triage(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "determinism"))
 		return cc_cmd_determinism(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))

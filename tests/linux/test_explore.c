@@ -64,6 +64,51 @@ static char *deterministic_part(const char *dir)
 	return s;
 }
 
+/* `triage DIR`: the bug's schedule shrunk to a 1-minimal one, which a
+ * fresh process replays to the same bug (its reproducer) and event for
+ * event (its recording). */
+static void triage_shrinks(const char *dir)
+{
+	static char tri[1 << 17];
+	int rc =
+		cc_test_sh(tri, sizeof(tri),
+			   "%s triage %s --json 2>%s/triage.log", CC, dir, dir);
+	cr_assert_eq(rc, 0, "triage exited %d:\n%s", rc, tri);
+	const char *j = strstr(tri, "{\n  \"format\"");
+	json_t *t = j ? json_loads(j, 0, NULL) : NULL;
+	cr_assert(t, "no JSON report:\n%s", tri);
+	json_t *b = json_array_get(json_object_get(t, "bugs"), 0);
+	cr_assert(json_is_true(json_object_get(b, "one_minimal")), "%s", tri);
+	json_int_t before = json_integer_value(
+		json_object_get(json_object_get(b, "before"), "faults"));
+	json_int_t after = json_integer_value(
+		json_object_get(json_object_get(b, "after"), "faults"));
+	cr_assert_leq(after, before, "%s", tri);
+	cr_assert_eq(json_array_size(json_object_get(b, "schedule")),
+		     (size_t)after +
+			     (size_t)json_integer_value(json_object_get(
+				     json_object_get(b, "after"), "choices")));
+	const char *hash = json_string_value(json_object_get(b, "trace_hash"));
+	const char *min = json_string_value(json_object_get(b, "minimal"));
+	const char *rec = json_string_value(json_object_get(b, "recording"));
+	cr_log_info("triage: %lld faults -> %lld, %lld runs", (long long)before,
+		    (long long)after,
+		    (long long)json_integer_value(json_object_get(b, "runs")));
+
+	char replay[1 << 14], want[80];
+	rc = cc_test_sh(replay, sizeof(replay),
+			"%s run --reproduce %s --quiet 2>&1", CC, min);
+	cr_assert_eq(rc, 1, "the minimal reproducer exited %d:\n%s", rc,
+		     replay);
+	snprintf(want, sizeof(want), "trace-hash %s matches", hash);
+	cr_assert(strstr(replay, "reproduced") && strstr(replay, want),
+		  "want \"%s\" in\n%s", want, replay);
+	rc = cc_test_sh(replay, sizeof(replay), "%s replay %s 2>&1", CC, rec);
+	cr_assert_eq(rc, 0, "replay of %s exited %d:\n%s", rec, rc, replay);
+	cr_assert(strstr(replay, "replay: identical"), "%s", replay);
+	json_decref(t);
+}
+
 Test(explore, finds_a_seeded_bug_that_replays_exactly)
 {
 	const char *dir = OUT "/bug-a";
@@ -95,6 +140,7 @@ Test(explore, finds_a_seeded_bug_that_replays_exactly)
 	snprintf(want, sizeof(want), "trace-hash %s matches", hash);
 	cr_assert(strstr(replay, want), "want \"%s\" in\n%s", want, replay);
 	json_decref(r);
+	triage_shrinks(dir);
 }
 
 /* queue/, bugs/ and report.json (timing aside) of two campaigns. */
