@@ -208,23 +208,16 @@ static void record(void *ctx, const struct cc_obs_event *e)
 		cc_recorder_event(&j->w, e);
 }
 
-/* minimal.json, then the recorder (it hashes that file). */
-static int before_observed(void *ctx, const struct cc_triage_result *res,
-			   struct cc_err *err)
+/* minimal.json: the reproducer with the shrunk path and its hash. */
+static int save_minimal(struct job *j, const struct cc_triage_result *res,
+			struct cc_err *err)
 {
-	struct job *j = ctx;
 	struct cc_repro m = j->e->r;
 	m.path = res->minimal;
 	m.stop_at_bug = true;
 	m.trace_hash = res->trace_hash;
 	m.bug = res->bug;
-	if (cc_repro_save(&m, j->min, err))
-		return -1;
-	char *argv[] = {"--reproduce", j->min, "--quiet"};
-	if (cc_recorder_open(&j->w, j->rec, 3, argv, j->o->every, err))
-		return -1;
-	j->recording = true;
-	return 0;
+	return cc_repro_save(&m, j->min, err);
 }
 
 static json_t *schedule_json(const struct cc_path *p)
@@ -319,6 +312,36 @@ static int mkdir_p(const char *path)
 	return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+/* The minimal reproducer on a cluster of its own, recorded: what a
+ * fresh `run --reproduce minimal.json --record` would write. */
+static int observe(struct job *j, const struct cc_triage_opts *to,
+		   struct cc_triage_result *res, struct cc_err *err)
+{
+	char *argv[] = {"run", "--reproduce", j->min, "--quiet", NULL};
+	static struct cc_repro m;
+	if (cc_repro_load(&m, j->min, err))
+		return -1;
+	struct cc_cli_cluster *cl = NULL;
+	struct cc_cli_cluster_info info;
+	int rc = cc_cli_cluster_open(4, argv, &cl, &info)
+			 ? cc_err_set(err, "the cluster did not open")
+			 : 0;
+	if (!rc && !(rc = cc_recorder_open(&j->w, j->rec, 3, argv + 1,
+					   j->o->every, err)))
+		j->recording = true;
+	if (!rc)
+		rc = cc_triage_observe(info.sim, &m, to, res, err);
+	if (j->recording && !rc)
+		rc = cc_recorder_commit(&j->w, res->ticks, res->trace_hash,
+					err);
+	else if (j->recording)
+		cc_recorder_abandon(&j->w);
+	j->recording = false;
+	cc_repro_free(&m);
+	cc_cli_cluster_close(cl);
+	return rc;
+}
+
 /* One group: its representative shrunk on a cluster opened for it.
  * 0 done, 1 the bug did not reproduce, -1 set-up. */
 static int triage_one(struct job *j, struct cc_triage_result *res,
@@ -334,19 +357,16 @@ static int triage_one(struct job *j, struct cc_triage_result *res,
 	struct cc_triage_opts to = {
 		.max_runs = j->o->max_runs,
 		.progress = progress,
-		.before_observed = before_observed,
 		.on_event = record,
 		.event_ctx = j,
 		.checkpoint_every = j->o->every,
 	};
 	int rc = cc_triage_shrink(info.sim, &j->e->r, &to, res, err);
-	if (j->recording && !rc)
-		rc = cc_recorder_commit(&j->w, res->ticks, res->trace_hash,
-					err);
-	else if (j->recording)
-		cc_recorder_abandon(&j->w);
-	j->recording = false;
 	cc_cli_cluster_close(cl);
+	if (!rc)
+		rc = save_minimal(j, res, err);
+	if (!rc)
+		rc = observe(j, &to, res, err);
 	return rc;
 }
 

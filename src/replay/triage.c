@@ -59,7 +59,7 @@ struct runner {
 	struct cc_sim *s;
 	const struct cc_repro *r;
 	const struct cc_triage_opts *o;
-	struct cc_sim_snapshot *start, *at_fork;
+	struct cc_sim_snapshot *at_fork;
 	const struct cc_path *base; /* the items' source */
 	const struct cc_triage_item *it;
 	size_t n;
@@ -183,6 +183,9 @@ struct timeline {
 	const struct cc_triage_opts *o;
 	char seen[CC_TRIAGE_MAX_TIMELINE][161]; /* properties hit */
 	size_t nseen;
+	const struct cc_bug_sig *want;
+	bool bug_seen;
+	uint64_t bug_tick; /* the round the observer saw it in */
 };
 
 static bool first_hit(struct timeline *t, const char *prop, bool cond)
@@ -218,10 +221,28 @@ static bool summary(struct timeline *t, const struct cc_obs_event *e, char *out,
 	} else if (e->type == CC_EV_ASSERT) {
 		s = json_string_value(json_object_get(j, "property"));
 		bool cond = json_is_true(json_object_get(j, "condition"));
-		keep = first_hit(t, s ? s : "", cond);
-		snprintf(out, len, "%s \"%s\"%s", cond ? "holds" : "FAILS",
-			 s ? s : "", cond ? " (first hit)" : "");
+		json_t *a = json_object_get(json_object_get(j, "record"),
+					    "antithesis_assert");
+		const char *msg =
+			json_string_value(json_object_get(a, "message"));
+		const char *type =
+			json_string_value(json_object_get(a, "assert_type"));
+		/* An always that holds says little; a goal's first hit and
+		 * every failure do. */
+		bool always = type && !strcmp(type, "always");
+		keep = (!always || !cond) && first_hit(t, s ? s : "", cond);
+		snprintf(out, len, "%s %s \"%s\"%s", type ? type : "?",
+			 cond ? "holds" : "FAILS",
+			 msg ? msg
+			 : s ? s
+			     : "",
+			 cond ? " (first hit)" : "");
 	} else if (e->type == CC_EV_BUG) {
+		s = json_string_value(json_object_get(j, "id"));
+		if (s && !t->bug_seen && !strcmp(s, t->want->id)) {
+			t->bug_seen = true;
+			t->bug_tick = e->tick;
+		}
 		snprintf(out, len, "%s: %s",
 			 json_string_value(json_object_get(j, "kind")),
 			 json_string_value(json_object_get(j, "what")));
@@ -250,17 +271,17 @@ static void on_event(void *ctx, const struct cc_obs_event *e)
 	snprintf(te->text, sizeof(te->text), "%s", text);
 }
 
-/* The minimal path once more, from the cluster's start, observed: the
+/* The minimal path on a cluster opened just for it, observed: the
  * hash must be the candidate's (a run from the snapshot). */
 static int observed_run(struct runner *u, struct cc_triage_result *res,
 			struct cc_err *err)
 {
-	uint64_t want = u->hash;
+	uint64_t want = res->trace_hash;
 	static struct timeline t;
 	static struct cc_observer ob;
-	t = (struct timeline){.res = res, .o = u->o};
+	t = (struct timeline){.res = res, .o = u->o, .want = &u->r->bug};
 	res->ntimeline = 0;
-	if (cc_sim_restore(u->s, u->start, err) || clear_future(u->s, err))
+	if (clear_future(u->s, err))
 		return -1;
 	if (cc_observer_attach(&ob, u->s, u->o->checkpoint_every, on_event, &t,
 			       err))
@@ -283,10 +304,24 @@ static int observed_run(struct runner *u, struct cc_triage_result *res,
 				  r == 1 ? "in the bug" : "without the bug",
 				  (unsigned long long)u->hash,
 				  (unsigned long long)want);
-	res->trace_hash = u->hash;
 	res->ticks = u->ticks;
 	res->bug = u->bug;
+	if (t.bug_seen) /* the branch notes it when it reads the records */
+		res->bug.tick = t.bug_tick;
 	return 0;
+}
+
+int cc_triage_observe(struct cc_sim *s, const struct cc_repro *r,
+		      const struct cc_triage_opts *o,
+		      struct cc_triage_result *res, struct cc_err *err)
+{
+	static struct runner u;
+	u = (struct runner){.s = s, .r = r, .o = o};
+	if (!(u.cov = malloc(CC_COVERAGE_SIZE)))
+		return cc_err_set(err, "out of memory");
+	int rc = observed_run(&u, res, err);
+	free(u.cov);
+	return rc;
 }
 
 /* --- the shrink
@@ -358,10 +393,7 @@ static int shrink(struct runner *u, struct cc_triage_result *res,
 	res->trace_hash = u->hash; /* its last candidate run's */
 	res->ticks = u->ticks;
 	res->bug = u->bug;
-	if (u->o->before_observed &&
-	    u->o->before_observed(u->o->event_ctx, res, err))
-		return -1;
-	return observed_run(u, res, err);
+	return 0;
 }
 
 int cc_triage_shrink(struct cc_sim *s, const struct cc_repro *r,
@@ -388,10 +420,7 @@ int cc_triage_shrink(struct cc_sim *s, const struct cc_repro *r,
 	count_items(&r->path, &res->faults_before, &res->choices_before);
 	u.cov = malloc(CC_COVERAGE_SIZE);
 	int rc = u.cov ? 0 : cc_err_set(err, "out of memory");
-	/* The start (the observed run's) and the first fork (every
-	 * candidate's): all before the first fork is the same for all. */
-	if (!rc)
-		rc = cc_sim_snapshot(s, &u.start, err);
+	/* The first fork: all before it is the same for every candidate. */
 	if (!rc)
 		rc = clear_future(s, err);
 	while (!rc && s->tick < r->path.fork[0].at && !cc_sim_done(s))
@@ -403,7 +432,6 @@ int cc_triage_shrink(struct cc_sim *s, const struct cc_repro *r,
 	if (!rc)
 		rc = shrink(&u, res, err);
 	res->runs = u.runs;
-	cc_sim_snapshot_free(u.start);
 	cc_sim_snapshot_free(u.at_fork);
 	free(u.cov);
 	if (rc)

@@ -10,10 +10,15 @@
  * forks stay, with their ticks and reseeds, and only lose items), and a
  * candidate "fails" when the run ends with a bug of the same kind and
  * id.  The choices left are then tried with the answer 0 (the first
- * option), one at a time.  Last, the minimal path runs once more from
- * the cluster's start with an observer (replay/observer.h): its trace
- * hash must be the one its candidate run gave (from the snapshot), its
- * events make the bug's timeline, and a caller may record them too.
+ * option), one at a time, and the result runs once more for its hash.
+ * Last, cc_triage_observe runs the minimal path on a cluster opened
+ * just for it (as a fresh `run --reproduce` would) with an observer
+ * (replay/observer.h): its trace hash must be the candidate run's, its
+ * events make the bug's timeline, and a caller may record them.  Not on
+ * the cluster of the candidates: a recording must be what a fresh
+ * process sees, to the checkpoints' RAM digests, and on nested TCG a
+ * restored cluster was seen to hold pages the guest never reads that a
+ * fresh one did not (same trace hash, other RAM digest).
  */
 #ifndef CC_REPLAY_TRIAGE_H
 #define CC_REPLAY_TRIAGE_H
@@ -47,8 +52,9 @@ int cc_triage_subpath(const struct cc_path *p, const struct cc_triage_item *it,
 
 #define CC_TRIAGE_MAX_TIMELINE 256u
 
-/* One line of a bug's timeline: a fault, a status change, the first hit
- * of each assertion, a failed one, the bug. */
+/* One line of a bug's timeline: a fault, a status change, a goal's
+ * (sometimes, reachable) first hit, an assertion's first failure, the
+ * bug. */
 struct cc_triage_event {
 	uint64_t tick;
 	int vm;
@@ -57,19 +63,13 @@ struct cc_triage_event {
 	char text[240]; /* the observer's line, cut */
 };
 
-struct cc_triage_result;
-
 struct cc_triage_opts {
 	uint64_t max_runs; /* cluster runs for ddmin; 0: no bound */
 	/* Progress, one line at a time (may be NULL). */
 	void (*progress)(void *ctx, const char *line);
 	void *ctx;
-	/* Once the minimal path and its hash are known, before it runs
-	 * from the start (write it, open a recorder): -1 with err stops. */
-	int (*before_observed)(void *ctx, const struct cc_triage_result *res,
-			       struct cc_err *err);
-	/* Every event of that run (a recorder), and the checkpoint interval
-	 * it wants. */
+	/* Every event of the observed run (a recorder), and the checkpoint
+	 * interval it wants. */
 	void (*on_event)(void *ctx, const struct cc_obs_event *e);
 	void *event_ctx; /* both callbacks' */
 	uint64_t checkpoint_every;
@@ -92,13 +92,20 @@ struct cc_triage_result {
 
 /*
  * Shrinks r's path on s, a cluster just opened at its start for r (as
- * `run --reproduce` opens it).  0 with res filled (res->minimal is the
- * caller's to free, cc_triage_result_free); 1 when r's own path does
- * not end in its bug (err says what it ended with); -1 with err.
+ * `run --reproduce` opens it): res->minimal, its counts, trace hash and
+ * bug.  0 with res filled (res->minimal is the caller's to free,
+ * cc_triage_result_free); 1 when r's own path does not end in its bug
+ * (err says what it ended with); -1 with err.
  */
 int cc_triage_shrink(struct cc_sim *s, const struct cc_repro *r,
 		     const struct cc_triage_opts *o,
 		     struct cc_triage_result *res, struct cc_err *err);
+/* res->minimal (as r) run on s, another cluster just opened at its
+ * start, observed: res's timeline and bug; -1 with err, also when the
+ * run does not end in the bug with res->trace_hash. */
+int cc_triage_observe(struct cc_sim *s, const struct cc_repro *r,
+		      const struct cc_triage_opts *o,
+		      struct cc_triage_result *res, struct cc_err *err);
 void cc_triage_result_free(struct cc_triage_result *res);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The Explorer on the Raft target (src/explore/, docs/EXPLORE.md): a
  * short campaign finds a seeded bug, its reproducer replays in a fresh
- * process to the same bug and trace hash, the campaign run again with
+ * process to the same bug and trace hash, `triage` shrinks it to a
+ * 1-minimal schedule that replays too, the campaign run again with
  * the same seed and budget - on two workers (two clusters, branches run
  * at once and merged in plan order) keeping only two snapshots, so most
  * states are rebuilt from the root, and again killed with -9 twice and

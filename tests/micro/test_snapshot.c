@@ -84,6 +84,36 @@ Test(snapshot, restore_ignores_what_ran_before, .timeout = 300)
 	cc_vm_destroy(vm);
 }
 
+/* Not only the trace: every byte of RAM (a recording's checkpoint
+ * digest) after a detour and a restore is a straight run's. */
+Test(snapshot, a_restored_run_ends_with_the_ram_of_a_straight_one,
+     .timeout = 300)
+{
+	const char *guests[] = {"io_loop", "snap_worker"};
+	for (int g = 0; g < 2; g++) {
+		struct cc_vm *a = boot(guests[g], 3), *b = boot(guests[g], 3);
+		struct cc_snapshot *s;
+		struct cc_vm_digest da, db;
+		struct cc_err e;
+		run_to(a, 10 * MS);
+		cr_assert_eq(cc_vm_snapshot(a, &s, &e), 0, "%s", e.msg);
+		run_to(a, 23 * MS + 777);
+		cr_assert_eq(cc_vm_restore(a, s, &e), 0, "%s", e.msg);
+		uint64_t ha = run_to(a, 30 * MS), hb = run_to(b, 30 * MS);
+		cr_assert_eq(ha, hb, "%s: trace", guests[g]);
+		cr_assert_eq(cc_vm_digest(a, &da, &e), 0, "%s", e.msg);
+		cr_assert_eq(cc_vm_digest(b, &db, &e), 0, "%s", e.msg);
+		cr_assert_eq(da.regs, db.regs, "%s: registers", guests[g]);
+		cr_assert_eq(da.ram, db.ram,
+			     "%s: RAM %016llx, straight %016llx", guests[g],
+			     (unsigned long long)da.ram,
+			     (unsigned long long)db.ram);
+		cc_snapshot_free(s);
+		cc_vm_destroy(a);
+		cc_vm_destroy(b);
+	}
+}
+
 Test(snapshot, a_snapshot_restores_into_a_fresh_vm)
 {
 	struct cc_vm *a = boot("snap_worker", 1), *b = boot("snap_worker", 1);
