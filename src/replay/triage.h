@@ -15,10 +15,9 @@
  * just for it (as a fresh `run --reproduce` would) with an observer
  * (replay/observer.h): its trace hash must be the candidate run's, its
  * events make the bug's timeline, and a caller may record them.  Not on
- * the cluster of the candidates: a recording must be what a fresh
- * process sees, to the checkpoints' RAM digests, and on nested TCG a
- * restored cluster was seen to hold pages the guest never reads that a
- * fresh one did not (same trace hash, other RAM digest).
+ * the candidates' cluster: the recording is then exactly what `run
+ * --reproduce minimal.json --record` writes in a fresh process, owing
+ * nothing to the many restores before it.
  */
 #ifndef CC_REPLAY_TRIAGE_H
 #define CC_REPLAY_TRIAGE_H
