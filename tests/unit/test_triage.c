@@ -8,6 +8,7 @@
 
 #include "replay/ddmin.h"
 #include "replay/triage.h"
+#include "helpers.h"
 
 /* The failure needs every item of need[] (and "any of" when any). */
 struct pred {
@@ -214,4 +215,54 @@ Test(items, a_subpath_keeps_every_fork_and_only_the_kept_items)
 	cr_assert_eq(q.fork[1].nfaults, 0, "the second fork stays, empty");
 	cc_path_free(&q);
 	cc_path_free(&p);
+}
+
+/* --- the command's refusals (no KVM needed: it stops before a cluster) */
+
+#define CC  CC_BUILD_DIR "/chaoscontrol"
+#define TMP CC_BUILD_DIR "/tests/triage-cli"
+
+static char out[1 << 14];
+
+static int triage(const char *args)
+{
+	return cc_test_sh(out, sizeof(out),
+			  "mkdir -p " TMP " && cd " TMP " && " CC
+			  " triage %s 2>&1",
+			  args);
+}
+
+Test(cli, without_arguments_prints_its_usage)
+{
+	cr_assert_eq(triage(""), 2, "%s", out);
+	cr_assert(strstr(out, "usage: chaoscontrol triage"), "%s", out);
+}
+
+Test(cli, a_directory_that_is_no_campaign_is_named)
+{
+	cr_assert_eq(triage("--out o1 " TMP), 3, "%s", out);
+	cr_assert(strstr(out, "is no explorer campaign"), "%s", out);
+}
+
+Test(cli, a_missing_file_is_named)
+{
+	cr_assert_eq(triage("--out o2 " TMP "/nothing.json"), 3, "%s", out);
+	cr_assert(strstr(out, "nothing.json"), "%s", out);
+}
+
+Test(cli, a_damaged_reproducer_is_refused)
+{
+	cr_assert_eq(cc_test_sh(out, sizeof(out),
+				"mkdir -p " TMP
+				" && printf '{\"format\": 1' > " TMP
+				"/bad.json"),
+		     0);
+	cr_assert_eq(triage("--out o3 " TMP "/bad.json"), 3, "%s", out);
+	cr_assert(strstr(out, "bad.json"), "%s", out);
+}
+
+Test(cli, a_bad_budget_is_a_usage_error)
+{
+	cr_assert_eq(triage("--max-runs many x.json"), 2, "%s", out);
+	cr_assert(strstr(out, "--max-runs wants a number"), "%s", out);
 }
