@@ -506,7 +506,8 @@ static bool user_spin(struct cc_vm *vm)
 
 /* A return from KVM_RUN the guest did not cause: a signal.  Only a
  * watchdog firing changes guest-visible state, and it is counted. */
-static void handle_host_exit(struct cc_vm *vm)
+/* A host-caused KVM_RUN return; true when the watchdog fired on it. */
+static bool handle_host_exit(struct cc_vm *vm)
 {
 	vm->stats.exits[CC_EXIT_HOST]++;
 	vm->run->immediate_exit = 0;
@@ -523,7 +524,9 @@ static void handle_host_exit(struct cc_vm *vm)
 					     ? vm->vclock.ns + CC_NS_PER_TICK
 					     : next);
 		cc_vm_trace_event(vm, CC_EV_WATCHDOG, 0, vm->vclock.ns, 0);
+		return true;
 	}
+	return false;
 }
 
 static int prepare_entry(struct cc_vm *vm)
@@ -585,12 +588,28 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 			rc = -1;
 			break;
 		}
+		/* What KVM said of IF at the guest's last exit: the
+		 * injection decision's input (cc_vm_settle). */
+		uint8_t if_flag = vm->run->if_flag,
+			ready = vm->run->ready_for_interrupt_injection;
 		atomic_store(&vm->wd.in_run, true);
 		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		atomic_store(&vm->wd.in_run, false);
 		if ((r < 0 && (errno == EINTR || errno == EAGAIN)) ||
 		    (r == 0 && vm->run->exit_reason == KVM_EXIT_INTR)) {
-			handle_host_exit(vm);
+			/* KVM has just reported IF where the *host* stopped
+			 * the guest: a pending interrupt injected now would
+			 * land at a host-chosen instruction (the trace would
+			 * not show it: same events, other RIP; on PVM a
+			 * recording's RAM digest did).  So the decision stays
+			 * the last guest exit's, and a waiting interrupt waits
+			 * for the guest's next exit - unless the watchdog
+			 * fired, itself counted as not reproducible, where a
+			 * spin with no exits must still get its timer. */
+			if (!handle_host_exit(vm)) {
+				vm->run->if_flag = if_flag;
+				vm->run->ready_for_interrupt_injection = ready;
+			}
 			continue;
 		}
 		if (r < 0) {
