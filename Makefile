@@ -143,7 +143,7 @@ LINUX_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/linux/*.c))
 
 # The tiers that need KVM run on this host's /dev/kvm, or, on a host
 # without one, on hardware KVM inside QEMU (tests/kvm.sh).
-test-unit: $(UNIT_TESTS)
+test-unit: $(CHAOSCONTROL) $(UNIT_TESTS)
 	@bash tests/run.sh unit $(UNIT_TESTS)
 test-micro: $(CHAOSCONTROL) $(MICRO_GUESTS) $(MICRO_TESTS)
 	@bash tests/kvm.sh $(B) micro
