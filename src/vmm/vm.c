@@ -588,10 +588,6 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 			rc = -1;
 			break;
 		}
-		/* What KVM said of IF at the guest's last exit: the
-		 * injection decision's input (cc_vm_settle). */
-		uint8_t if_flag = vm->run->if_flag,
-			ready = vm->run->ready_for_interrupt_injection;
 		atomic_store(&vm->wd.in_run, true);
 		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		atomic_store(&vm->wd.in_run, false);
@@ -601,15 +597,14 @@ int cc_vm_run(struct cc_vm *vm, struct cc_vm_result *res)
 			 * the guest: a pending interrupt injected now would
 			 * land at a host-chosen instruction (the trace would
 			 * not show it: same events, other RIP; on PVM a
-			 * recording's RAM digest did).  So the decision stays
-			 * the last guest exit's, and a waiting interrupt waits
-			 * for the guest's next exit - unless the watchdog
-			 * fired, itself counted as not reproducible, where a
-			 * spin with no exits must still get its timer. */
-			if (!handle_host_exit(vm)) {
-				vm->run->if_flag = if_flag;
-				vm->run->ready_for_interrupt_injection = ready;
-			}
+			 * recording's RAM digest did), and one still queued
+			 * in KVM would be overwritten.  So nothing is injected
+			 * until the guest's own next exit - unless the
+			 * watchdog fired, itself counted as not reproducible,
+			 * where a spin with no exits must still get its
+			 * timer. */
+			if (!handle_host_exit(vm))
+				vm->run->ready_for_interrupt_injection = 0;
 			continue;
 		}
 		if (r < 0) {
