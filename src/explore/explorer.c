@@ -415,13 +415,7 @@ static int check_root(struct cc_explorer *x, const struct cc_plan *p,
 				: ", and again otherwise: unstable, it counts "
 				  "for nothing");
 	if (!rc && *verdict == ROOT_TRUTH) {
-		memcpy(o->res.cov, r[agree].cov, CC_COVERAGE_SIZE);
-		uint8_t *cov = o->res.cov;
-		cc_branch_result_free(&o->res);
-		free(r[agree].cov);
-		o->res = r[agree];
-		o->res.cov = cov;
-		memset(&r[agree], 0, sizeof(r[agree]));
+		cc_outcome_take(o, &r[agree]);
 		cc_sim_snapshot_free(o->snap);
 		o->snap = NULL;
 		struct cc_entry *e = &x->e[p->entry];

@@ -196,8 +196,7 @@ static int run_branch(struct cc_explore_worker *w, const struct cc_explorer *x,
 	return rc ? -1 : 0;
 }
 
-/* r's result into o's (o's coverage buffer stays o's). */
-static void take_result(struct cc_outcome *o, struct cc_branch_result *r)
+void cc_outcome_take(struct cc_outcome *o, struct cc_branch_result *r)
 {
 	uint8_t *cov = o->res.cov;
 	cc_branch_result_free(&o->res);
@@ -248,7 +247,7 @@ static int confirm(struct cc_explore_worker *w, const struct cc_explorer *x,
 			(unsigned long long)o->res.trace_hash,
 			k ? "" : ": a third run decides");
 		if (k && h == alt[0].trace_hash) { /* the first was wrong */
-			take_result(o, &alt[1]);
+			cc_outcome_take(o, &alt[1]);
 			break;
 		}
 		if (k)

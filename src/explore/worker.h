@@ -59,6 +59,10 @@ struct cc_outcome {
 	double restore_s, run_s;
 };
 
+/* r (its coverage buffer malloc'd) becomes o's result: o keeps its own
+ * coverage buffer, r's is freed and r is left empty. */
+void cc_outcome_take(struct cc_outcome *o, struct cc_branch_result *r);
+
 struct cc_explore_worker {
 	unsigned id;
 	struct cc_sim *s;
